@@ -1,0 +1,175 @@
+//! Validated settings and the durable state of a sentinel.
+//!
+//! In Redis Sentinel the configuration file *is* the durable state: `SENTINEL MONITOR`, `SET`, votes and
+//! discovered instances are all written back to it. [`PersistedState`] is exactly that content, as values:
+//! the shell loads it from a `sentinel.conf` (or a TOML file plus a state file), hands it to
+//! [`crate::Sentinel::new`], and writes every snapshot the core emits in `Output::Persist`.
+
+use std::collections::BTreeMap;
+
+/// Default `down-after-milliseconds`.
+pub const DEFAULT_DOWN_AFTER_MS: u64 = 30_000;
+/// Default `failover-timeout`.
+pub const DEFAULT_FAILOVER_TIMEOUT_MS: u64 = 180_000;
+/// Default `parallel-syncs`.
+pub const DEFAULT_PARALLEL_SYNCS: u32 = 1;
+
+/// Settings of one monitored master, as `sentinel <directive> <master> ...` lines express them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterConfig {
+    /// Master name (case-sensitive).
+    pub name: String,
+    /// Host as given (an IP literal unless `resolve-hostnames yes`). After a failover, the promoted replica.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Sentinels that must agree the master is down before a failover may start.
+    pub quorum: u32,
+    /// `down-after-milliseconds`.
+    pub down_after_ms: u64,
+    /// `failover-timeout`.
+    pub failover_timeout_ms: u64,
+    /// `parallel-syncs`.
+    pub parallel_syncs: u32,
+    /// `auth-pass`: password sent to the master and its replicas.
+    pub auth_pass: Option<String>,
+    /// `auth-user`: ACL user sent with `auth-pass`.
+    pub auth_user: Option<String>,
+    /// `notification-script`.
+    pub notification_script: Option<String>,
+    /// `client-reconfig-script`.
+    pub client_reconfig_script: Option<String>,
+    /// `master-reboot-down-after-period` (0 = off).
+    pub master_reboot_down_after_period_ms: u64,
+    /// `rename-command`: lower-cased original name -> name to send.
+    pub rename_commands: BTreeMap<String, String>,
+}
+
+impl MasterConfig {
+    /// A master with Redis's defaults for everything but address and quorum.
+    pub fn new(name: impl Into<String>, host: impl Into<String>, port: u16, quorum: u32) -> Self {
+        MasterConfig {
+            name: name.into(),
+            host: host.into(),
+            port,
+            quorum,
+            down_after_ms: DEFAULT_DOWN_AFTER_MS,
+            failover_timeout_ms: DEFAULT_FAILOVER_TIMEOUT_MS,
+            parallel_syncs: DEFAULT_PARALLEL_SYNCS,
+            auth_pass: None,
+            auth_user: None,
+            notification_script: None,
+            client_reconfig_script: None,
+            master_reboot_down_after_period_ms: 0,
+            rename_commands: BTreeMap::new(),
+        }
+    }
+
+    /// The name to send for `cmd` on links of this master (its replicas and sentinels included).
+    pub fn command_name(&self, cmd: &str) -> String {
+        self.rename_commands
+            .get(&cmd.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_else(|| cmd.to_string())
+    }
+}
+
+/// A monitored master together with what this sentinel learnt about it and must not forget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersistedMaster {
+    /// Settings and current address.
+    pub config: MasterConfig,
+    /// Epoch of the failover that produced the current address (`sentinel config-epoch`).
+    pub config_epoch: u64,
+    /// Epoch of our last vote for this master (`sentinel leader-epoch`); the voted run id is not kept.
+    pub leader_epoch: u64,
+    /// Replicas seen (`sentinel known-replica <master> <host> <port>`).
+    pub known_replicas: Vec<(String, u16)>,
+    /// Other sentinels seen (`sentinel known-sentinel <master> <host> <port> <runid>`).
+    pub known_sentinels: Vec<(String, u16, String)>,
+}
+
+impl PersistedMaster {
+    /// A freshly monitored master.
+    pub fn new(config: MasterConfig) -> Self {
+        PersistedMaster {
+            config,
+            config_epoch: 0,
+            leader_epoch: 0,
+            known_replicas: Vec::new(),
+            known_sentinels: Vec::new(),
+        }
+    }
+}
+
+/// Process-wide sentinel settings (the `sentinel <directive>` lines that name no master).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalConfig {
+    /// `announce-ip` (None = use the local address of each link).
+    pub announce_ip: Option<String>,
+    /// `announce-port` (0 = use `port`).
+    pub announce_port: u16,
+    /// The port this sentinel listens on (announced in hellos unless `announce-port`).
+    pub port: u16,
+    /// `deny-scripts-reconfig` (default yes).
+    pub deny_scripts_reconfig: bool,
+    /// `sentinel-user`: ACL user for links to other sentinels.
+    pub sentinel_user: Option<String>,
+    /// `sentinel-pass`: password for links to other sentinels.
+    pub sentinel_pass: Option<String>,
+    /// `requirepass` of this sentinel; used towards other sentinels when `sentinel-pass` is unset.
+    pub requirepass: Option<String>,
+    /// `resolve-hostnames`.
+    pub resolve_hostnames: bool,
+    /// `announce-hostnames`.
+    pub announce_hostnames: bool,
+    /// `loglevel` (debug, verbose, notice, warning, nothing).
+    pub loglevel: String,
+}
+
+impl Default for GlobalConfig {
+    fn default() -> Self {
+        GlobalConfig {
+            announce_ip: None,
+            announce_port: 0,
+            port: 26379,
+            deny_scripts_reconfig: true,
+            sentinel_user: None,
+            sentinel_pass: None,
+            requirepass: None,
+            resolve_hostnames: false,
+            announce_hostnames: false,
+            loglevel: "notice".into(),
+        }
+    }
+}
+
+/// Everything that must survive a crash: written atomically, with fsync, before anything that reveals it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersistedState {
+    /// `sentinel myid`: 40 lowercase hex chars.
+    pub myid: String,
+    /// `sentinel current-epoch`.
+    pub current_epoch: u64,
+    /// Global settings.
+    pub global: GlobalConfig,
+    /// Masters by name, in a deterministic order.
+    pub masters: BTreeMap<String, PersistedMaster>,
+}
+
+impl PersistedState {
+    /// An empty state with the given id.
+    pub fn new(myid: impl Into<String>) -> Self {
+        PersistedState {
+            myid: myid.into(),
+            current_epoch: 0,
+            global: GlobalConfig::default(),
+            masters: BTreeMap::new(),
+        }
+    }
+}
+
+/// Whether `s` is a valid sentinel id as Redis checks it (exactly 40 chars; we also require hex).
+pub fn is_valid_myid(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}

@@ -1,0 +1,35 @@
+//! # vedette-core: the Redis Sentinel algorithm as a pure state machine
+//!
+//! Nothing in this crate reads a clock, opens a socket or draws unseeded randomness. A [`Sentinel`] is
+//! fed facts ([`Input`], client commands, timeouts carrying the current [`Instant`]) and answers with work
+//! for its caller ([`Output`]: connect, send, reply, publish, persist, run a script). The same inputs
+//! always produce the same outputs, so every rule can be unit-tested and the whole protocol can be run by
+//! a simulation with thousands of sentinels, partitions and crashes per second.
+//!
+//! Driving it:
+//! 1. build it with [`Sentinel::new`] from the loaded [`PersistedState`], a seed and the current time;
+//! 2. feed inputs with [`Sentinel::handle_input`] and client commands with [`Sentinel::handle_command`];
+//! 3. call [`Sentinel::handle_timeout`] when [`Sentinel::poll_timeout`] says so (and at least every 100 ms);
+//! 4. after each call drain [`Sentinel::poll_output`] and execute outputs in order. A
+//!    [`Output::Persist`] is a barrier: report [`Input::Persisted`] before anything after it is released.
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod events;
+pub mod io;
+pub mod reply;
+pub mod time;
+pub mod wire;
+
+mod sentinel;
+
+pub use config::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};
+pub use events::{Event, Level};
+pub use io::{
+    ClientId, ConnectSpec, HelloTemplate, Input, LinkId, LinkKind, LinkReply, OutCommand, Output,
+    PersistSeq, ScriptJob,
+};
+pub use reply::Reply;
+pub use sentinel::{Sentinel, Timings};
+pub use time::Instant;

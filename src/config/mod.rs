@@ -1,0 +1,1 @@
+//! Configuration: `sentinel.conf` and TOML readers, the Redis-style rewriter, CLI overrides.

@@ -1,0 +1,1 @@
+//! Outbound links to masters, replicas and peer sentinels.

@@ -1,0 +1,3 @@
+fn main() {
+    println!("vedette {}", env!("CARGO_PKG_VERSION"));
+}

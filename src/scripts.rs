@@ -1,0 +1,1 @@
+//! Notification and client-reconfig scripts.

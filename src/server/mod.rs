@@ -1,0 +1,1 @@
+//! The RESP server: listener, sessions, command dispatch, pub/sub.
