@@ -19,3 +19,25 @@ pub mod link;
 pub mod persist;
 pub mod scripts;
 pub mod server;
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Could not bind the listener.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Other I/O failure.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Run the sentinel until SIGTERM/SIGINT/`SHUTDOWN`. (Wired up by the driver.)
+pub async fn run(cfg: config::LoadedConfig) -> Result<(), RunError> {
+    let _ = cfg;
+    Ok(())
+}
