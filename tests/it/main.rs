@@ -1,0 +1,9 @@
+//! vedette integration tests: one test binary, one module per feature (like Redis's `tests/sentinel`).
+//!
+//! Every test starts real processes on 127.0.0.1 (`redis-server`, `redis-sentinel`, the `vedette` binary)
+//! through the fixtures in `common`. Set `VEDETTE_IT_SUBJECT=redis-sentinel` to run the vedette side of every
+//! test against the real redis-sentinel instead, which checks the tests and fixtures themselves.
+
+mod common;
+
+mod wire_compat;
