@@ -70,7 +70,7 @@ pub trait StateWriter: Send + Sync + 'static {
 }
 
 /// Where published events go (the server's pub/sub hub).
-pub trait EventSink: Send + 'static {
+pub trait EventSink: Send + Sync + 'static {
     /// Publish `payload` on `channel` to our own subscribers.
     fn publish(&self, channel: &str, payload: &str);
 }
