@@ -151,7 +151,8 @@ fn level_filter(loglevel: &str) -> LevelFilter {
 fn init_logging(logfile: &str, loglevel: &str) -> anyhow::Result<()> {
     let builder = tracing_subscriber::fmt().with_max_level(level_filter(loglevel));
     if logfile.is_empty() {
-        builder.init();
+        use std::io::IsTerminal;
+        builder.with_ansi(std::io::stdout().is_terminal()).init();
     } else {
         let file = std::fs::OpenOptions::new()
             .create(true)
