@@ -35,12 +35,7 @@ impl CoreHandle {
     /// Run a core command; a stopped driver answers with an error reply.
     pub async fn command(&self, argv: Vec<Vec<u8>>) -> Reply {
         let (reply, rx) = oneshot::channel();
-        if self
-            .tx
-            .send(CoreRequest::Command { argv, reply })
-            .await
-            .is_err()
-        {
+        if self.tx.send(CoreRequest::Command { argv, reply }).await.is_err() {
             return Reply::err("ERR sentinel is shutting down");
         }
         rx.await
@@ -50,12 +45,7 @@ impl CoreHandle {
     /// The `# Sentinel` INFO section.
     pub async fn info_section(&self) -> String {
         let (reply, rx) = oneshot::channel();
-        if self
-            .tx
-            .send(CoreRequest::InfoSection { reply })
-            .await
-            .is_err()
-        {
+        if self.tx.send(CoreRequest::InfoSection { reply }).await.is_err() {
             return String::new();
         }
         rx.await.unwrap_or_default()
