@@ -191,7 +191,8 @@ impl<S: InputSink> LinkManager<S> {
         }
     }
 
-    /// The current generation of `link`, if it has one (even one that went down and was not closed yet).
+    /// The current generation of `link`, if the manager still tracks one. A generation that went down on
+    /// its own is forgotten at the next `connect` of any link.
     pub fn generation(&self, link: LinkId) -> Option<u64> {
         self.links.get(&link).map(|h| h.conn)
     }
