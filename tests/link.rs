@@ -349,6 +349,25 @@ async fn hello_published_on_one_link_reaches_another() {
             srv.port
         )
     );
+    // An oversized payload is dropped; the next one still arrives.
+    let big = "x".repeat(vedette::link::conn::MAX_HELLO + 1);
+    raw(srv.port, &["PUBLISH", "__sentinel__:hello", &big]).expect("publish big");
+    raw(srv.port, &["PUBLISH", "__sentinel__:hello", "after"]).expect("publish small");
+    inputs
+        .wait(
+            "hello after the oversized one",
+            |i| matches!(i, Input::Hello { link, payload } if *link == b && payload == b"after"),
+        )
+        .await;
+    assert!(
+        !inputs
+            .stash
+            .iter()
+            .any(|i| matches!(i, Input::Hello { payload, .. } if payload.len() > 1000)),
+        "oversized hello delivered"
+    );
+    assert!(links.is_up(b));
+
     // announce-ip wins over the local address.
     let mut t = hello(srv.port);
     t.ip = Some("192.0.2.7".into());
