@@ -3,7 +3,7 @@
 //! The bytes come from instances we monitor, which are trusted to run Redis but not to be healthy: a half
 //! broken proxy, a non-Redis service on the port or a bit flip must close that one link, never panic the
 //! process or make it allocate what a header merely *claims*. So every length is bounded by [`Limits`],
-//! capacities are pre-allocated only up to [`PREALLOC_CAP`], and nesting depth is capped.
+//! capacities are pre-allocated only up to a small cap (`PREALLOC_CAP`), and nesting depth is capped.
 //!
 //! Decoding is restartable: [`parse`] either returns a whole frame and how many bytes it used, or says
 //! "incomplete" without consuming anything; [`FrameReader`] owns the buffer and calls it after each read.
