@@ -594,6 +594,60 @@ async fn fake_peer(junk: &'static [u8]) -> (u16, tokio::task::JoinHandle<()>) {
 }
 
 #[tokio::test]
+async fn accept_filters_stale_generations() {
+    let srv = Server::redis(&[]);
+    let (mut links, mut inputs) = manager();
+    let l = LinkId(1);
+    let c1 = links.connect(l, spec(srv.port, LinkKind::Instance));
+    let (up1, ip) = inputs.up(l).await;
+    assert_eq!(up1, c1);
+    let c2 = links.connect(l, spec(srv.port, LinkKind::Instance));
+    // Inputs of the replaced generation are stale, the new one's are current.
+    let stale = [
+        Input::LinkUp {
+            link: l,
+            conn: c1,
+            local_ip: ip.clone(),
+        },
+        Input::Reply {
+            link: l,
+            conn: c1,
+            reply: LinkReply::Other,
+        },
+        Input::LinkDown { link: l, conn: c1 },
+        Input::LinkUp {
+            link: LinkId(99),
+            conn: c2,
+            local_ip: ip.clone(),
+        },
+    ];
+    for i in &stale {
+        assert!(!links.accept(i), "{i:?} should be stale");
+    }
+    let up2 = inputs
+        .wait(
+            "LinkUp of the new generation",
+            |i| matches!(i, Input::LinkUp { conn, .. } if *conn == c2),
+        )
+        .await;
+    assert!(links.accept(&up2));
+    assert!(links.accept(&Input::Hello {
+        link: LinkId(99),
+        payload: vec![]
+    }));
+    srv.signal(libc::SIGKILL);
+    let down = inputs
+        .wait(
+            "LinkDown of the new generation",
+            |i| matches!(i, Input::LinkDown { conn, .. } if *conn == c2),
+        )
+        .await;
+    assert!(links.accept(&down));
+    assert_eq!(links.generation(l), None);
+    assert!(!links.accept(&down), "a second LinkDown would be stale");
+}
+
+#[tokio::test]
 async fn garbage_from_peer_closes_the_link() {
     let (mut links, mut inputs) = manager();
     let cases: [&'static [u8]; 5] = [
