@@ -242,28 +242,39 @@ impl Sentinel {
         candidate: &str,
     ) -> (Option<String>, u64) {
         let now = self.now;
-        let mut dirty = false;
-        if epoch > self.current_epoch {
+        if !self.masters.contains_key(name) {
+            return (None, 0);
+        }
+        let bumped = epoch > self.current_epoch;
+        if bumped {
             self.current_epoch = epoch;
-            dirty = true;
-            self.flush();
-            self.event_raw(Level::Warning, "+new-epoch", name, epoch.to_string());
         }
         let vote_twice = self.mutated(Mutation::VoteTwice);
         let jitter = self.rng.below(1000);
         let current = self.current_epoch;
         let myid = self.myid.clone();
-        let Some(m) = self.masters.get_mut(name) else {
-            return (None, 0);
-        };
-        if (m.leader_epoch < epoch || vote_twice) && current <= epoch {
-            m.leader = Some(candidate.to_string());
-            m.leader_epoch = current;
-            if !candidate.eq_ignore_ascii_case(&myid) {
-                m.failover_start_time = Some(now.plus(jitter));
+        let mut voted = false;
+        if let Some(m) = self.masters.get_mut(name) {
+            if (m.leader_epoch < epoch || (vote_twice && m.leader_epoch == epoch))
+                && current <= epoch
+            {
+                m.leader = Some(candidate.to_string());
+                m.leader_epoch = current;
+                if !candidate.eq_ignore_ascii_case(&myid) {
+                    m.failover_start_time = Some(now.plus(jitter));
+                }
+                voted = true;
             }
-            dirty = true;
+        }
+        // One durable write covers the epoch bump and the vote; every output that reveals them is queued
+        // behind it.
+        if bumped || voted {
             self.flush();
+        }
+        if bumped {
+            self.event_raw(Level::Warning, "+new-epoch", name, epoch.to_string());
+        }
+        if voted {
             self.event_raw(
                 Level::Warning,
                 "+vote-for-leader",
@@ -271,7 +282,6 @@ impl Sentinel {
                 format!("{candidate} {current}"),
             );
         }
-        let _ = dirty;
         let m = &self.masters[name];
         (m.leader.clone(), m.leader_epoch)
     }
