@@ -101,7 +101,8 @@ impl Sentinel {
         let Some(m) = self.masters.get_mut(master) else {
             return;
         };
-        if !count_stale && !(m.c.port == port && same_host(&m.c.host, host)) {
+        let same_addr = m.c.port == port && same_host(&m.c.host, host);
+        if !count_stale && !same_addr {
             return;
         }
         let Some((id, p)) = m.sentinels.iter_mut().find(|(_, p)| p.c.link == link) else {
@@ -288,9 +289,7 @@ impl Sentinel {
 
     /// Count votes for our attempt (reference §6.4). Returns the winner, if any.
     fn tally(&mut self, name: &str) -> Option<String> {
-        let Some(m) = self.masters.get(name) else {
-            return None;
-        };
+        let m = self.masters.get(name)?;
         let voters = m.sentinels.len() as u32 + 1;
         let quorum = m.cfg.quorum;
         let failover_epoch = m.failover_epoch;
@@ -317,7 +316,7 @@ impl Sentinel {
             }
         }
         let (winner, votes) = best(&counts)?;
-        if votes >= voters / 2 + 1 && votes >= quorum {
+        if votes > voters / 2 && votes >= quorum {
             Some(winner)
         } else {
             None

@@ -540,7 +540,7 @@ impl Sentinel {
                 _ => return false,
             }
         }
-        agreeing > (m.sentinels.len() + 1) / 2
+        2 * agreeing > m.sentinels.len() + 1
     }
 
     fn no_down_within(
