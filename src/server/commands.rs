@@ -86,78 +86,251 @@ macro_rules! cmd {
 const CONN_GROUP: &str = "connection";
 
 static CLIENT_SUBS: &[CommandSpec] = &[
-    cmd!("getname", 2, ["noscript", "loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Returns the name of the connection.", "2.6.9", "connection", "O(1)"),
-    cmd!("help", 2, ["loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Returns helpful text about the different subcommands.", "5.0.0", "connection", "O(1)"),
-    cmd!("id", 2, ["noscript", "loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Returns the unique client ID of the connection.", "5.0.0", "connection", "O(1)"),
-    cmd!("info", 2, ["noscript", "loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Returns information about the connection.", "6.2.0", "connection", "O(1)"),
-    cmd!("kill", -3, ["admin", "noscript", "loading", "stale", "sentinel"],
+    cmd!(
+        "getname",
+        2,
+        ["noscript", "loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Returns the name of the connection.",
+        "2.6.9",
+        "connection",
+        "O(1)"
+    ),
+    cmd!(
+        "help",
+        2,
+        ["loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Returns helpful text about the different subcommands.",
+        "5.0.0",
+        "connection",
+        "O(1)"
+    ),
+    cmd!(
+        "id",
+        2,
+        ["noscript", "loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Returns the unique client ID of the connection.",
+        "5.0.0",
+        "connection",
+        "O(1)"
+    ),
+    cmd!(
+        "info",
+        2,
+        ["noscript", "loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Returns information about the connection.",
+        "6.2.0",
+        "connection",
+        "O(1)"
+    ),
+    cmd!(
+        "kill",
+        -3,
+        ["admin", "noscript", "loading", "stale", "sentinel"],
         ["@admin", "@slow", "@dangerous", "@connection"],
-        "Terminates open connections.", "2.4.0", "connection", "O(N) where N is the number of client connections"),
-    cmd!("list", -2, ["admin", "noscript", "loading", "stale", "sentinel"],
+        "Terminates open connections.",
+        "2.4.0",
+        "connection",
+        "O(N) where N is the number of client connections"
+    ),
+    cmd!(
+        "list",
+        -2,
+        ["admin", "noscript", "loading", "stale", "sentinel"],
         ["@admin", "@slow", "@dangerous", "@connection"],
-        "Lists open connections.", "2.4.0", "connection", "O(N) where N is the number of client connections"),
-    cmd!("reply", 3, ["noscript", "loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Instructs the server whether to reply to commands.", "3.2.0", "connection", "O(1)"),
-    cmd!("setinfo", 4, ["noscript", "loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Sets information specific to the client or connection.", "7.2.0", "connection", "O(1)"),
-    cmd!("setname", 3, ["noscript", "loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Sets the connection name.", "2.6.9", "connection", "O(1)"),
+        "Lists open connections.",
+        "2.4.0",
+        "connection",
+        "O(N) where N is the number of client connections"
+    ),
+    cmd!(
+        "reply",
+        3,
+        ["noscript", "loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Instructs the server whether to reply to commands.",
+        "3.2.0",
+        "connection",
+        "O(1)"
+    ),
+    cmd!(
+        "setinfo",
+        4,
+        ["noscript", "loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Sets information specific to the client or connection.",
+        "7.2.0",
+        "connection",
+        "O(1)"
+    ),
+    cmd!(
+        "setname",
+        3,
+        ["noscript", "loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Sets the connection name.",
+        "2.6.9",
+        "connection",
+        "O(1)"
+    ),
 ];
 
 static COMMAND_SUBS: &[CommandSpec] = &[
-    cmd!("count", 2, ["loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Returns a count of commands.", "2.8.13", "server", "O(1)"),
-    cmd!("docs", -2, ["loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Returns documentary information about one, multiple or all commands.", "7.0.0", "server",
-        "O(N) where N is the number of commands to look up"),
-    cmd!("getkeys", -3, ["loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Extracts the key names from an arbitrary command.", "2.8.13", "server",
-        "O(N) where N is the number of arguments to the command"),
-    cmd!("getkeysandflags", -3, ["loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Extracts the key names and access flags for an arbitrary command.", "7.0.0", "server",
-        "O(N) where N is the number of arguments to the command"),
-    cmd!("help", 2, ["loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Returns helpful text about the different subcommands.", "5.0.0", "server", "O(1)"),
-    cmd!("info", -2, ["loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Returns information about one, multiple or all commands.", "2.8.13", "server",
-        "O(N) where N is the number of commands to look up"),
-    cmd!("list", -2, ["loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Returns a list of command names.", "7.0.0", "server",
-        "O(N) where N is the total number of Redis commands"),
+    cmd!(
+        "count",
+        2,
+        ["loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Returns a count of commands.",
+        "2.8.13",
+        "server",
+        "O(1)"
+    ),
+    cmd!(
+        "docs",
+        -2,
+        ["loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Returns documentary information about one, multiple or all commands.",
+        "7.0.0",
+        "server",
+        "O(N) where N is the number of commands to look up"
+    ),
+    cmd!(
+        "getkeys",
+        -3,
+        ["loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Extracts the key names from an arbitrary command.",
+        "2.8.13",
+        "server",
+        "O(N) where N is the number of arguments to the command"
+    ),
+    cmd!(
+        "getkeysandflags",
+        -3,
+        ["loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Extracts the key names and access flags for an arbitrary command.",
+        "7.0.0",
+        "server",
+        "O(N) where N is the number of arguments to the command"
+    ),
+    cmd!(
+        "help",
+        2,
+        ["loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Returns helpful text about the different subcommands.",
+        "5.0.0",
+        "server",
+        "O(1)"
+    ),
+    cmd!(
+        "info",
+        -2,
+        ["loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Returns information about one, multiple or all commands.",
+        "2.8.13",
+        "server",
+        "O(N) where N is the number of commands to look up"
+    ),
+    cmd!(
+        "list",
+        -2,
+        ["loading", "stale", "sentinel"],
+        ["@slow", "@connection"],
+        "Returns a list of command names.",
+        "7.0.0",
+        "server",
+        "O(N) where N is the total number of Redis commands"
+    ),
 ];
 
 macro_rules! sentinel_sub {
     ($name:literal, $arity:expr, $summary:literal) => {
-        cmd!($name, $arity, ["admin", "sentinel", "only_sentinel"], ["@admin", "@slow", "@dangerous"],
-            $summary, "2.8.4", "sentinel", "O(1)")
+        cmd!(
+            $name,
+            $arity,
+            ["admin", "sentinel", "only_sentinel"],
+            ["@admin", "@slow", "@dangerous"],
+            $summary,
+            "2.8.4",
+            "sentinel",
+            "O(1)"
+        )
     };
 }
 
 static SENTINEL_SUBS: &[CommandSpec] = &[
     sentinel_sub!("ckquorum", 3, "Checks for a Redis Sentinel quorum."),
     sentinel_sub!("config", -4, "Configures Redis Sentinel."),
-    sentinel_sub!("debug", -2, "Lists or updates the current configurable parameters of Redis Sentinel."),
+    sentinel_sub!(
+        "debug",
+        -2,
+        "Lists or updates the current configurable parameters of Redis Sentinel."
+    ),
     sentinel_sub!("failover", 3, "Forces a Redis Sentinel failover."),
-    sentinel_sub!("flushconfig", 2, "Rewrites the Redis Sentinel configuration file."),
-    sentinel_sub!("get-master-addr-by-name", 3, "Returns the port and address of a master Redis instance."),
-    cmd!("help", 2, ["loading", "stale", "sentinel", "only_sentinel"], ["@slow"],
-        "Returns helpful text about the different subcommands.", "6.2.0", "sentinel", "O(1)"),
-    sentinel_sub!("info-cache", -3, "Returns the cached `INFO` replies from the deployment's instances."),
-    sentinel_sub!("is-master-down-by-addr", 6, "Determines whether a master Redis instance is down."),
+    sentinel_sub!(
+        "flushconfig",
+        2,
+        "Rewrites the Redis Sentinel configuration file."
+    ),
+    sentinel_sub!(
+        "get-master-addr-by-name",
+        3,
+        "Returns the port and address of a master Redis instance."
+    ),
+    cmd!(
+        "help",
+        2,
+        ["loading", "stale", "sentinel", "only_sentinel"],
+        ["@slow"],
+        "Returns helpful text about the different subcommands.",
+        "6.2.0",
+        "sentinel",
+        "O(1)"
+    ),
+    sentinel_sub!(
+        "info-cache",
+        -3,
+        "Returns the cached `INFO` replies from the deployment's instances."
+    ),
+    sentinel_sub!(
+        "is-master-down-by-addr",
+        6,
+        "Determines whether a master Redis instance is down."
+    ),
     sentinel_sub!("master", 3, "Returns the state of a master Redis instance."),
     sentinel_sub!("masters", 2, "Returns a list of monitored Redis masters."),
     sentinel_sub!("monitor", 6, "Starts monitoring."),
     sentinel_sub!("myid", 2, "Returns the Redis Sentinel instance ID."),
-    sentinel_sub!("pending-scripts", 2, "Returns information about pending scripts for Redis Sentinel."),
+    sentinel_sub!(
+        "pending-scripts",
+        2,
+        "Returns information about pending scripts for Redis Sentinel."
+    ),
     sentinel_sub!("remove", 3, "Stops monitoring."),
-    sentinel_sub!("replicas", 3, "Returns a list of the monitored Redis replicas."),
-    sentinel_sub!("reset", 3, "Resets Redis masters by name matching a pattern."),
+    sentinel_sub!(
+        "replicas",
+        3,
+        "Returns a list of the monitored Redis replicas."
+    ),
+    sentinel_sub!(
+        "reset",
+        3,
+        "Resets Redis masters by name matching a pattern."
+    ),
     sentinel_sub!("sentinels", 3, "Returns a list of Sentinel instances."),
-    sentinel_sub!("set", -5, "Changes the configuration of a monitored Redis master."),
+    sentinel_sub!(
+        "set",
+        -5,
+        "Changes the configuration of a monitored Redis master."
+    ),
     sentinel_sub!("simulate-failure", -3, "Simulates failover scenarios."),
     sentinel_sub!("slaves", 3, "Returns a list of the monitored replicas."),
 ];
@@ -206,8 +379,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         "O(N) where N is the number of channels to unsubscribe."),
 ];
 
-
-
 /// Find a top-level command, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
@@ -215,7 +386,9 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
 }
 
 /// Find a command by full name (`ping`, `client|setinfo`), as `COMMAND INFO/DOCS` take it.
-pub fn lookup_fullname(name: &[u8]) -> Option<(&'static CommandSpec, Option<&'static CommandSpec>)> {
+pub fn lookup_fullname(
+    name: &[u8],
+) -> Option<(&'static CommandSpec, Option<&'static CommandSpec>)> {
     let mut parts = name.splitn(2, |&b| b == b'|');
     let top = lookup(parts.next()?)?;
     match parts.next() {
@@ -331,7 +504,12 @@ pub fn command(argv: &[Vec<u8>]) -> Frame {
         b"docs" => {
             let b = |s: &str| Frame::Reply(Reply::bulk(s));
             if args.is_empty() {
-                return Frame::Map(COMMANDS.iter().map(|c| (b(c.name), docs_entry(c))).collect());
+                return Frame::Map(
+                    COMMANDS
+                        .iter()
+                        .map(|c| (b(c.name), docs_entry(c)))
+                        .collect(),
+                );
             }
             Frame::Map(
                 args.iter()
@@ -465,10 +643,22 @@ mod tests {
     #[test]
     fn flag_test_of_00_base() {
         let list = names(&command(&a(&["command", "list"])));
-        for want in ["ping", "info", "subscribe", "client|setinfo", "sentinel|masters"] {
+        for want in [
+            "ping",
+            "info",
+            "subscribe",
+            "client|setinfo",
+            "sentinel|masters",
+        ] {
             assert!(list.iter().any(|n| n == want), "{want}");
         }
-        for absent in ["save", "bgrewriteaof", "blpop", "replicaof", "client|no-touch"] {
+        for absent in [
+            "save",
+            "bgrewriteaof",
+            "blpop",
+            "replicaof",
+            "client|no-touch",
+        ] {
             assert!(!list.iter().any(|n| n == absent), "{absent}");
             assert_eq!(
                 command(&a(&["command", "docs", absent])),
@@ -485,7 +675,9 @@ mod tests {
             command(&a(&["command", "count"])),
             Frame::Reply(Reply::Int(15))
         );
-        let filtered = names(&command(&a(&["command", "list", "filterby", "pattern", "CLIENT|*"])));
+        let filtered = names(&command(&a(&[
+            "command", "list", "filterby", "pattern", "CLIENT|*",
+        ])));
         assert!(filtered.iter().all(|n| n.starts_with("client|")));
         assert!(!filtered.is_empty());
     }

@@ -168,7 +168,11 @@ fn lossy(b: &[u8]) -> String {
 }
 
 /// Run one command (non-empty argv).
-pub(crate) async fn execute(ctx: &ServerContext, st: &mut ConnState, argv: Vec<Vec<u8>>) -> Outcome {
+pub(crate) async fn execute(
+    ctx: &ServerContext,
+    st: &mut ConnState,
+    argv: Vec<Vec<u8>>,
+) -> Outcome {
     let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
     if name == "host:" || name == "post" {
         // Redis's defence against cross-protocol scripting: an HTTP request is dropped without a reply.
@@ -193,7 +197,7 @@ pub(crate) async fn execute(ctx: &ServerContext, st: &mut ConnState, argv: Vec<V
                 return Outcome::err(errors::unknown_subcommand(spec.name, &argv[1]));
             };
             fullname = format!("{}|{}", spec.name, sub.name);
-            if !sub.arity_ok(argv.len() - 1) {
+            if !sub.arity_ok(argv.len()) {
                 return Outcome::err(errors::wrong_arity(&fullname));
             }
         } else if let Some(sub) = sub {
@@ -223,7 +227,12 @@ pub(crate) async fn execute(ctx: &ServerContext, st: &mut ConnState, argv: Vec<V
     run(ctx, st, spec, argv).await
 }
 
-async fn run(ctx: &ServerContext, st: &mut ConnState, spec: &CommandSpec, argv: Vec<Vec<u8>>) -> Outcome {
+async fn run(
+    ctx: &ServerContext,
+    st: &mut ConnState,
+    spec: &CommandSpec,
+    argv: Vec<Vec<u8>>,
+) -> Outcome {
     match spec.name {
         "ping" => ping(st, &argv),
         "echo" => Outcome::reply(Reply::Bulk(argv[1].clone())),
@@ -325,9 +334,7 @@ fn hello(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
         match super::resp::string2ll(v) {
             Some(v @ 2..=3) => ver = Some(v),
             Some(_) => return Outcome::err("NOPROTO unsupported protocol version"),
-            None => {
-                return Outcome::err("ERR Protocol version is not an integer or out of range")
-            }
+            None => return Outcome::err("ERR Protocol version is not an integer or out of range"),
         }
         i = 2;
     }
@@ -506,7 +513,9 @@ fn client_list(ctx: &ServerContext, argv: &[Vec<u8>], now: Instant) -> Outcome {
         let Some(kind) = ClientKind::parse(&argv[3]) else {
             return Outcome::err(format!("ERR Unknown client type '{}'", lossy(&argv[3])));
         };
-        all.iter().filter(|c| c.kind() == kind).for_each(|c| push(c));
+        all.iter()
+            .filter(|c| c.kind() == kind)
+            .for_each(|c| push(c));
     } else if argv.len() > 3 && argv[2].eq_ignore_ascii_case(b"id") {
         let mut ids = Vec::new();
         for a in &argv[3..] {
@@ -648,7 +657,11 @@ fn subscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
 }
 
 fn unsubscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
-    let kind = if pattern { "punsubscribe" } else { "unsubscribe" };
+    let kind = if pattern {
+        "punsubscribe"
+    } else {
+        "unsubscribe"
+    };
     let names: Vec<Vec<u8>> = if names.is_empty() {
         let set = if pattern { &st.patterns } else { &st.channels };
         set.iter().cloned().collect()

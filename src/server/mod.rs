@@ -46,7 +46,7 @@ use crate::driver::CoreHandle;
 pub use clients::{ClientEntry, ClientKind, ClientRegistry, Stats};
 pub use commands::{CommandSpec, COMMANDS};
 pub use info::{Sections, REDIS_VERSION};
-pub use pubsub::{stringmatch, Message, PubSubHub};
+pub use pubsub::{stringmatch, Message, PubSubHub, SUBSCRIBER_BACKLOG};
 
 /// Redis's listen backlog (`tcp-backlog` default).
 const BACKLOG: u32 = 511;
@@ -214,10 +214,17 @@ fn set_v6only(sock: &TcpSocket) -> std::io::Result<()> {
 
 /// Serve clients on `listeners` until `shutdown` is cancelled (by the caller or by a `SHUTDOWN`
 /// command); then stop accepting, close every client and return once all sessions have ended.
-pub async fn serve(ctx: Arc<ServerContext>, listeners: Vec<TcpListener>, shutdown: CancellationToken) {
+pub async fn serve(
+    ctx: Arc<ServerContext>,
+    listeners: Vec<TcpListener>,
+    shutdown: CancellationToken,
+) {
     {
         let mut addrs = ctx.listen_addrs.lock().unwrap_or_else(|p| p.into_inner());
-        *addrs = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+        *addrs = listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect();
     }
     let tracker = TaskTracker::new();
     for listener in listeners {

@@ -131,7 +131,8 @@ impl RequestParser {
                 return Ok(Some(Vec::new()));
             }
             // `count` is bounded by MULTIBULK_MAX; still, reserve only what is cheap, like Redis (1024).
-            let count = usize::try_from(count).map_err(|_| ProtocolError::InvalidMultibulkLength)?;
+            let count =
+                usize::try_from(count).map_err(|_| ProtocolError::InvalidMultibulkLength)?;
             self.multibulk_left = count;
             self.argv = Vec::with_capacity(count.min(1024));
         }
@@ -255,7 +256,7 @@ pub fn string2ll(s: &[u8]) -> Option<i64> {
         if v > i64::MAX as u64 + 1 {
             None
         } else {
-            Some((v as i128 * -1) as i64)
+            i64::try_from(-(v as i128)).ok()
         }
     } else {
         i64::try_from(v).ok()
@@ -545,10 +546,14 @@ mod tests {
 
     #[test]
     fn multibulk_and_pipelining() {
-        let (cmds, err, rest) = parse_all(b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n*1\r\n$4");
+        let (cmds, err, rest) =
+            parse_all(b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n*1\r\n$4");
         assert_eq!(err, None);
         assert_eq!(cmds, vec![args(&["PING"]), args(&["ECHO", "hi"])]);
-        assert_eq!(rest, 0, "the partial header is consumed into parser state");
+        assert_eq!(
+            rest, 2,
+            "the `*1` header is consumed into parser state, `$4` waits"
+        );
     }
 
     #[test]
@@ -565,7 +570,11 @@ mod tests {
         }
         assert_eq!(
             cmds,
-            vec![args(&["SET", "", "hello"]), args(&["PING", "a b", "c"]), vec![]]
+            vec![
+                args(&["SET", "", "hello"]),
+                args(&["PING", "a b", "c"]),
+                vec![]
+            ]
         );
     }
 
@@ -595,7 +604,12 @@ mod tests {
         ];
         for (input, want) in cases {
             let (_, err, _) = parse_all(input);
-            assert_eq!(err.as_ref(), Some(want), "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                err.as_ref(),
+                Some(want),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
         assert_eq!(
             ProtocolError::ExpectedDollar('x').reply_text(),
@@ -686,14 +700,21 @@ mod tests {
         assert_eq!(enc(&Reply::Nil, Proto::Resp3), "_\r\n");
         assert_eq!(enc(&Reply::NilArray, Proto::Resp3), "_\r\n");
         assert_eq!(enc(&Reply::Int(-3), Proto::Resp3), ":-3\r\n");
-        assert_eq!(enc(&Reply::err("ERR a\r\nb"), Proto::Resp2), "-ERR a  b\r\n");
+        assert_eq!(
+            enc(&Reply::err("ERR a\r\nb"), Proto::Resp2),
+            "-ERR a  b\r\n"
+        );
         assert_eq!(
             enc(&Reply::err("-NOPROTO x"), Proto::Resp2),
             "-NOPROTO x\r\n"
         );
         let mut out = Vec::new();
         encode_frame(
-            &Frame::Push(vec![Reply::bulk("message"), Reply::bulk("c"), Reply::bulk("p")]),
+            &Frame::Push(vec![
+                Reply::bulk("message"),
+                Reply::bulk("c"),
+                Reply::bulk("p"),
+            ]),
             Proto::Resp3,
             &mut out,
         );
