@@ -88,6 +88,9 @@ pub struct RequestParser {
     bulk_len: Option<usize>,
     /// Arguments read so far.
     argv: Vec<Vec<u8>>,
+    /// Bytes at the front of the buffer already searched for a line end without success, so a line
+    /// trickling in byte by byte is scanned once overall, not once per read.
+    scanned: usize,
 }
 
 impl RequestParser {
@@ -114,9 +117,9 @@ impl RequestParser {
             match buf.first() {
                 None => return Ok(None),
                 Some(b'*') => {}
-                Some(_) => return parse_inline(buf),
+                Some(_) => return self.parse_inline(buf),
             }
-            let Some(line) = take_line(buf, ProtocolError::TooBigMbulkCount)? else {
+            let Some(line) = self.take_line(buf, ProtocolError::TooBigMbulkCount)? else {
                 return Ok(None);
             };
             let count = string2ll(&line[1..]);
@@ -143,7 +146,7 @@ impl RequestParser {
                     let Some(&first) = buf.first() else {
                         return Ok(None);
                     };
-                    let Some(line) = take_line(buf, ProtocolError::TooBigBulkCount)? else {
+                    let Some(line) = self.take_line(buf, ProtocolError::TooBigBulkCount)? else {
                         return Ok(None);
                     };
                     if first != b'$' {
@@ -184,49 +187,62 @@ fn printable(b: u8) -> char {
     }
 }
 
-/// Take a `\r\n`-terminated header line (without the terminator) if it is complete.
-///
-/// Like Redis, the line ends at the first `\r`, which must be followed by one more byte.
-fn take_line(buf: &mut BytesMut, too_big: ProtocolError) -> Result<Option<Vec<u8>>, ProtocolError> {
-    match buf.iter().position(|&b| b == b'\r') {
-        None => {
-            if buf.len() > INLINE_MAX {
-                Err(too_big)
-            } else {
-                Ok(None)
+impl RequestParser {
+    /// Take a `\r\n`-terminated header line (without the terminator) if it is complete.
+    ///
+    /// Like Redis, the line ends at the first `\r`, which must be followed by one more byte.
+    fn take_line(
+        &mut self,
+        buf: &mut BytesMut,
+        too_big: ProtocolError,
+    ) -> Result<Option<Vec<u8>>, ProtocolError> {
+        let from = self.scanned.min(buf.len());
+        match buf[from..]
+            .iter()
+            .position(|&b| b == b'\r')
+            .map(|i| i + from)
+        {
+            Some(cr) if cr + 1 < buf.len() => {
+                self.scanned = 0;
+                let line = buf.split_to(cr).to_vec();
+                buf.advance(2);
+                Ok(Some(line))
             }
-        }
-        Some(cr) if cr + 1 >= buf.len() => {
-            if buf.len() > INLINE_MAX {
-                Err(too_big)
-            } else {
-                Ok(None)
+            found => {
+                self.scanned = found.unwrap_or(buf.len());
+                if buf.len() > INLINE_MAX {
+                    Err(too_big)
+                } else {
+                    Ok(None)
+                }
             }
-        }
-        Some(cr) => {
-            let line = buf.split_to(cr).to_vec();
-            buf.advance(2);
-            Ok(Some(line))
         }
     }
-}
 
-/// An inline command: one line split like `sdssplitargs`.
-fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
-    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
-        if buf.len() > INLINE_MAX {
-            return Err(ProtocolError::TooBigInline);
+    /// An inline command: one line split like `sdssplitargs`.
+    fn parse_inline(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
+        let from = self.scanned.min(buf.len());
+        let Some(nl) = buf[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| i + from)
+        else {
+            self.scanned = buf.len();
+            if buf.len() > INLINE_MAX {
+                return Err(ProtocolError::TooBigInline);
+            }
+            return Ok(None);
+        };
+        self.scanned = 0;
+        let mut line = buf.split_to(nl + 1);
+        line.truncate(nl);
+        if line.last() == Some(&b'\r') {
+            line.truncate(nl - 1);
         }
-        return Ok(None);
-    };
-    let mut line = buf.split_to(nl + 1);
-    line.truncate(nl);
-    if line.last() == Some(&b'\r') {
-        line.truncate(nl - 1);
+        split_args(&line)
+            .map(Some)
+            .ok_or(ProtocolError::UnbalancedQuotes)
     }
-    split_args(&line)
-        .map(Some)
-        .ok_or(ProtocolError::UnbalancedQuotes)
 }
 
 /// Redis `string2ll`: optional `-`, no `+`, no leading zeros, no spaces, no overflow.
