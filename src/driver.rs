@@ -48,7 +48,12 @@ impl CoreHandle {
     /// Run a core command; a stopped driver answers with an error reply.
     pub async fn command(&self, argv: Vec<Vec<u8>>) -> Reply {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(CoreRequest::Command { argv, reply }).await.is_err() {
+        if self
+            .tx
+            .send(CoreRequest::Command { argv, reply })
+            .await
+            .is_err()
+        {
             return Reply::err("ERR sentinel is shutting down");
         }
         rx.await
@@ -58,7 +63,12 @@ impl CoreHandle {
     /// The `# Sentinel` INFO section.
     pub async fn info_section(&self) -> String {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(CoreRequest::InfoSection { reply }).await.is_err() {
+        if self
+            .tx
+            .send(CoreRequest::InfoSection { reply })
+            .await
+            .is_err()
+        {
             return String::new();
         }
         rx.await.unwrap_or_default()
@@ -115,6 +125,7 @@ pub async fn run_driver(
     let mut script_tick = tokio::time::interval(Duration::from_millis(100));
     script_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut persist_in_flight = false;
+    let mut loglevel = core.persisted_state().global.loglevel;
     let mut ctx = Exec {
         links: &mut links,
         scripts: &mut scripts,
@@ -123,6 +134,7 @@ pub async fn run_driver(
         writer: &writer,
         persist_tx: &persist_tx,
         persist_in_flight: &mut persist_in_flight,
+        loglevel: &mut loglevel,
     };
     ctx.drain(&mut core);
     loop {
@@ -226,6 +238,8 @@ struct Exec<'a> {
     writer: &'a Arc<dyn StateWriter>,
     persist_tx: &'a mpsc::UnboundedSender<(u64, bool)>,
     persist_in_flight: &'a mut bool,
+    /// Log level in force, so `SENTINEL CONFIG SET loglevel` takes effect when it is persisted.
+    loglevel: &'a mut String,
 }
 
 impl Exec<'_> {
@@ -262,6 +276,10 @@ impl Exec<'_> {
                     }
                 }
                 Output::Persist { seq, state } => {
+                    if *self.loglevel != state.global.loglevel {
+                        self.loglevel.clone_from(&state.global.loglevel);
+                        crate::config::apply_log_level(&state.global.loglevel);
+                    }
                     *self.persist_in_flight = true;
                     let w = self.writer.clone();
                     let tx = self.persist_tx.clone();
