@@ -7,3 +7,9 @@
 mod common;
 
 mod wire_compat;
+
+// Step 3 — failover (fixtures in `cluster`).
+mod clients;
+mod cluster;
+mod failover;
+mod failover_mixed;

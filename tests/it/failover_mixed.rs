@@ -1,0 +1,83 @@
+//! Step 3 — failover in mixed clusters: real `redis-sentinel`s and vedettes watching the same master
+//! (reference §14: hellos, is-master-down-by-addr votes, config-epoch adoption). Whichever sentinel wins the
+//! election, the failover must complete once and everybody must agree on the new master and config epoch.
+
+use std::time::{Duration, Instant};
+
+use crate::cluster::{
+    assert_single_failover, failover_until_ok, flavor_name, wait_role_slave, Cluster, Spec,
+};
+use crate::common::{Flavor, Value, MASTER};
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+/// Kill the master of a mixed cluster; one failover to the priority-50 replica, agreed by everyone.
+fn mixed_sigkill(flavors: &[Flavor]) {
+    let mut c = Cluster::start(Spec::new(flavors, &[50, 100]));
+    let (old, best) = (c.port(0), c.port(1));
+    let t = Instant::now();
+    c.servers[0].kill();
+    let (took, leader) = assert_single_failover(&c, t, old, best);
+    let epoch = c.wait_same_config_epoch(SECS(10));
+    eprintln!(
+        "mixed {:?}: failover took {took:?}, won by {} (config epoch {epoch})",
+        flavors.iter().map(|f| flavor_name(*f)).collect::<Vec<_>>(),
+        c.sname(leader)
+    );
+    c.wait_replica_of(2, best, SECS(20));
+    c.servers[0].restart();
+    // redis-sentinel waits 8 s before converting a returning master; vedette does it at once.
+    let d = wait_role_slave(&c, 0, best, SECS(30));
+    eprintln!("mixed: restarted old master became a replica {d:?} after answering PING");
+    c.wait_settled(2);
+    c.watch_quiet(SECS(2), "+switch-master", &[1, 1, 1], 1);
+}
+
+#[test]
+fn mixed_two_redis_one_vedette_sigkill() {
+    mixed_sigkill(&[Flavor::Redis, Flavor::Redis, Flavor::Vedette]);
+}
+
+#[test]
+fn mixed_one_redis_two_vedettes_sigkill() {
+    mixed_sigkill(&[Flavor::Vedette, Flavor::Redis, Flavor::Vedette]);
+}
+
+/// `SENTINEL FAILOVER` on the vedette of a mixed cluster (Redis's 05-manual): OK (retrying -NOGOODSLAVE),
+/// an immediate second call answers -INPROG, the real sentinels adopt the vedette's new configuration.
+fn mixed_manual(flavors: &[Flavor]) {
+    let c = Cluster::start(Spec::new(flavors, &[50, 100]));
+    let v = flavors
+        .iter()
+        .position(|f| *f == Flavor::Vedette)
+        .unwrap_or_else(|| panic!("no vedette in {flavors:?}"));
+    let (old, best) = (c.port(0), c.port(1));
+    let t = Instant::now();
+    failover_until_ok(c.sentinels[v].port, SECS(30));
+    let again = c.sentinels[v].cmd(&["SENTINEL", "FAILOVER", MASTER]);
+    assert!(
+        matches!(&again, Value::Error(e) if e.contains("INPROG")),
+        "second SENTINEL FAILOVER answered {again:?}, want -INPROG"
+    );
+    let (took, leader) = assert_single_failover(&c, t, old, best);
+    assert_eq!(leader, v, "the forced failover must be led by the vedette");
+    let epoch = c.wait_same_config_epoch(SECS(10));
+    eprintln!("mixed manual: FAILOVER → first +switch-master {took:?}, config epoch {epoch}");
+    c.wait_replica_of(2, best, SECS(20));
+    // The old master never went down; it is demoted (by vedette quickly, by redis-sentinel after 8 s).
+    let d = wait_role_slave(&c, 0, best, SECS(30));
+    eprintln!("mixed manual: old master demoted {d:?} after the checks");
+    c.wait_replica_of(0, best, SECS(20));
+    c.wait_settled(2);
+    c.watch_quiet(SECS(2), "+switch-master", &[1, 1, 1], 1);
+}
+
+#[test]
+fn mixed_manual_failover_on_vedette_two_redis() {
+    mixed_manual(&[Flavor::Redis, Flavor::Redis, Flavor::Vedette]);
+}
+
+#[test]
+fn mixed_manual_failover_on_vedette_one_redis() {
+    mixed_manual(&[Flavor::Vedette, Flavor::Redis, Flavor::Vedette]);
+}
