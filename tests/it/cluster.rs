@@ -476,11 +476,16 @@ impl SeqWriter {
         }
     }
 
-    /// Longest gap between consecutive acknowledged writes around `t` (last ack before `t` → first after).
-    pub fn outage_around(&self, t: Instant) -> Option<Duration> {
+    /// The writer's outage caused by a failover at `t` to the master on `new`: from the last write
+    /// acknowledged by another server to the first acknowledged by `new` after `t`.
+    pub fn outage_around(&self, t: Instant, new: u16) -> Option<Duration> {
         self.with(|l| {
-            let before = l.acked.iter().rev().find(|a| a.at < t)?;
-            let after = l.acked.iter().find(|a| a.at >= t)?;
+            let after = l.acked.iter().find(|a| a.at >= t && a.port == new)?;
+            let before = l
+                .acked
+                .iter()
+                .rev()
+                .find(|a| a.at < after.at && a.port != new)?;
             Some(after.at - before.at)
         })
     }

@@ -406,7 +406,7 @@ fn ten_kills_one_failover_each_no_acked_write_lost() {
         }
         c.wait_master_everywhere(new, SECS(10));
         let ack = writer.wait_ack_after(t, new, SECS(20));
-        let outage = writer.outage_around(t).unwrap_or_default();
+        let outage = writer.outage_around(t, new).unwrap_or_default();
         // Restart the killed server as a master (its own config); it must be demoted.
         let new_idx = c.index_of(new);
         let third = 3 - master - new_idx;
