@@ -6,4 +6,6 @@
 
 mod common;
 
+mod base;
+mod fixtures;
 mod wire_compat;
