@@ -1,7 +1,18 @@
 //! The one task that owns the [`vedette_core::Sentinel`] and executes its outputs in order.
+//!
+//! Everything that happens — a reply on a link, a client command, a finished state write, a timer — becomes
+//! one call into the core, after which the driver drains the core's outputs. A `Persist` output is a
+//! barrier inside the core, so the driver only has to execute outputs in the order it gets them.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
-use vedette_core::Reply;
+use tokio_util::sync::CancellationToken;
+use vedette_core::{ClientId, Input, Instant, Level, Output, PersistSeq, PersistedState, Reply, Sentinel};
+
+use crate::link::LinkManager;
+use crate::scripts::ScriptRunner;
 
 /// A request from a client session to the core.
 #[derive(Debug)]
@@ -49,5 +60,209 @@ impl CoreHandle {
             return String::new();
         }
         rx.await.unwrap_or_default()
+    }
+}
+
+/// Where state snapshots go (a Redis-format config rewrite, or a TOML state file). Must be atomic and durable.
+pub trait StateWriter: Send + Sync + 'static {
+    /// Write `state` durably; on error the previous state must still be intact on disk.
+    fn write(&self, state: &PersistedState) -> Result<(), String>;
+}
+
+/// Where published events go (the server's pub/sub hub).
+pub trait EventSink: Send + Sync + 'static {
+    /// Publish `payload` on `channel` to our own subscribers.
+    fn publish(&self, channel: &str, payload: &str);
+}
+
+/// Monotonic milliseconds since the driver started, and the wall clock for TILT.
+#[derive(Debug, Clone, Copy)]
+struct Clock(std::time::Instant);
+
+impl Clock {
+    fn now(&self) -> Instant {
+        Instant(self.0.elapsed().as_millis() as u64)
+    }
+    fn wall() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}
+
+/// Most inputs the driver handles before it checks the timer again, so a flood cannot delay a deadline.
+const IO_LOOP_BOUND: usize = 256;
+
+/// Run the driver until `shutdown` is cancelled. Returns the final state (already written).
+pub async fn run_driver(
+    mut core: Sentinel,
+    mut requests: mpsc::Receiver<CoreRequest>,
+    writer: Arc<dyn StateWriter>,
+    events: Box<dyn EventSink>,
+    shutdown: CancellationToken,
+    clock_start: std::time::Instant,
+) -> PersistedState {
+    let clock = Clock(clock_start);
+    let (input_tx, mut input_rx) = mpsc::unbounded_channel::<Input>();
+    let (persist_tx, mut persist_rx) = mpsc::unbounded_channel::<(u64, bool)>();
+    let mut links = LinkManager::new(input_tx);
+    let mut scripts = ScriptRunner::default();
+    let mut pending: std::collections::BTreeMap<u64, oneshot::Sender<Reply>> = Default::default();
+    let mut next_client: u64 = 1;
+    let mut script_tick = tokio::time::interval(Duration::from_millis(100));
+    script_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut persist_in_flight = false;
+    let mut ctx = Exec {
+        links: &mut links,
+        scripts: &mut scripts,
+        pending: &mut pending,
+        events: events.as_ref(),
+        writer: &writer,
+        persist_tx: &persist_tx,
+        persist_in_flight: &mut persist_in_flight,
+    };
+    ctx.drain(&mut core);
+    loop {
+        let deadline = core
+            .poll_timeout()
+            .map(|t| clock_start + Duration::from_millis(t.0))
+            .unwrap_or_else(|| std::time::Instant::now() + Duration::from_millis(100));
+        let deadline = deadline.min(std::time::Instant::now() + Duration::from_millis(100));
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            Some((seq, ok)) = persist_rx.recv() => {
+                *ctx.persist_in_flight = false;
+                let input = if ok { Input::Persisted(PersistSeq(seq)) } else { Input::PersistFailed(PersistSeq(seq)) };
+                core.handle_input(clock.now(), input);
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                core.handle_timeout(clock.now(), Clock::wall());
+            }
+            Some(input) = input_rx.recv() => {
+                core.handle_input(clock.now(), input);
+                for _ in 0..IO_LOOP_BOUND {
+                    match input_rx.try_recv() {
+                        Ok(input) => core.handle_input(clock.now(), input),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Some(req) = requests.recv() => {
+                match req {
+                    CoreRequest::Command { argv, reply } => {
+                        if is_pending_scripts(&argv) {
+                            let _ = reply.send(ctx.scripts.pending_reply());
+                        } else {
+                            let id = next_client;
+                            next_client += 1;
+                            ctx.pending.insert(id, reply);
+                            core.handle_command(clock.now(), ClientId(id), &argv);
+                        }
+                    }
+                    CoreRequest::InfoSection { reply } => {
+                        let _ = reply.send(core.info_section(ctx.scripts.running(), ctx.scripts.queued()));
+                    }
+                }
+            }
+            _ = script_tick.tick() => {
+                let t = core.timings().clone();
+                for e in ctx.scripts.tick(t.script_max_runtime, t.script_retry_delay) {
+                    if e.debug {
+                        tracing::debug!(target: "vedette::event", "{} {}", e.kind, e.message);
+                    } else {
+                        tracing::warn!(target: "vedette::event", "{} {}", e.kind, e.message);
+                        ctx.events.publish(e.kind, &e.message);
+                    }
+                }
+            }
+        }
+        ctx.drain(&mut core);
+    }
+    // Shutdown: let an in-flight write finish, then write the final state.
+    while *ctx.persist_in_flight {
+        match tokio::time::timeout(Duration::from_secs(2), persist_rx.recv()).await {
+            Ok(Some(_)) => *ctx.persist_in_flight = false,
+            _ => break,
+        }
+    }
+    let state = core.persisted_state();
+    let w = writer.clone();
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || w.write(&st)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}"),
+        Err(e) => tracing::warn!("state writer task failed: {e}"),
+    }
+    ctx.links.close_all();
+    ctx.scripts.kill_all();
+    state
+}
+
+fn is_pending_scripts(argv: &[Vec<u8>]) -> bool {
+    argv.len() == 2
+        && argv[0].eq_ignore_ascii_case(b"sentinel")
+        && argv[1].eq_ignore_ascii_case(b"pending-scripts")
+}
+
+/// What executing outputs needs.
+struct Exec<'a> {
+    links: &'a mut LinkManager,
+    scripts: &'a mut ScriptRunner,
+    pending: &'a mut std::collections::BTreeMap<u64, oneshot::Sender<Reply>>,
+    events: &'a dyn EventSink,
+    writer: &'a Arc<dyn StateWriter>,
+    persist_tx: &'a mpsc::UnboundedSender<(u64, bool)>,
+    persist_in_flight: &'a mut bool,
+}
+
+impl Exec<'_> {
+    fn drain(&mut self, core: &mut Sentinel) {
+        while let Some(o) = core.poll_output() {
+            match o {
+                Output::Connect { link, spec } => {
+                    self.links.connect(link, spec);
+                }
+                Output::Close { link } => self.links.close(link),
+                Output::Send { link, conn, cmd } => self.links.send(link, conn, cmd),
+                Output::Reply { client, reply } => {
+                    if let Some(tx) = self.pending.remove(&client.0) {
+                        let _ = tx.send(reply);
+                    }
+                }
+                Output::Event(e) => {
+                    match e.level {
+                        Level::Warning => tracing::warn!(target: "vedette::event", "{} {}", e.kind, e.message),
+                        Level::Notice => tracing::info!(target: "vedette::event", "{} {}", e.kind, e.message),
+                        Level::Verbose => tracing::debug!(target: "vedette::event", "{} {}", e.kind, e.message),
+                        Level::Debug => tracing::trace!(target: "vedette::event", "{} {}", e.kind, e.message),
+                    }
+                    if e.is_published() {
+                        self.events.publish(e.kind, &e.message);
+                    }
+                }
+                Output::Persist { seq, state } => {
+                    *self.persist_in_flight = true;
+                    let w = self.writer.clone();
+                    let tx = self.persist_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let ok = match w.write(&state) {
+                            Ok(()) => true,
+                            Err(e) => {
+                                tracing::warn!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}");
+                                false
+                            }
+                        };
+                        let _ = tx.send((seq.0, ok));
+                    });
+                }
+                Output::RunScript(job) => self.scripts.enqueue(job.path, job.args),
+                Output::Crash => {
+                    tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
+                    std::process::exit(99);
+                }
+            }
+        }
     }
 }

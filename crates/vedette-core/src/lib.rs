@@ -22,8 +22,13 @@ pub mod reply;
 pub mod time;
 pub mod wire;
 
+mod command;
+mod failover;
+mod instance;
+mod monitor;
 mod sentinel;
 
+pub use command::glob_match;
 pub use config::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};
 pub use events::{Event, Level};
 pub use io::{
@@ -31,5 +36,5 @@ pub use io::{
     PersistSeq, ScriptJob,
 };
 pub use reply::Reply;
-pub use sentinel::{Sentinel, Timings};
+pub use sentinel::{Mutation, Sentinel, Timings};
 pub use time::Instant;

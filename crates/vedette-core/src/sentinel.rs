@@ -1,11 +1,17 @@
-//! The [`Sentinel`] façade. (Skeleton: the algorithm lands in the modules it calls.)
+//! The [`Sentinel`] façade: inputs in, outputs out, time passed in.
+//!
+//! The algorithm is split by concern into `monitor` (links, periodic commands, INFO, hello), `failover`
+//! (ODOWN, election, the failover state machine, the address switch) and `command` (SENTINEL commands).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
-use crate::config::PersistedState;
-use crate::io::{ClientId, Input, Output};
+use crate::config::{GlobalConfig, PersistedMaster, PersistedState};
+use crate::events::{Event, Level};
+use crate::instance::{Common, InfoState, Link, Master, Peer, Replica};
+use crate::io::{ClientId, Input, LinkId, Output, PersistSeq, ScriptJob};
 use crate::reply::{errors, Reply};
 use crate::time::Instant;
+use crate::wire::info::Role;
 
 /// Runtime-tunable periods (ms), changed by `SENTINEL DEBUG`; never persisted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,66 +64,682 @@ impl Default for Timings {
     }
 }
 
+/// Deliberate bugs for proving that the simulation's checkers can fail. Settable only with the `mutations`
+/// feature, so production builds cannot turn them on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutation {
+    /// Grant a vote even when we already voted in that epoch.
+    VoteTwice,
+    /// Release outputs without waiting for the persist they depend on.
+    SkipPersistBarrier,
+    /// Count down-replies about another address (the Redis flaw the issue describes).
+    IgnoreQuorum,
+}
+
+/// Ticks are this far apart when nothing is in a hurry (Redis: 10–19 Hz).
+const IDLE_TICK_MS: u64 = 50;
+/// Jitter added to ticks so sentinels desynchronise like Redis's randomised hz.
+const TICK_JITTER_MS: u64 = 25;
+/// Tick spacing while a failover or a down instance needs fast progress.
+const FAST_TICK_MS: u64 = 10;
+
+/// An item of the outbox. Replies that depend on a persist carry a fallback used if it fails.
+#[derive(Debug)]
+enum Item {
+    Out(Output),
+    /// A reply whose truth depends on persist `dep` succeeding; `on_fail` replaces it otherwise.
+    Guarded {
+        client: ClientId,
+        reply: Reply,
+        dep: u64,
+        on_fail: Reply,
+    },
+}
+
+/// Ordered outputs with the persist barrier.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    q: VecDeque<Item>,
+    next_seq: u64,
+    /// The persist most recently queued (for coalescing and guarded replies).
+    last_persist: Option<u64>,
+    waiting: Option<u64>,
+    failed: Option<u64>,
+    skip_barrier: bool,
+}
+
+impl Outbox {
+    pub(crate) fn push(&mut self, o: Output) {
+        self.q.push_back(Item::Out(o));
+    }
+
+    /// Queue a persist; consecutive persists with nothing in between are coalesced into the newest.
+    pub(crate) fn persist(&mut self, state: PersistedState) -> u64 {
+        if let Some(Item::Out(Output::Persist { seq, state: s })) = self.q.back_mut() {
+            **s = state;
+            return seq.0;
+        }
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        self.q.push_back(Item::Out(Output::Persist {
+            seq: PersistSeq(seq),
+            state: Box::new(state),
+        }));
+        self.last_persist = Some(seq);
+        seq
+    }
+
+    pub(crate) fn guarded(&mut self, client: ClientId, reply: Reply, dep: u64, on_fail: Reply) {
+        self.q.push_back(Item::Guarded {
+            client,
+            reply,
+            dep,
+            on_fail,
+        });
+    }
+
+    /// The newest persist not yet acknowledged (queued or in flight), if any.
+    pub(crate) fn pending_persist(&self) -> Option<u64> {
+        self.last_persist.or(self.waiting)
+    }
+
+    fn pop(&mut self) -> Option<Output> {
+        if self.waiting.is_some() && !self.skip_barrier {
+            return None;
+        }
+        match self.q.pop_front()? {
+            Item::Out(o) => {
+                if let Output::Persist { seq, .. } = &o {
+                    self.waiting = Some(seq.0);
+                    if self.last_persist == Some(seq.0) {
+                        self.last_persist = None;
+                    }
+                }
+                Some(o)
+            }
+            Item::Guarded {
+                client,
+                reply,
+                dep,
+                on_fail,
+            } => {
+                let reply = if self.failed == Some(dep) {
+                    on_fail
+                } else {
+                    reply
+                };
+                Some(Output::Reply { client, reply })
+            }
+        }
+    }
+
+    fn done(&mut self, seq: u64, ok: bool) {
+        if self.waiting == Some(seq) {
+            self.waiting = None;
+        }
+        if !ok {
+            self.failed = Some(seq);
+        }
+    }
+}
+
+/// Identifies an instance object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InstKey {
+    Master(String),
+    Replica(String, String),
+    Sentinel(String, String),
+}
+
+impl InstKey {
+    pub(crate) fn master(&self) -> &str {
+        match self {
+            InstKey::Master(m) | InstKey::Replica(m, _) | InstKey::Sentinel(m, _) => m,
+        }
+    }
+}
+
+/// Seeded splitmix64: the core's only randomness.
+#[derive(Debug, Clone)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+}
+
 /// One sentinel process's algorithm.
 #[derive(Debug)]
 pub struct Sentinel {
-    state: PersistedState,
-    out: VecDeque<Output>,
+    pub(crate) myid: String,
+    pub(crate) current_epoch: u64,
+    pub(crate) global: GlobalConfig,
+    pub(crate) masters: BTreeMap<String, Master>,
+    pub(crate) links: BTreeMap<LinkId, Link>,
+    next_link: u64,
+    pub(crate) t: Timings,
+    pub(crate) out: Outbox,
+    pub(crate) rng: Rng,
+    pub(crate) tilt: bool,
+    pub(crate) tilt_start: Instant,
+    previous_wall: Option<u64>,
+    pub(crate) simfailure: u8,
+    next_tick: Instant,
+    pub(crate) now: Instant,
+    pub(crate) mutation: Option<Mutation>,
 }
 
 impl Sentinel {
-    /// Build from the loaded state. `seed` feeds the only randomness (failover desync jitter).
-    pub fn new(state: PersistedState, _seed: u64, _now: Instant) -> Self {
-        Sentinel {
-            state,
-            out: VecDeque::new(),
+    /// Build from the loaded state. `seed` feeds the only randomness (tick and failover jitter).
+    /// Emits `+monitor` for every master, as Redis does at start-up.
+    pub fn new(state: PersistedState, seed: u64, now: Instant) -> Self {
+        let mut s = Sentinel {
+            myid: state.myid.clone(),
+            current_epoch: state.current_epoch,
+            global: state.global.clone(),
+            masters: BTreeMap::new(),
+            links: BTreeMap::new(),
+            next_link: 1,
+            t: Timings::default(),
+            out: Outbox::default(),
+            rng: Rng(seed ^ 0x5EED_0F_7E77E),
+            tilt: false,
+            tilt_start: now,
+            previous_wall: None,
+            simfailure: 0,
+            next_tick: now,
+            now,
+            mutation: None,
+        };
+        for pm in state.masters.values() {
+            s.current_epoch = s.current_epoch.max(pm.config_epoch);
+            s.add_master(pm, now);
+            let q = pm.config.quorum;
+            s.event_master(
+                Level::Warning,
+                "+monitor",
+                &pm.config.name,
+                &format!("quorum {q}"),
+            );
+        }
+        s
+    }
+
+    /// Turn on a deliberate bug (simulation mutation tests only).
+    #[cfg(feature = "mutations")]
+    pub fn set_mutation(&mut self, m: Option<Mutation>) {
+        self.mutation = m;
+        self.out.skip_barrier = m == Some(Mutation::SkipPersistBarrier);
+    }
+
+    pub(crate) fn mutated(&self, m: Mutation) -> bool {
+        self.mutation == Some(m)
+    }
+
+    pub(crate) fn new_link(&mut self, host: &str, port: u16, now: Instant) -> LinkId {
+        let id = LinkId(self.next_link);
+        self.next_link += 1;
+        self.links.insert(id, Link::new(host, port, now));
+        id
+    }
+
+    /// Drop one reference to a link; the last one closes it.
+    pub(crate) fn release_link(&mut self, id: LinkId) {
+        let gone = match self.links.get_mut(&id) {
+            Some(l) => {
+                l.refcount = l.refcount.saturating_sub(1);
+                l.refcount == 0
+            }
+            None => false,
+        };
+        if gone {
+            self.links.remove(&id);
+            self.out.push(Output::Close { link: id });
+        }
+    }
+
+    /// A sentinel link for `runid` at `host:port`: shared with the same peer under other masters.
+    pub(crate) fn sentinel_link(
+        &mut self,
+        runid: &str,
+        host: &str,
+        port: u16,
+        now: Instant,
+    ) -> LinkId {
+        for m in self.masters.values() {
+            if let Some(p) = m.sentinels.get(runid) {
+                if crate::instance::same_host(&p.c.host, host) && p.c.port == port {
+                    let id = p.c.link;
+                    if let Some(l) = self.links.get_mut(&id) {
+                        l.refcount += 1;
+                        return id;
+                    }
+                }
+            }
+        }
+        self.new_link(host, port, now)
+    }
+
+    pub(crate) fn add_master(&mut self, pm: &PersistedMaster, now: Instant) {
+        let cfg = pm.config.clone();
+        let link = self.new_link(&cfg.host, cfg.port, now);
+        let mut m = Master {
+            c: Common::new(&cfg.host, cfg.port, link, cfg.down_after_ms, now),
+            info: InfoState::new(Role::Master, now),
+            cfg,
+            o_down: false,
+            o_down_since: None,
+            master_reboot: false,
+            master_reboot_since: now,
+            config_epoch: pm.config_epoch,
+            leader: None,
+            leader_epoch: pm.leader_epoch,
+            failover_state: crate::instance::FailoverState::None,
+            failover_epoch: 0,
+            failover_start_time: None,
+            failover_state_change_time: now,
+            failover_delay_logged: None,
+            force_failover: false,
+            promoted: None,
+            start_not_before: None,
+            last_ask: None,
+            replicas: BTreeMap::new(),
+            sentinels: BTreeMap::new(),
+        };
+        let name = m.cfg.name.clone();
+        let down_after = m.cfg.down_after_ms;
+        for (h, p) in &pm.known_replicas {
+            let r = self.make_replica(h, *p, down_after, now);
+            m.replicas.insert(r.name(), r);
+        }
+        self.masters.insert(name.clone(), m);
+        for (h, p, runid) in &pm.known_sentinels {
+            if runid.eq_ignore_ascii_case(&self.myid) {
+                continue;
+            }
+            let link = self.sentinel_link(runid, h, *p, now);
+            let peer = self.make_peer(runid, h, *p, link, down_after, now);
+            if let Some(m) = self.masters.get_mut(&name) {
+                m.sentinels.insert(runid.clone(), peer);
+            }
+        }
+    }
+
+    pub(crate) fn make_replica(
+        &mut self,
+        host: &str,
+        port: u16,
+        down_after: u64,
+        now: Instant,
+    ) -> Replica {
+        let link = self.new_link(host, port, now);
+        Replica::new(Common::new(host, port, link, down_after, now), now)
+    }
+
+    pub(crate) fn make_peer(
+        &mut self,
+        runid: &str,
+        host: &str,
+        port: u16,
+        link: LinkId,
+        down_after: u64,
+        now: Instant,
+    ) -> Peer {
+        let mut c = Common::new(host, port, link, down_after, now);
+        c.runid = Some(runid.to_string());
+        Peer {
+            c,
+            master_down: false,
+            last_master_down_reply: None,
+            leader: None,
+            leader_epoch: 0,
+            last_hello_time: now,
+            hello_view: None,
+            last_hello_at: None,
         }
     }
 
     /// Something happened.
-    pub fn handle_input(&mut self, _now: Instant, _input: Input) {}
+    pub fn handle_input(&mut self, now: Instant, input: Input) {
+        self.set_now(now);
+        match input {
+            Input::Persisted(seq) => self.out.done(seq.0, true),
+            Input::PersistFailed(seq) => self.out.done(seq.0, false),
+            Input::LinkUp {
+                link,
+                conn,
+                local_ip,
+            } => self.on_link_up(link, conn, local_ip),
+            Input::LinkDown { link, conn } => self.on_link_down(link, conn),
+            Input::Reply { link, conn, reply } => self.on_reply(link, conn, reply),
+            Input::Hello { link, payload } => {
+                if let Some(l) = self.links.get_mut(&link) {
+                    l.pc_last_activity = self.now;
+                }
+                self.on_hello(&payload, true);
+            }
+        }
+    }
 
     /// A client command routed to the core: `SENTINEL ...`, `ROLE`, `PUBLISH`.
-    pub fn handle_command(&mut self, _now: Instant, client: ClientId, argv: &[Vec<u8>]) {
+    pub fn handle_command(&mut self, now: Instant, client: ClientId, argv: &[Vec<u8>]) {
+        self.set_now(now);
         let name = argv
             .first()
             .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
             .unwrap_or_default();
-        let reply = match name.as_str() {
-            "role" => Reply::Array(vec![
-                Reply::bulk("sentinel"),
-                Reply::Array(self.state.masters.keys().map(Reply::bulk).collect()),
-            ]),
-            _ => Reply::err(errors::unknown_command(argv)),
-        };
-        self.out.push_back(Output::Reply { client, reply });
+        match name.as_str() {
+            "role" => {
+                let r = Reply::Array(vec![
+                    Reply::bulk("sentinel"),
+                    Reply::Array(self.masters.keys().map(Reply::bulk).collect()),
+                ]);
+                self.reply(client, r);
+            }
+            "publish" => {
+                if argv.len() != 3 {
+                    self.reply(client, Reply::err(errors::wrong_arity("publish")));
+                } else if argv[1] != b"__sentinel__:hello" {
+                    self.reply(
+                        client,
+                        Reply::err("ERR Only HELLO messages are accepted by Sentinel instances."),
+                    );
+                } else {
+                    let payload = argv[2].clone();
+                    self.on_hello(&payload, false);
+                    self.reply(client, Reply::Int(1));
+                }
+            }
+            "sentinel" => self.sentinel_command(client, argv),
+            _ => self.reply(client, Reply::err(errors::unknown_command(argv))),
+        }
     }
 
-    /// The timer: TILT check, then per-instance monitoring and acting. `wall_ms` is the wall clock (TILT).
-    pub fn handle_timeout(&mut self, _now: Instant, _wall_ms: u64) {}
+    pub(crate) fn reply(&mut self, client: ClientId, reply: Reply) {
+        self.out.push(Output::Reply { client, reply });
+    }
+
+    fn set_now(&mut self, now: Instant) {
+        // Never let time go backwards inside the core, whatever the caller does.
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    /// The timer: TILT check, then per-instance monitoring and acting. `wall_ms` is the wall clock, used only
+    /// for TILT (a clock jump or a stalled process is what TILT exists to catch).
+    pub fn handle_timeout(&mut self, now: Instant, wall_ms: u64) {
+        self.set_now(now);
+        if now < self.next_tick {
+            return;
+        }
+        self.tilt_check(wall_ms);
+        let names: Vec<String> = self.masters.keys().cloned().collect();
+        for name in &names {
+            self.handle_master(name);
+        }
+        for name in &names {
+            let due = self
+                .masters
+                .get(name)
+                .is_some_and(|m| m.failover_state == crate::instance::FailoverState::UpdateConfig);
+            if due {
+                self.switch_to_promoted(name);
+            }
+        }
+        let fast = self
+            .masters
+            .values()
+            .any(|m| m.in_failover() || m.c.s_down || m.replicas.values().any(|r| r.c.s_down));
+        let step = if fast {
+            FAST_TICK_MS
+        } else {
+            IDLE_TICK_MS + self.rng.below(TICK_JITTER_MS)
+        };
+        self.next_tick = self.now.plus(step);
+    }
+
+    fn tilt_check(&mut self, wall: u64) {
+        if let Some(prev) = self.previous_wall {
+            let delta = wall as i128 - prev as i128;
+            if delta < 0 || delta > self.t.tilt_trigger as i128 {
+                self.tilt = true;
+                self.tilt_start = self.now;
+                self.event_plain(Level::Warning, "+tilt", "#tilt mode entered");
+            }
+        }
+        self.previous_wall = Some(wall);
+    }
+
+    /// Leave TILT once its period has passed (checked while handling instances, as Redis does).
+    pub(crate) fn tilt_exit_check(&mut self) {
+        if self.tilt && self.now.since(self.tilt_start) >= self.t.tilt_period {
+            self.tilt = false;
+            self.event_plain(Level::Warning, "-tilt", "#tilt mode exited");
+        }
+    }
 
     /// Next piece of work for the shell.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        self.out.pop()
     }
 
     /// When `handle_timeout` must run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-
-    /// The `# Sentinel` section of INFO.
-    pub fn info_section(&self, _now: Instant) -> String {
-        String::from("# Sentinel\r\n")
+        Some(self.next_tick)
     }
 
     /// Our run id.
     pub fn myid(&self) -> &str {
-        &self.state.myid
+        &self.myid
+    }
+
+    /// Current epoch (in memory).
+    pub fn current_epoch(&self) -> u64 {
+        self.current_epoch
+    }
+
+    /// Whether TILT is on.
+    pub fn in_tilt(&self) -> bool {
+        self.tilt
+    }
+
+    /// The address clients should use for `master`, as `SENTINEL get-master-addr-by-name` reports it.
+    pub fn master_addr(&self, master: &str) -> Option<(String, u16)> {
+        self.masters.get(master).map(|m| m.current_addr())
+    }
+
+    /// Config epoch of `master`.
+    pub fn master_config_epoch(&self, master: &str) -> Option<u64> {
+        self.masters.get(master).map(|m| m.config_epoch)
+    }
+
+    /// Names of monitored masters.
+    pub fn master_names(&self) -> Vec<String> {
+        self.masters.keys().cloned().collect()
+    }
+
+    /// Whether a failover of `master` is in progress here.
+    pub fn failover_in_progress(&self, master: &str) -> bool {
+        self.masters.get(master).is_some_and(|m| m.in_failover())
     }
 
     /// A snapshot of what would be persisted now.
     pub fn persisted_state(&self) -> PersistedState {
-        self.state.clone()
+        let mut st = PersistedState::new(self.myid.clone());
+        st.current_epoch = self.current_epoch;
+        st.global = self.global.clone();
+        for (name, m) in &self.masters {
+            let (host, port) = m.current_addr();
+            let mut cfg = m.cfg.clone();
+            cfg.host = host.clone();
+            cfg.port = port;
+            let mut pm = PersistedMaster::new(cfg);
+            pm.config_epoch = m.config_epoch;
+            pm.leader_epoch = m.leader_epoch;
+            for r in m.replicas.values() {
+                // Mid-failover the promoted replica is the master address: write the old master instead.
+                if crate::instance::same_host(&r.c.host, &host) && r.c.port == port {
+                    pm.known_replicas.push((m.c.host.clone(), m.c.port));
+                } else {
+                    pm.known_replicas.push((r.c.host.clone(), r.c.port));
+                }
+            }
+            for (runid, p) in &m.sentinels {
+                pm.known_sentinels
+                    .push((p.c.host.clone(), p.c.port, runid.clone()));
+            }
+            st.masters.insert(name.clone(), pm);
+        }
+        st
+    }
+
+    /// Queue a persist of the current state; returns its sequence number.
+    pub(crate) fn flush(&mut self) -> u64 {
+        let st = self.persisted_state();
+        self.out.persist(st)
+    }
+
+    /// Timings in force (SENTINEL DEBUG).
+    pub fn timings(&self) -> &Timings {
+        &self.t
+    }
+
+    /// The `# Sentinel` section of INFO (without the script counters, which the shell owns: it passes them).
+    pub fn info_section(&self, running_scripts: usize, queued_scripts: usize) -> String {
+        let mut s = String::from("# Sentinel\r\n");
+        s.push_str(&format!("sentinel_masters:{}\r\n", self.masters.len()));
+        s.push_str(&format!("sentinel_tilt:{}\r\n", u8::from(self.tilt)));
+        let since = if self.tilt {
+            (self.now.since(self.tilt_start) / 1000) as i64
+        } else {
+            -1
+        };
+        s.push_str(&format!("sentinel_tilt_since_seconds:{since}\r\n"));
+        s.push_str(&format!("sentinel_running_scripts:{running_scripts}\r\n"));
+        s.push_str(&format!(
+            "sentinel_scripts_queue_length:{queued_scripts}\r\n"
+        ));
+        s.push_str(&format!(
+            "sentinel_simulate_failure_flags:{}\r\n",
+            self.simfailure
+        ));
+        for (i, (name, m)) in self.masters.iter().enumerate() {
+            let status = if m.o_down {
+                "odown"
+            } else if m.c.s_down {
+                "sdown"
+            } else {
+                "ok"
+            };
+            s.push_str(&format!(
+                "master{i}:name={name},status={status},address={}:{},slaves={},sentinels={}\r\n",
+                m.c.host,
+                m.c.port,
+                m.replicas.len(),
+                m.sentinels.len() + 1
+            ));
+        }
+        s
+    }
+
+    // ---- events -------------------------------------------------------------------------------------
+
+    /// `%@` prefix for an instance.
+    pub(crate) fn prefix(&self, key: &InstKey) -> String {
+        let Some(m) = self.masters.get(key.master()) else {
+            return String::new();
+        };
+        match key {
+            InstKey::Master(_) => format!("master {} {} {}", m.cfg.name, m.c.host, m.c.port),
+            InstKey::Replica(_, r) => match m.replicas.get(r) {
+                Some(r) => format!(
+                    "slave {} {} {} @ {} {} {}",
+                    r.name(),
+                    r.c.host,
+                    r.c.port,
+                    m.cfg.name,
+                    m.c.host,
+                    m.c.port
+                ),
+                None => String::new(),
+            },
+            InstKey::Sentinel(_, id) => match m.sentinels.get(id) {
+                Some(p) => format!(
+                    "sentinel {} {} {} @ {} {} {}",
+                    id, p.c.host, p.c.port, m.cfg.name, m.c.host, m.c.port
+                ),
+                None => String::new(),
+            },
+        }
+    }
+
+    /// Emit an event about an instance: message = `%@` prefix + optional suffix.
+    pub(crate) fn event(&mut self, level: Level, kind: &'static str, key: &InstKey, suffix: &str) {
+        let mut msg = self.prefix(key);
+        if !suffix.is_empty() {
+            msg.push(' ');
+            msg.push_str(suffix);
+        }
+        self.emit(level, kind, msg, Some(key.master().to_string()));
+    }
+
+    pub(crate) fn event_master(
+        &mut self,
+        level: Level,
+        kind: &'static str,
+        master: &str,
+        suffix: &str,
+    ) {
+        self.event(level, kind, &InstKey::Master(master.to_string()), suffix);
+    }
+
+    /// An event about a master whose message has no `%@` prefix (`+new-epoch`, `+switch-master`, ...).
+    pub(crate) fn event_raw(
+        &mut self,
+        level: Level,
+        kind: &'static str,
+        master: &str,
+        msg: String,
+    ) {
+        self.emit(level, kind, msg, Some(master.to_string()));
+    }
+
+    /// An event about no instance (`+tilt`).
+    pub(crate) fn event_plain(&mut self, level: Level, kind: &'static str, msg: &str) {
+        self.emit(level, kind, msg.to_string(), None);
+    }
+
+    fn emit(&mut self, level: Level, kind: &'static str, message: String, master: Option<String>) {
+        if level == Level::Warning {
+            if let Some(script) = master
+                .as_ref()
+                .and_then(|m| self.masters.get(m))
+                .and_then(|m| m.cfg.notification_script.clone())
+            {
+                self.out.push(Output::RunScript(ScriptJob {
+                    path: script,
+                    args: vec![kind.to_string(), message.clone()],
+                }));
+            }
+        }
+        self.out.push(Output::Event(Event {
+            kind,
+            level,
+            message,
+            master,
+        }));
     }
 }

@@ -65,12 +65,18 @@ impl Hello {
         };
         Ok(Hello {
             ip: nonempty(f[0], "sentinel_ip")?,
-            port: f[1].parse().map_err(|_| HelloError::BadNumber("sentinel_port"))?,
+            port: f[1]
+                .parse()
+                .map_err(|_| HelloError::BadNumber("sentinel_port"))?,
             runid: nonempty(f[2], "runid")?,
-            current_epoch: f[3].parse().map_err(|_| HelloError::BadNumber("current_epoch"))?,
+            current_epoch: f[3]
+                .parse()
+                .map_err(|_| HelloError::BadNumber("current_epoch"))?,
             master_name: nonempty(f[4], "master_name")?,
             master_ip: nonempty(f[5], "master_ip")?,
-            master_port: f[6].parse().map_err(|_| HelloError::BadNumber("master_port"))?,
+            master_port: f[6]
+                .parse()
+                .map_err(|_| HelloError::BadNumber("master_port"))?,
             master_config_epoch: f[7]
                 .parse()
                 .map_err(|_| HelloError::BadNumber("master_config_epoch"))?,
@@ -99,7 +105,8 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let p = "127.0.0.1,26500,1dcf5ac3da71892133bb1103d02f7327a1c2f45b,0,mymaster,127.0.0.1,6500,0";
+        let p =
+            "127.0.0.1,26500,1dcf5ac3da71892133bb1103d02f7327a1c2f45b,0,mymaster,127.0.0.1,6500,0";
         let h = Hello::parse(p.as_bytes()).unwrap();
         assert_eq!(h.port, 26500);
         assert_eq!(h.master_name, "mymaster");
@@ -117,7 +124,10 @@ mod tests {
             Hello::parse(b"127.0.0.1,1,id,-1,m,127.0.0.1,1,0"),
             Err(HelloError::BadNumber("current_epoch"))
         );
-        assert!(matches!(Hello::parse(&vec![b'a'; 100_000]), Err(HelloError::TooLong(_))));
+        assert!(matches!(
+            Hello::parse(&vec![b'a'; 100_000]),
+            Err(HelloError::TooLong(_))
+        ));
         assert_eq!(Hello::parse(&[0xff, 0xfe]), Err(HelloError::NotUtf8));
         assert_eq!(
             Hello::parse(b"127.0.0.1,70000,id,0,m,127.0.0.1,1,0"),

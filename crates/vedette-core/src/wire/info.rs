@@ -132,7 +132,13 @@ mod tests {
         let t = "# Server\r\nrun_id:1dcf5ac3da71892133bb1103d02f7327a1c2f45b\r\n# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=127.0.0.1,port=6501,state=online,offset=100,lag=0\r\nmaster_repl_offset:100\r\n";
         let r = InfoReport::parse(t);
         assert_eq!(r.role, Some(Role::Master));
-        assert_eq!(r.replicas, vec![ReplicaLine { ip: "127.0.0.1".into(), port: 6501 }]);
+        assert_eq!(
+            r.replicas,
+            vec![ReplicaLine {
+                ip: "127.0.0.1".into(),
+                port: 6501
+            }]
+        );
         assert_eq!(r.master_repl_offset, Some(100));
         assert!(r.run_id.is_some());
     }

@@ -1,0 +1,691 @@
+//! The acting half: asking peers, ODOWN, leader election by epochs, the failover state machine and the
+//! switch (reference §5.3–§7).
+
+use crate::events::Level;
+use crate::instance::{same_host, FailoverState, Reconf, Sent};
+use crate::io::{LinkId, OutCommand, Output};
+use crate::sentinel::{InstKey, Mutation, Sentinel};
+
+/// vedette's ordered start: each sentinel that sees ODOWN waits this long per sentinel ranked before it
+/// (alive peers with a smaller run id), so the first in line usually asks alone and split votes are rare.
+const RANK_STEP_MS: u64 = 150;
+/// Jitter on top of the rank delay.
+const RANK_JITTER_MS: u64 = 50;
+/// vedette asks peers this often while the master is S_DOWN (Redis: ask-period, 1 s).
+const FAST_ASK_MS: u64 = 100;
+
+impl Sentinel {
+    /// Ask every connected peer whether `master` is down (reference §5.3). `forced` ignores the period.
+    pub(crate) fn ask_peers(&mut self, name: &str, forced: bool) {
+        let now = self.now;
+        let ask_period = self.t.ask_period.min(FAST_ASK_MS);
+        let stale_after = 5 * self.t.ask_period;
+        let Some(m) = self.masters.get_mut(name) else {
+            return;
+        };
+        for p in m.sentinels.values_mut() {
+            if p.last_master_down_reply
+                .is_some_and(|t| now.since(t) > stale_after)
+            {
+                p.master_down = false;
+                p.leader = None;
+            }
+        }
+        if !m.c.s_down {
+            return;
+        }
+        let (host, port) = (m.c.host.clone(), m.c.port);
+        let runid = if m.in_failover() {
+            self.myid.clone()
+        } else {
+            "*".to_string()
+        };
+        let epoch = self.current_epoch;
+        let mut targets: Vec<LinkId> = Vec::new();
+        for p in m.sentinels.values() {
+            let recent = p
+                .last_master_down_reply
+                .is_some_and(|t| now.since(t) < ask_period);
+            if !forced && recent {
+                continue;
+            }
+            targets.push(p.c.link);
+        }
+        // One outstanding ask per link and master is enough.
+        for link in targets {
+            let pending = self.links.get(&link).is_some_and(|l| {
+                l.inflight
+                    .iter()
+                    .any(|s| matches!(s, Sent::Ask { master, epoch: e, .. } if master == name && *e == epoch))
+            });
+            if pending && !forced {
+                continue;
+            }
+            self.send(
+                link,
+                Sent::Ask {
+                    master: name.to_string(),
+                    host: host.clone(),
+                    port,
+                    epoch,
+                },
+                OutCommand::AskMasterDown {
+                    ip: host.clone(),
+                    port,
+                    epoch,
+                    runid: runid.clone(),
+                },
+            );
+        }
+        if let Some(m) = self.masters.get_mut(name) {
+            m.last_ask = Some(now);
+        }
+    }
+
+    /// A reply to an ask. It only counts for the master and address it was about (vedette: a reply about
+    /// the old address never counts for the master after a switch).
+    pub(crate) fn on_ask_reply(
+        &mut self,
+        link: LinkId,
+        master: &str,
+        host: &str,
+        port: u16,
+        _epoch: u64,
+        r: Option<(i64, String, i64)>,
+    ) {
+        let now = self.now;
+        let Some((down, leader, leader_epoch)) = r else {
+            return;
+        };
+        let count_stale = self.mutated(Mutation::IgnoreQuorum);
+        let Some(m) = self.masters.get_mut(master) else {
+            return;
+        };
+        if !count_stale && !(m.c.port == port && same_host(&m.c.host, host)) {
+            return;
+        }
+        let Some((id, p)) = m.sentinels.iter_mut().find(|(_, p)| p.c.link == link) else {
+            return;
+        };
+        let id = id.clone();
+        p.last_master_down_reply = Some(now);
+        p.master_down = down == 1;
+        if leader != "*" {
+            let changed = p.leader_epoch != leader_epoch.max(0) as u64;
+            p.leader = Some(leader.clone());
+            p.leader_epoch = leader_epoch.max(0) as u64;
+            if changed {
+                tracing::info!(master, sentinel = %id, leader = %leader, epoch = leader_epoch, "voted for");
+            }
+        }
+        if !self.tilt {
+            self.odown_check(master);
+            self.start_failover_if_needed(master);
+            self.failover_step(master);
+        }
+    }
+
+    /// Objective down (reference §5.4).
+    pub(crate) fn odown_check(&mut self, name: &str) {
+        let now = self.now;
+        let Some(m) = self.masters.get_mut(name) else {
+            return;
+        };
+        let mut count = 0u32;
+        let odown = if m.c.s_down {
+            count = 1 + m.sentinels.values().filter(|p| p.master_down).count() as u32;
+            count >= m.cfg.quorum
+        } else {
+            false
+        };
+        let q = m.cfg.quorum;
+        if odown && !m.o_down {
+            m.o_down = true;
+            m.o_down_since = Some(now);
+            self.event_master(
+                Level::Warning,
+                "+odown",
+                name,
+                &format!("#quorum {count}/{q}"),
+            );
+        } else if !odown && m.o_down {
+            m.o_down = false;
+            m.start_not_before = None;
+            self.event_master(Level::Warning, "-odown", name, "");
+        }
+    }
+
+    /// Start an attempt when ODOWN holds and the retry delay has passed (reference §6.2), after vedette's
+    /// rank delay.
+    pub(crate) fn start_failover_if_needed(&mut self, name: &str) {
+        let now = self.now;
+        let Some(m) = self.masters.get(name) else {
+            return;
+        };
+        if !m.o_down || m.in_failover() {
+            return;
+        }
+        if let Some(fst) = m.failover_start_time {
+            let retry = 2 * m.cfg.failover_timeout_ms;
+            if now < fst || now.since(fst) < retry {
+                if m.failover_delay_logged != Some(fst) {
+                    let at = fst.plus(retry).0;
+                    tracing::info!(
+                        master = name,
+                        not_before_ms = at,
+                        "Next failover delay: I will not start a failover before then"
+                    );
+                    if let Some(m) = self.masters.get_mut(name) {
+                        m.failover_delay_logged = Some(fst);
+                    }
+                }
+                return;
+            }
+        }
+        let start_at = match m.start_not_before {
+            Some(t) => t,
+            None => {
+                let rank = m
+                    .sentinels
+                    .iter()
+                    .filter(|(id, p)| {
+                        !p.c.s_down
+                            && id.as_str() < self.myid.as_str()
+                            && self.links.get(&p.c.link).is_some_and(|l| !l.disconnected())
+                    })
+                    .count() as u64;
+                let jitter = self.rng.below(RANK_JITTER_MS);
+                let t = now.plus(rank * RANK_STEP_MS + jitter);
+                if let Some(m) = self.masters.get_mut(name) {
+                    m.start_not_before = Some(t);
+                }
+                t
+            }
+        };
+        if now < start_at {
+            return;
+        }
+        self.start_failover(name, false);
+    }
+
+    /// Begin an attempt: new epoch, self-vote (persisted), then ask the peers for their votes.
+    pub(crate) fn start_failover(&mut self, name: &str, forced: bool) {
+        let now = self.now;
+        let jitter = self.rng.below(1000);
+        self.current_epoch += 1;
+        let epoch = self.current_epoch;
+        let Some(m) = self.masters.get_mut(name) else {
+            return;
+        };
+        m.failover_state = FailoverState::WaitStart;
+        m.failover_epoch = epoch;
+        m.force_failover = forced;
+        m.failover_start_time = Some(now.plus(jitter));
+        m.failover_state_change_time = now;
+        m.start_not_before = None;
+        self.event_raw(Level::Warning, "+new-epoch", name, epoch.to_string());
+        self.event_master(Level::Warning, "+try-failover", name, "");
+        let myid = self.myid.clone();
+        self.vote_leader(name, epoch, &myid);
+        if !forced {
+            self.ask_peers(name, true);
+        }
+    }
+
+    /// Grant our vote for `master` in `epoch` to `candidate` if we have not voted in that epoch or later
+    /// (reference §6.3). The new epoch and vote are persisted before anything can reveal them.
+    /// Returns our vote (leader, epoch) after the call.
+    pub(crate) fn vote_leader(
+        &mut self,
+        name: &str,
+        epoch: u64,
+        candidate: &str,
+    ) -> (Option<String>, u64) {
+        let now = self.now;
+        let mut dirty = false;
+        if epoch > self.current_epoch {
+            self.current_epoch = epoch;
+            dirty = true;
+            self.flush();
+            self.event_raw(Level::Warning, "+new-epoch", name, epoch.to_string());
+        }
+        let vote_twice = self.mutated(Mutation::VoteTwice);
+        let jitter = self.rng.below(1000);
+        let current = self.current_epoch;
+        let myid = self.myid.clone();
+        let Some(m) = self.masters.get_mut(name) else {
+            return (None, 0);
+        };
+        if (m.leader_epoch < epoch || vote_twice) && current <= epoch {
+            m.leader = Some(candidate.to_string());
+            m.leader_epoch = current;
+            if !candidate.eq_ignore_ascii_case(&myid) {
+                m.failover_start_time = Some(now.plus(jitter));
+            }
+            dirty = true;
+            self.flush();
+            self.event_raw(
+                Level::Warning,
+                "+vote-for-leader",
+                name,
+                format!("{candidate} {current}"),
+            );
+        }
+        let _ = dirty;
+        let m = &self.masters[name];
+        (m.leader.clone(), m.leader_epoch)
+    }
+
+    /// Count votes for our attempt (reference §6.4). Returns the winner, if any.
+    fn tally(&mut self, name: &str) -> Option<String> {
+        let Some(m) = self.masters.get(name) else {
+            return None;
+        };
+        let voters = m.sentinels.len() as u32 + 1;
+        let quorum = m.cfg.quorum;
+        let failover_epoch = m.failover_epoch;
+        let mut counts: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+        for p in m.sentinels.values() {
+            if let Some(l) = &p.leader {
+                if p.leader_epoch == self.current_epoch {
+                    *counts.entry(l.to_ascii_lowercase()).or_default() += 1;
+                }
+            }
+        }
+        let best = |counts: &std::collections::BTreeMap<String, u32>| {
+            counts
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+                .map(|(k, v)| (k.clone(), *v))
+        };
+        let provisional = best(&counts).map(|(k, _)| k);
+        let candidate = provisional.unwrap_or_else(|| self.myid.clone());
+        let (my_leader, my_epoch) = self.vote_leader(name, failover_epoch, &candidate);
+        if let Some(l) = my_leader {
+            if my_epoch == failover_epoch {
+                *counts.entry(l.to_ascii_lowercase()).or_default() += 1;
+            }
+        }
+        let (winner, votes) = best(&counts)?;
+        if votes >= voters / 2 + 1 && votes >= quorum {
+            Some(winner)
+        } else {
+            None
+        }
+    }
+
+    /// One step of the failover state machine; loops while states advance so nothing waits for a tick.
+    pub(crate) fn failover_step(&mut self, name: &str) {
+        for _ in 0..8 {
+            let Some(before) = self.masters.get(name).map(|m| m.failover_state) else {
+                return;
+            };
+            match before {
+                FailoverState::None => return,
+                FailoverState::WaitStart => self.step_wait_start(name),
+                FailoverState::SelectSlave => self.step_select_slave(name),
+                FailoverState::SendSlaveofNoone => self.step_send_slaveof_noone(name),
+                FailoverState::WaitPromotion => self.step_wait_promotion(name),
+                FailoverState::ReconfSlaves => self.step_reconf_slaves(name),
+                FailoverState::UpdateConfig => {
+                    self.switch_to_promoted(name);
+                    return;
+                }
+            }
+            if self.masters.get(name).map(|m| m.failover_state) == Some(before) {
+                return;
+            }
+        }
+    }
+
+    fn set_state(&mut self, name: &str, st: FailoverState) {
+        let now = self.now;
+        if let Some(m) = self.masters.get_mut(name) {
+            m.failover_state = st;
+            m.failover_state_change_time = now;
+        }
+    }
+
+    fn step_wait_start(&mut self, name: &str) {
+        let now = self.now;
+        let winner = self.tally(name);
+        let Some(m) = self.masters.get(name) else {
+            return;
+        };
+        let forced = m.force_failover;
+        let elected = winner
+            .as_deref()
+            .is_some_and(|w| w.eq_ignore_ascii_case(&self.myid));
+        if elected || forced {
+            self.event_master(Level::Warning, "+elected-leader", name, "");
+            if self.simfailure & 1 != 0 {
+                tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
+                self.out.push(Output::Crash);
+            }
+            self.set_state(name, FailoverState::SelectSlave);
+            self.event_master(Level::Warning, "+failover-state-select-slave", name, "");
+            return;
+        }
+        let timeout = self.t.election_timeout.min(m.cfg.failover_timeout_ms);
+        let started = m.failover_start_time.unwrap_or(now);
+        if now > started && now.since(started) > timeout {
+            self.event_master(Level::Warning, "-failover-abort-not-elected", name, "");
+            self.abort_failover(name);
+        }
+    }
+
+    /// Eligible replicas, best first (reference §7.2).
+    pub(crate) fn select_replica(&self, name: &str) -> Option<String> {
+        let now = self.now;
+        let m = self.masters.get(name)?;
+        let ping5 = 5 * self.t.ping_period;
+        let info_max = if m.c.s_down {
+            ping5
+        } else {
+            3 * self.t.info_period
+        };
+        let mut max_down = 10 * m.cfg.down_after_ms;
+        if m.c.s_down {
+            if let Some(s) = m.c.s_down_since {
+                max_down += now.since(s);
+            }
+        }
+        let mut cands: Vec<(&String, &crate::instance::Replica)> = m
+            .replicas
+            .iter()
+            .filter(|(_, r)| {
+                let l = self.links.get(&r.c.link);
+                !r.c.s_down
+                    && l.is_some_and(|l| !l.disconnected() && now.since(l.last_avail_time) <= ping5)
+                    && r.priority != 0
+                    && r.info.refresh.is_some_and(|t| now.since(t) <= info_max)
+                    && r.info.role_reported == crate::wire::info::Role::Slave
+                    && r.master_link_down_time <= max_down as i64
+            })
+            .collect();
+        cands.sort_by(|a, b| {
+            let (ra, rb) = (a.1, b.1);
+            ra.priority
+                .cmp(&rb.priority)
+                .then(rb.repl_offset.cmp(&ra.repl_offset))
+                .then_with(|| match (&ra.c.runid, &rb.c.runid) {
+                    (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                })
+        });
+        cands.first().map(|(n, _)| (*n).clone())
+    }
+
+    fn step_select_slave(&mut self, name: &str) {
+        match self.select_replica(name) {
+            None => {
+                self.event_master(Level::Warning, "-failover-abort-no-good-slave", name, "");
+                self.abort_failover(name);
+            }
+            Some(rn) => {
+                if let Some(m) = self.masters.get_mut(name) {
+                    m.promoted = Some(rn.clone());
+                    if let Some(r) = m.replicas.get_mut(&rn) {
+                        r.promoted = true;
+                    }
+                }
+                let key = InstKey::Replica(name.to_string(), rn);
+                self.event(Level::Warning, "+selected-slave", &key, "");
+                self.set_state(name, FailoverState::SendSlaveofNoone);
+                self.event(
+                    Level::Notice,
+                    "+failover-state-send-slaveof-noone",
+                    &key,
+                    "",
+                );
+            }
+        }
+    }
+
+    fn promoted_key(&self, name: &str) -> Option<(InstKey, LinkId)> {
+        let m = self.masters.get(name)?;
+        let rn = m.promoted.clone()?;
+        let link = m.replicas.get(&rn)?.c.link;
+        Some((InstKey::Replica(name.to_string(), rn), link))
+    }
+
+    fn step_send_slaveof_noone(&mut self, name: &str) {
+        let now = self.now;
+        let Some((key, link)) = self.promoted_key(name) else {
+            self.abort_failover(name);
+            return;
+        };
+        let Some(m) = self.masters.get(name) else {
+            return;
+        };
+        let timeout = m.cfg.failover_timeout_ms;
+        let changed = m.failover_state_change_time;
+        let connected = self.links.get(&link).is_some_and(|l| !l.disconnected());
+        if !connected {
+            if now.since(changed) > timeout {
+                self.event_master(Level::Warning, "-failover-abort-slave-timeout", name, "");
+                self.abort_failover(name);
+            }
+            return;
+        }
+        if self.send(link, Sent::Other, OutCommand::Reconfigure(None)) {
+            self.event(Level::Notice, "+failover-state-wait-promotion", &key, "");
+            self.set_state(name, FailoverState::WaitPromotion);
+            // Confirm at once: INFO right behind the transaction on the same connection.
+            self.send(link, Sent::Info(key), OutCommand::Info);
+        }
+    }
+
+    fn step_wait_promotion(&mut self, name: &str) {
+        let now = self.now;
+        let Some(m) = self.masters.get(name) else {
+            return;
+        };
+        if now.since(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
+            self.event_master(Level::Warning, "-failover-abort-slave-timeout", name, "");
+            self.abort_failover(name);
+        }
+    }
+
+    /// The promoted replica reported `role:master` (reference §7.1 "promotion detected").
+    pub(crate) fn promotion_detected(&mut self, name: &str) {
+        let Some((key, _)) = self.promoted_key(name) else {
+            return;
+        };
+        let Some(m) = self.masters.get_mut(name) else {
+            return;
+        };
+        m.config_epoch = m.failover_epoch;
+        let old = (m.c.host.clone(), m.c.port);
+        self.set_state(name, FailoverState::ReconfSlaves);
+        self.flush();
+        self.event(Level::Warning, "+promoted-slave", &key, "");
+        if self.simfailure & 2 != 0 {
+            tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
+            self.out.push(Output::Crash);
+        }
+        self.event_master(Level::Warning, "+failover-state-reconf-slaves", name, "");
+        let new = self
+            .masters
+            .get(name)
+            .map(|m| m.current_addr())
+            .unwrap_or_default();
+        self.client_reconfig(name, "leader", (&old.0, old.1), (&new.0, new.1));
+        self.force_hellos(name);
+        // Tell the peers now rather than at the next tick.
+        let keys: Vec<InstKey> = self
+            .masters
+            .get(name)
+            .map(|m| {
+                let mut v: Vec<InstKey> = m
+                    .sentinels
+                    .keys()
+                    .map(|s| InstKey::Sentinel(name.to_string(), s.clone()))
+                    .collect();
+                v.extend(
+                    m.replicas
+                        .keys()
+                        .map(|r| InstKey::Replica(name.to_string(), r.clone())),
+                );
+                v
+            })
+            .unwrap_or_default();
+        for k in &keys {
+            self.periodic(k);
+        }
+    }
+
+    fn step_reconf_slaves(&mut self, name: &str) {
+        let now = self.now;
+        let Some(m) = self.masters.get(name) else {
+            return;
+        };
+        let Some(promoted) = m.promoted.clone() else {
+            return;
+        };
+        let Some(p) = m.replicas.get(&promoted) else {
+            return;
+        };
+        let target = (p.c.host.clone(), p.c.port);
+        let parallel = m.cfg.parallel_syncs.max(1) as usize;
+        let reconf_timeout = self.t.slave_reconf_timeout;
+        let mut in_progress = m
+            .replicas
+            .values()
+            .filter(|r| matches!(r.reconf, Reconf::Sent(_) | Reconf::InProg))
+            .count();
+        let names: Vec<String> = m.replicas.keys().cloned().collect();
+        for rn in &names {
+            if in_progress >= parallel {
+                break;
+            }
+            let Some(r) = self.masters.get(name).and_then(|m| m.replicas.get(rn)) else {
+                continue;
+            };
+            if r.promoted || r.reconf == Reconf::Done {
+                continue;
+            }
+            let key = InstKey::Replica(name.to_string(), rn.clone());
+            if let Reconf::Sent(t) = r.reconf {
+                if now.since(t) > reconf_timeout {
+                    self.event(Level::Notice, "-slave-reconf-sent-timeout", &key, "");
+                    self.set_reconf(name, rn, Reconf::Done);
+                }
+                continue;
+            }
+            if r.reconf == Reconf::InProg {
+                continue;
+            }
+            let link = r.c.link;
+            if self.links.get(&link).is_none_or(|l| l.disconnected()) {
+                continue;
+            }
+            if self.send(
+                link,
+                Sent::Other,
+                OutCommand::Reconfigure(Some(target.clone())),
+            ) {
+                self.set_reconf(name, rn, Reconf::Sent(now));
+                self.event(Level::Notice, "+slave-reconf-sent", &key, "");
+                in_progress += 1;
+                self.send(link, Sent::Info(key), OutCommand::Info);
+            }
+        }
+        self.check_failover_end(name);
+    }
+
+    fn check_failover_end(&mut self, name: &str) {
+        let now = self.now;
+        let Some(m) = self.masters.get(name) else {
+            return;
+        };
+        let Some(p) = m.promoted.as_ref().and_then(|p| m.replicas.get(p)) else {
+            return;
+        };
+        if p.c.s_down {
+            return;
+        }
+        let target = (p.c.host.clone(), p.c.port);
+        let not_done = m
+            .replicas
+            .values()
+            .filter(|r| !r.promoted && r.reconf != Reconf::Done && !r.c.s_down)
+            .count();
+        let timed_out = now.since(m.failover_state_change_time) > m.cfg.failover_timeout_ms;
+        if timed_out {
+            self.event_master(Level::Warning, "+failover-end-for-timeout", name, "");
+            let names: Vec<(String, LinkId, Reconf, bool)> = self
+                .masters
+                .get(name)
+                .map(|m| {
+                    m.replicas
+                        .iter()
+                        .map(|(n, r)| (n.clone(), r.c.link, r.reconf, r.promoted))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (rn, link, reconf, promoted) in names {
+                if promoted || matches!(reconf, Reconf::Done | Reconf::Sent(_)) {
+                    continue;
+                }
+                if self.send(
+                    link,
+                    Sent::Other,
+                    OutCommand::Reconfigure(Some(target.clone())),
+                ) {
+                    self.set_reconf(name, &rn, Reconf::Sent(now));
+                    self.event(
+                        Level::Notice,
+                        "+slave-reconf-sent-be",
+                        &InstKey::Replica(name.to_string(), rn),
+                        "",
+                    );
+                }
+            }
+        }
+        if not_done == 0 || timed_out {
+            self.event_master(Level::Warning, "+failover-end", name, "");
+            self.set_state(name, FailoverState::UpdateConfig);
+        }
+    }
+
+    /// UPDATE_CONFIG: announce and switch to the promoted replica (reference §7.8, leader path).
+    pub(crate) fn switch_to_promoted(&mut self, name: &str) {
+        let Some(m) = self.masters.get(name) else {
+            return;
+        };
+        let Some(p) = m.promoted.as_ref().and_then(|p| m.replicas.get(p)) else {
+            return;
+        };
+        let (nh, np) = (p.c.host.clone(), p.c.port);
+        let (oh, op) = (m.c.host.clone(), m.c.port);
+        self.event_raw(
+            Level::Warning,
+            "+switch-master",
+            name,
+            format!("{name} {oh} {op} {nh} {np}"),
+        );
+        self.reset_and_switch(name, &nh, np);
+    }
+
+    /// Abort before promotion (reference §7.7).
+    pub(crate) fn abort_failover(&mut self, name: &str) {
+        let now = self.now;
+        let Some(m) = self.masters.get_mut(name) else {
+            return;
+        };
+        if m.failover_state > FailoverState::WaitPromotion {
+            return;
+        }
+        m.failover_state = FailoverState::None;
+        m.failover_state_change_time = now;
+        m.force_failover = false;
+        if let Some(rn) = m.promoted.take() {
+            if let Some(r) = m.replicas.get_mut(&rn) {
+                r.promoted = false;
+            }
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The records a sentinel keeps: masters, their replicas and the other sentinels watching them, plus the
+//! link health clocks Redis keeps per connection (sentinel.c `instanceLink`).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::config::MasterConfig;
+use crate::io::LinkId;
+use crate::sentinel::InstKey;
+use crate::time::Instant;
+use crate::wire::info::Role;
+
+/// What a command sent on a link was, so its reply (FIFO) can be matched to what it was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Sent {
+    Ping(InstKey),
+    Info(InstKey),
+    Publish(InstKey),
+    /// An is-master-down-by-addr ask: which master, at which address, in which of our epochs.
+    Ask {
+        master: String,
+        host: String,
+        port: u16,
+        epoch: u64,
+    },
+    Other,
+}
+
+/// One logical link and its health clocks.
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// Instance objects sharing it (sentinel links are shared by run id across masters).
+    pub(crate) refcount: u32,
+    /// Current connection generation, when up.
+    pub(crate) conn: Option<u64>,
+    /// A `Connect` was issued and neither `LinkUp` nor `LinkDown` came back yet.
+    pub(crate) connecting: bool,
+    pub(crate) local_ip: String,
+    pub(crate) inflight: VecDeque<Sent>,
+    pub(crate) cc_conn_time: Instant,
+    pub(crate) last_reconn_time: Option<Instant>,
+    /// Oldest unanswered PING (Redis initialises it to "now" so a never-answering instance goes down).
+    pub(crate) act_ping_time: Option<Instant>,
+    pub(crate) last_ping_time: Option<Instant>,
+    pub(crate) last_avail_time: Instant,
+    pub(crate) last_pong_time: Instant,
+    pub(crate) pc_last_activity: Instant,
+}
+
+impl Link {
+    pub(crate) fn new(host: &str, port: u16, now: Instant) -> Link {
+        Link {
+            host: host.to_string(),
+            port,
+            refcount: 1,
+            conn: None,
+            connecting: false,
+            local_ip: String::new(),
+            inflight: VecDeque::new(),
+            cc_conn_time: now,
+            last_reconn_time: None,
+            act_ping_time: Some(now),
+            last_ping_time: None,
+            last_avail_time: now,
+            last_pong_time: now,
+            pc_last_activity: now,
+        }
+    }
+
+    pub(crate) fn disconnected(&self) -> bool {
+        self.conn.is_none()
+    }
+
+    pub(crate) fn pending(&self) -> usize {
+        self.inflight.len()
+    }
+}
+
+/// Replica reconfiguration progress during a failover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reconf {
+    None,
+    Sent(Instant),
+    InProg,
+    Done,
+}
+
+/// Fields every kind of instance has.
+#[derive(Debug, Clone)]
+pub(crate) struct Common {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) link: LinkId,
+    pub(crate) runid: Option<String>,
+    pub(crate) s_down: bool,
+    pub(crate) s_down_since: Option<Instant>,
+    pub(crate) down_after: u64,
+    pub(crate) last_pub_time: Instant,
+    pub(crate) script_kill_sent: bool,
+}
+
+impl Common {
+    pub(crate) fn new(
+        host: &str,
+        port: u16,
+        link: LinkId,
+        down_after: u64,
+        now: Instant,
+    ) -> Common {
+        Common {
+            host: host.to_string(),
+            port,
+            link,
+            runid: None,
+            s_down: false,
+            s_down_since: None,
+            down_after,
+            last_pub_time: now,
+            script_kill_sent: false,
+        }
+    }
+}
+
+/// What INFO told us about a master or replica.
+#[derive(Debug, Clone)]
+pub(crate) struct InfoState {
+    pub(crate) refresh: Option<Instant>,
+    pub(crate) text: Option<String>,
+    pub(crate) role_reported: Role,
+    pub(crate) role_reported_time: Instant,
+}
+
+impl InfoState {
+    pub(crate) fn new(role: Role, now: Instant) -> InfoState {
+        InfoState {
+            refresh: None,
+            text: None,
+            role_reported: role,
+            role_reported_time: now,
+        }
+    }
+}
+
+/// A replica of a monitored master.
+#[derive(Debug, Clone)]
+pub(crate) struct Replica {
+    pub(crate) c: Common,
+    pub(crate) info: InfoState,
+    pub(crate) slave_conf_change_time: Instant,
+    pub(crate) master_link_down_time: i64,
+    pub(crate) master_host: Option<String>,
+    pub(crate) master_port: u16,
+    pub(crate) master_link_up: bool,
+    pub(crate) priority: u32,
+    pub(crate) repl_offset: u64,
+    pub(crate) announced: bool,
+    pub(crate) promoted: bool,
+    pub(crate) reconf: Reconf,
+    pub(crate) o_down_since: Option<Instant>,
+    /// This replica object stands for the master we switched away from and it has not reported `role:slave`
+    /// since: the one case where vedette demotes a `role:master` replica without Redis's 8 s wait.
+    pub(crate) former_master: bool,
+}
+
+impl Replica {
+    pub(crate) fn new(c: Common, now: Instant) -> Replica {
+        Replica {
+            c,
+            info: InfoState::new(Role::Slave, now),
+            slave_conf_change_time: now,
+            master_link_down_time: 0,
+            master_host: None,
+            master_port: 0,
+            master_link_up: false,
+            priority: 100,
+            repl_offset: 0,
+            announced: true,
+            promoted: false,
+            reconf: Reconf::None,
+            o_down_since: None,
+            former_master: false,
+        }
+    }
+
+    pub(crate) fn name(&self) -> String {
+        addr_name(&self.c.host, self.c.port)
+    }
+}
+
+/// Another sentinel watching the same master.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    pub(crate) c: Common,
+    pub(crate) master_down: bool,
+    pub(crate) last_master_down_reply: Option<Instant>,
+    pub(crate) leader: Option<String>,
+    pub(crate) leader_epoch: u64,
+    pub(crate) last_hello_time: Instant,
+    /// The master address and config epoch its last hello carried (for vedette's fast rejoin check).
+    pub(crate) hello_view: Option<(String, u16, u64)>,
+    pub(crate) last_hello_at: Option<Instant>,
+}
+
+/// Failover progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum FailoverState {
+    None,
+    WaitStart,
+    SelectSlave,
+    SendSlaveofNoone,
+    WaitPromotion,
+    ReconfSlaves,
+    UpdateConfig,
+}
+
+impl FailoverState {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            FailoverState::None => "none",
+            FailoverState::WaitStart => "wait_start",
+            FailoverState::SelectSlave => "select_slave",
+            FailoverState::SendSlaveofNoone => "send_slaveof_noone",
+            FailoverState::WaitPromotion => "wait_promotion",
+            FailoverState::ReconfSlaves => "reconf_slaves",
+            FailoverState::UpdateConfig => "update_config",
+        }
+    }
+}
+
+/// A monitored master.
+#[derive(Debug, Clone)]
+pub(crate) struct Master {
+    pub(crate) cfg: MasterConfig,
+    pub(crate) c: Common,
+    pub(crate) info: InfoState,
+    pub(crate) o_down: bool,
+    pub(crate) o_down_since: Option<Instant>,
+    pub(crate) master_reboot: bool,
+    pub(crate) master_reboot_since: Instant,
+    pub(crate) config_epoch: u64,
+    pub(crate) leader: Option<String>,
+    pub(crate) leader_epoch: u64,
+    pub(crate) failover_state: FailoverState,
+    pub(crate) failover_epoch: u64,
+    /// Redis's `failover_start_time`: None = never (so the first attempt may start at once).
+    pub(crate) failover_start_time: Option<Instant>,
+    pub(crate) failover_state_change_time: Instant,
+    pub(crate) failover_delay_logged: Option<Instant>,
+    pub(crate) force_failover: bool,
+    pub(crate) promoted: Option<String>,
+    /// vedette's ordered start: earliest instant our own attempt may begin for the current ODOWN.
+    pub(crate) start_not_before: Option<Instant>,
+    /// Set when we asked peers after SDOWN began, so the first ask goes out at once.
+    pub(crate) last_ask: Option<Instant>,
+    pub(crate) replicas: BTreeMap<String, Replica>,
+    pub(crate) sentinels: BTreeMap<String, Peer>,
+}
+
+impl Master {
+    pub(crate) fn in_failover(&self) -> bool {
+        self.failover_state != FailoverState::None
+    }
+
+    /// The address clients should use: the promoted replica once a failover reached RECONF_SLAVES.
+    pub(crate) fn current_addr(&self) -> (String, u16) {
+        if self.failover_state >= FailoverState::ReconfSlaves {
+            if let Some(p) = self.promoted.as_ref().and_then(|n| self.replicas.get(n)) {
+                return (p.c.host.clone(), p.c.port);
+            }
+        }
+        (self.c.host.clone(), self.c.port)
+    }
+}
+
+/// `ip:port`, with IPv6 in brackets, as Redis names replicas.
+pub(crate) fn addr_name(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Redis's "same host": equal ignoring case, or the same IP written differently.
+pub(crate) fn same_host(a: &str, b: &str) -> bool {
+    if a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    match (a.parse::<std::net::IpAddr>(), b.parse::<std::net::IpAddr>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
