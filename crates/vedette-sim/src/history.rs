@@ -90,7 +90,12 @@ pub enum Act {
 impl fmt::Display for Act {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Act::Vote { voter, master, epoch, leader } => {
+            Act::Vote {
+                voter,
+                master,
+                epoch,
+                leader,
+            } => {
                 write!(f, "S{voter} votes m{master} epoch {epoch} for ")?;
                 match leader {
                     Some(l) => write!(f, "S{l}"),
@@ -98,12 +103,30 @@ impl fmt::Display for Act {
                 }
             }
             Act::Persist { node, epoch } => write!(f, "S{node} persists current_epoch {epoch}"),
-            Act::TryFailover { node, master, epoch } => write!(f, "S{node} +try-failover m{master} epoch {epoch}"),
-            Act::Elected { node, master, epoch } => write!(f, "S{node} +elected-leader m{master} epoch {epoch}"),
-            Act::Promote { node, master, epoch, redis } => {
-                write!(f, "S{node} sends REPLICAOF NO ONE to R{redis} (m{master} epoch {epoch})")
+            Act::TryFailover {
+                node,
+                master,
+                epoch,
+            } => write!(f, "S{node} +try-failover m{master} epoch {epoch}"),
+            Act::Elected {
+                node,
+                master,
+                epoch,
+            } => write!(f, "S{node} +elected-leader m{master} epoch {epoch}"),
+            Act::Promote {
+                node,
+                master,
+                epoch,
+                redis,
+            } => {
+                write!(
+                    f,
+                    "S{node} sends REPLICAOF NO ONE to R{redis} (m{master} epoch {epoch})"
+                )
             }
-            Act::Switch { node, master, port } => write!(f, "S{node} +switch-master m{master} -> :{port}"),
+            Act::Switch { node, master, port } => {
+                write!(f, "S{node} +switch-master m{master} -> :{port}")
+            }
             Act::Tilt { node } => write!(f, "S{node} +tilt"),
             Act::Crash { node } => write!(f, "S{node} crashes"),
             Act::Restart { node, epoch } => write!(f, "S{node} restarts (durable epoch {epoch})"),
@@ -156,6 +179,9 @@ impl History {
     /// The last `n` acts, formatted.
     pub fn tail(&self, n: usize) -> Vec<String> {
         let start = self.acts.len().saturating_sub(n);
-        self.acts[start..].iter().map(|(t, a)| format!("{t:>8} ms  {a}")).collect()
+        self.acts[start..]
+            .iter()
+            .map(|(t, a)| format!("{t:>8} ms  {a}"))
+            .collect()
     }
 }

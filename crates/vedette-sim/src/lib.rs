@@ -26,7 +26,7 @@ pub mod world;
 
 pub use invariants::Violation;
 pub use plan::Plan;
-pub use report::{Summary, failure_report};
+pub use report::{failure_report, Summary};
 pub use world::{Outcome, RunOpts, Stats, TraceMode, World};
 
 /// Run the plan derived from `seed`.
@@ -58,7 +58,9 @@ pub fn run_many(start: u64, count: u64, threads: usize, opts: RunOpts) -> Summar
                             break;
                         }
                         let seed = start + i;
-                        let o = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(seed, opts)));
+                        let o = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            run(seed, opts)
+                        }));
                         match o {
                             Ok(o) => sum.add(&o),
                             Err(p) => {
@@ -92,5 +94,9 @@ pub fn default_threads() -> usize {
     std::env::var("VEDETTE_SIM_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
 }

@@ -4,13 +4,18 @@
 //! vedette-sim --seeds 10000 [--start 0] [--threads 2]
 //! vedette-sim --seed 1234 [--trace]
 //! ```
+//! `--no-persist-failures` keeps disks from failing writes and `--relax inv1,inv2` turns breaches of the
+//! named properties into findings: both exist to look past a known bug for the next one.
 
 use std::process::ExitCode;
 
 use vedette_sim::{default_threads, failure_report, run, run_many, RunOpts, TraceMode};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: vedette-sim [--seeds N] [--start S] [--threads T] | --seed S [--trace]");
+    eprintln!(
+        "usage: vedette-sim [--seeds N] [--start S] [--threads T] | --seed S [--trace]  \
+         [--no-persist-failures] [--relax invariant,...]"
+    );
     ExitCode::from(2)
 }
 
@@ -21,6 +26,7 @@ fn main() -> ExitCode {
     let mut one: Option<u64> = None;
     let mut trace = false;
     let mut threads = default_threads();
+    let mut opts = RunOpts::default();
     let mut i = 0;
     while i < args.len() {
         let val = |i: usize| args.get(i + 1).and_then(|v| v.parse::<u64>().ok());
@@ -54,6 +60,18 @@ fn main() -> ExitCode {
                 None => return usage(),
             },
             "--trace" => trace = true,
+            "--no-persist-failures" => opts.persist_failures = false,
+            "--relax" => match args.get(i + 1) {
+                Some(v) => {
+                    let names: Vec<&'static str> = v
+                        .split(',')
+                        .map(|n| &*Box::leak(n.trim().to_string().into_boxed_str()))
+                        .collect();
+                    opts.relaxed = Box::leak(names.into_boxed_slice());
+                    i += 1;
+                }
+                None => return usage(),
+            },
             "-h" | "--help" => {
                 let _ = usage();
                 return ExitCode::SUCCESS;
@@ -66,10 +84,22 @@ fn main() -> ExitCode {
         let plan = vedette_sim::Plan::from_seed(seed);
         println!("plan: {}", plan.summary());
         for (n, f) in plan.faults.iter().enumerate() {
-            println!("  fault #{n}: at +{} ms for {} ms: {:?}", f.at, f.dur, f.kind);
+            println!(
+                "  fault #{n}: at +{} ms for {} ms: {:?}",
+                f.at, f.dur, f.kind
+            );
         }
-        let opts = RunOpts { trace: if trace { TraceMode::Full } else { TraceMode::Off }, ..RunOpts::default() };
-        let o = run(seed, opts);
+        let o = run(
+            seed,
+            RunOpts {
+                trace: if trace {
+                    TraceMode::Full
+                } else {
+                    TraceMode::Off
+                },
+                ..opts
+            },
+        );
         println!("history hash: {:016x}", o.history_hash);
         println!("stats: {:?}", o.stats);
         for f in &o.findings {
@@ -81,18 +111,18 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Some(_) => {
-                println!("{}", failure_report(seed, RunOpts::default()));
+                println!("{}", failure_report(seed, opts));
                 ExitCode::FAILURE
             }
         };
     }
-    let sum = run_many(start, seeds, threads, RunOpts::default());
+    let sum = run_many(start, seeds, threads, opts);
     print!("{}", sum.render());
     for (seed, v) in sum.failures.iter().take(20) {
         println!("FAIL seed {seed}: {v}");
     }
     if let Some((seed, _)) = sum.failures.first() {
-        println!("\n{}", failure_report(*seed, RunOpts::default()));
+        println!("\n{}", failure_report(*seed, opts));
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS

@@ -1,5 +1,5 @@
 //! `SimNode`: one sentinel process — a real `vedette_core::Sentinel`, its clock, its disk, and the
-//! output-execution state the real driver keeps (the persist barrier, client sessions, links).
+//! output-execution state the real driver keeps (writes in flight, client sessions, links).
 //!
 //! Crash = drop the `Sentinel` (and whatever was queued for it); restart = `Sentinel::new` from the
 //! disk's durable snapshot only.
@@ -10,7 +10,7 @@ use vedette_core::{ClientId, Input, LinkId, OutCommand, PersistSeq, PersistedSta
 
 use crate::clock::LocalClock;
 
-/// Work for a node, queued while it is busy (persisting) or paused.
+/// Work for a node, queued while it is paused.
 #[derive(Debug)]
 pub enum NodeCall {
     /// `handle_input`.
@@ -33,8 +33,9 @@ pub enum NodeCall {
 pub struct Disk {
     /// What a restart loads.
     pub durable: PersistedState,
-    /// Issued but not yet durable; a crash keeps either this or `durable`, never a mix.
-    pub pending: Option<(PersistSeq, PersistedState)>,
+    /// Issued but not yet durable, completing in order (the last flag: this write will fail). A crash
+    /// keeps a prefix of them — each write is atomic, never half-done.
+    pub pending: VecDeque<(PersistSeq, PersistedState, bool)>,
     /// Extra latency (slow-disk fault).
     pub extra_ms: u64,
 }
@@ -48,6 +49,8 @@ pub enum Awaiting {
     Ask {
         /// Master group.
         master: usize,
+        /// Master port asked about.
+        port: u16,
         /// Requested run id (`*` = no vote requested).
         runid: String,
     },
@@ -87,8 +90,6 @@ pub struct SimNode {
     pub clock: LocalClock,
     /// Disk.
     pub disk: Disk,
-    /// A persist is in flight: nothing after it is executed until it is acknowledged.
-    pub blocked: bool,
     /// The process is stopped (SIGSTOP fault).
     pub paused: bool,
     /// Queued work.
@@ -115,6 +116,6 @@ impl SimNode {
 
     /// Whether it can execute work now.
     pub fn runnable(&self) -> bool {
-        self.core.is_some() && !self.paused && !self.blocked
+        self.core.is_some() && !self.paused
     }
 }

@@ -191,7 +191,8 @@ pub struct Plan {
     pub known_replicas: bool,
     /// One-way message latency range (ms).
     pub latency: (u64, u64),
-    /// Per-message connection reset probability outside loss bursts (ppm).
+    /// Per-message connection reset probability during warm-up and the safety phase (ppm); the liveness
+    /// phase runs without loss.
     pub loss_ppm: u32,
     /// How long a connect into a black hole takes to fail.
     pub connect_timeout_ms: u64,
@@ -250,7 +251,11 @@ impl Plan {
             let n_replicas = r.range(1, 4) as usize;
             let master = instances.len();
             for _ in 0..=n_replicas {
-                let priority = if r.chance_pct(10) { 0 } else { [100, 100, 100, 50, 10][r.index(5)] };
+                let priority = if r.chance_pct(10) {
+                    0
+                } else {
+                    [100, 100, 100, 50, 10][r.index(5)]
+                };
                 instances.push(InstancePlan {
                     port: REDIS_BASE_PORT + instances.len() as u16,
                     group: g,
@@ -302,8 +307,12 @@ impl Plan {
                 wall_base: 1_700_000_000_000 + r.below(10_000) as i64,
             })
             .collect();
-        let lat_lo = [0, 1, 1, 2, 5][r.index(5)];
-        let lat_hi = lat_lo + [1, 3, 10, 30, 100][r.index(5)];
+        // Round trips stay well below down-after (a real deployment's down-after is many RTTs); latency
+        // spikes beyond it are faults.
+        let lat_lo = [0, 1, 1, 2, 5][r.index(5)].min(down_after_ms / 8);
+        let lat_hi = (lat_lo + [1, 3, 10, 30, 100][r.index(5)])
+            .min(down_after_ms / 4)
+            .max(lat_lo);
         let loss_ppm = [0, 0, 0, 100, 1000, 5000][r.index(6)];
         let mut plan = Plan {
             seed,
@@ -330,7 +339,11 @@ impl Plan {
             repl_tick_ms: 100,
             sync_ms: [50, 200, 1000][r.index(3)],
             loading_ms: [0, 100, 1000][r.index(3)],
-            write_every_ms: if r.chance_pct(70) { r.range(20, 200) } else { 0 },
+            write_every_ms: if r.chance_pct(70) {
+                r.range(20, 200)
+            } else {
+                0
+            },
             faults: Vec::new(),
             warmup_ms: 0,
             safety_ms: 0,
@@ -339,22 +352,33 @@ impl Plan {
         plan.warmup_ms = 2 * info_period + 3 * publish_period + 1000;
         plan.safety_ms = (8_000 + 2 * failover_timeout_ms).min(20_000);
         plan.faults = gen_faults(r, &plan);
-        let min_rate = plan.clocks.iter().map(|c| c.rate_ppm).min().unwrap_or(1_000_000).max(1);
-        let base = 10_000 + tilt_period + 6 * failover_timeout_ms + 4 * info_period + 8 * publish_period;
+        let min_rate = plan
+            .clocks
+            .iter()
+            .map(|c| c.rate_ppm)
+            .min()
+            .unwrap_or(1_000_000)
+            .max(1);
+        let base =
+            10_000 + tilt_period + 6 * failover_timeout_ms + 4 * info_period + 8 * publish_period;
         plan.liveness_ms = base.saturating_mul(1_000_000) / min_rate.min(1_000_000);
         plan
     }
 
     /// `SENTINEL DEBUG` value by name (Redis default when not set by the plan).
     pub fn debug_value(&self, name: &str) -> u64 {
-        self.debug.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap_or(match name {
-            "info-period" => 10_000,
-            "ping-period" => 1_000,
-            "ask-period" => 1_000,
-            "publish-period" => 2_000,
-            "tilt-period" => 30_000,
-            _ => 0,
-        })
+        self.debug
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or(match name {
+                "info-period" => 10_000,
+                "ping-period" => 1_000,
+                "ask-period" => 1_000,
+                "publish-period" => 2_000,
+                "tilt-period" => 30_000,
+                _ => 0,
+            })
     }
 
     /// Majority of the configured sentinels.
@@ -427,17 +451,29 @@ fn gen_faults(r: &mut Rng, p: &Plan) -> Vec<Fault> {
                 keep_data: r.chance_pct(70),
             },
             35..=47 => {
-                let side = if r.chance_pct(70) { minority } else { n - minority };
+                let side = if r.chance_pct(70) {
+                    minority
+                } else {
+                    n - minority
+                };
                 let sentinels_a = some_sentinels(r, n, side);
-                let redis_a = (0..p.instances.len()).filter(|_| r.chance_pct(40)).collect();
-                FaultKind::Split { sentinels_a, redis_a, client_a: r.chance_pct(50) }
+                let redis_a = (0..p.instances.len())
+                    .filter(|_| r.chance_pct(40))
+                    .collect();
+                FaultKind::Split {
+                    sentinels_a,
+                    redis_a,
+                    client_a: r.chance_pct(50),
+                }
             }
             48..=53 => {
                 let c = r.range(1, n as u64 - 1) as usize;
                 let a = some_sentinels(r, n, c);
                 let mut from: Vec<Host> = a.iter().map(|&i| Host::Sentinel(i)).collect();
-                let mut to: Vec<Host> =
-                    (0..n).filter(|i| !a.contains(i)).map(Host::Sentinel).collect();
+                let mut to: Vec<Host> = (0..n)
+                    .filter(|i| !a.contains(i))
+                    .map(Host::Sentinel)
+                    .collect();
                 if r.chance_pct(50) {
                     to.push(Host::Redis(p.groups[group].master));
                 }
@@ -448,9 +484,18 @@ fn gen_faults(r: &mut Rng, p: &Plan) -> Vec<Fault> {
             }
             54..=61 => FaultKind::KillSentinel { node: r.index(n) },
             62..=71 => FaultKind::CrashOnEvent {
-                node: if r.chance_pct(50) { Some(r.index(n)) } else { None },
-                event: ["+elected-leader", "+vote-for-leader", "+try-failover", "+promoted-slave", "+new-epoch"]
-                    [r.index(5)],
+                node: if r.chance_pct(50) {
+                    Some(r.index(n))
+                } else {
+                    None
+                },
+                event: [
+                    "+elected-leader",
+                    "+vote-for-leader",
+                    "+try-failover",
+                    "+promoted-slave",
+                    "+new-epoch",
+                ][r.index(5)],
             },
             72..=77 => {
                 let a = if r.chance_pct(50) {
@@ -459,10 +504,18 @@ fn gen_faults(r: &mut Rng, p: &Plan) -> Vec<Fault> {
                     Host::Sentinel(r.index(n))
                 };
                 let b = Host::Sentinel(r.index(n));
-                FaultKind::Flap { a, b, period: r.range(50, 2 * p.down_after_ms + 100) }
+                FaultKind::Flap {
+                    a,
+                    b,
+                    period: r.range(50, 2 * p.down_after_ms + 100),
+                }
             }
-            78..=82 => FaultKind::LossBurst { ppm: [10_000, 50_000, 200_000][r.index(3)] },
-            83..=86 => FaultKind::LatencySpike { extra: [50, 300, 1500][r.index(3)] },
+            78..=82 => FaultKind::LossBurst {
+                ppm: [10_000, 50_000, 200_000][r.index(3)],
+            },
+            83..=86 => FaultKind::LatencySpike {
+                extra: [50, 300, 1500][r.index(3)],
+            },
             87..=90 => FaultKind::ClockRate {
                 node: r.index(n),
                 rate_ppm: [0, 0, 300_000, 3_000_000][r.index(4)],
@@ -472,7 +525,10 @@ fn gen_faults(r: &mut Rng, p: &Plan) -> Vec<Fault> {
                 delta: [-5_000, 3_000, 60_000, -60_000][r.index(4)],
             },
             95..=97 => FaultKind::Pause { node: r.index(n) },
-            _ => FaultKind::SlowDisk { node: r.index(n), extra: [100, 1000][r.index(2)] },
+            _ => FaultKind::SlowDisk {
+                node: r.index(n),
+                extra: [100, 1000][r.index(2)],
+            },
         };
         faults.push(Fault { at, dur, kind });
     }

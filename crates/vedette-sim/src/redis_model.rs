@@ -31,8 +31,15 @@ pub struct Log {
 impl Log {
     /// Append one entry.
     pub fn push(&mut self, v: u64) {
-        let prev = self.prefix_hash.last().copied().unwrap_or(0xcbf2_9ce4_8422_2325);
-        let h = (prev ^ v).wrapping_mul(0x0000_0100_0000_01B3).rotate_left(17) ^ v.wrapping_mul(0x9E37_79B9);
+        let prev = self
+            .prefix_hash
+            .last()
+            .copied()
+            .unwrap_or(0xcbf2_9ce4_8422_2325);
+        let h = (prev ^ v)
+            .wrapping_mul(0x0000_0100_0000_01B3)
+            .rotate_left(17)
+            ^ v.wrapping_mul(0x9E37_79B9);
         self.entries.push(v);
         self.prefix_hash.push(h);
     }
@@ -147,7 +154,8 @@ impl ModelRedis {
 
     /// `SLAVEOF host port`.
     pub fn become_replica(&mut self, host: String, port: u16, now: u64) {
-        let same = matches!(&self.role, Role::Replica { host: h, port: p } if *h == host && *p == port);
+        let same =
+            matches!(&self.role, Role::Replica { host: h, port: p } if *h == host && *p == port);
         if same {
             return;
         }
@@ -193,7 +201,10 @@ impl ModelRedis {
             Role::Master => {
                 let _ = write!(s, "role:master\r\nconnected_slaves:{}\r\n", replicas.len());
                 for (i, (port, off)) in replicas.iter().enumerate() {
-                    let _ = write!(s, "slave{i}:ip={HOST},port={port},state=online,offset={off},lag=0\r\n");
+                    let _ = write!(
+                        s,
+                        "slave{i}:ip={HOST},port={port},state=online,offset={off},lag=0\r\n"
+                    );
                 }
             }
             Role::Replica { host, port } => {
@@ -220,7 +231,10 @@ impl ModelRedis {
                     replicas.len()
                 );
                 for (i, (port, off)) in replicas.iter().enumerate() {
-                    let _ = write!(s, "slave{i}:ip={HOST},port={port},state=online,offset={off},lag=0\r\n");
+                    let _ = write!(
+                        s,
+                        "slave{i}:ip={HOST},port={port},state=online,offset={off},lag=0\r\n"
+                    );
                 }
             }
         }
@@ -239,7 +253,11 @@ mod tests {
     use vedette_core::wire::info::{InfoReport, Role as InfoRole};
 
     fn inst(role: Role) -> ModelRedis {
-        let p = InstancePlan { port: 6401, group: 0, priority: 42 };
+        let p = InstancePlan {
+            port: 6401,
+            group: 0,
+            priority: 42,
+        };
         ModelRedis::new(1, &p, "a".repeat(40), role)
     }
 
@@ -253,7 +271,10 @@ mod tests {
         assert_eq!(r.replicas[0].port, 6402);
         assert_eq!(r.run_id.as_deref(), Some("a".repeat(40).as_str()));
 
-        let mut rep = inst(Role::Replica { host: HOST.into(), port: 6400 });
+        let mut rep = inst(Role::Replica {
+            host: HOST.into(),
+            port: 6400,
+        });
         rep.link_down_since = Some(0);
         let r = InfoReport::parse(&rep.render_info(5_500, &[]));
         assert_eq!(r.role, Some(InfoRole::Slave));

@@ -97,10 +97,22 @@ impl Summary {
     /// The figures, one per line.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let per_sec = if self.wall_secs > 0.0 { self.histories as f64 / self.wall_secs } else { 0.0 };
+        let per_sec = if self.wall_secs > 0.0 {
+            self.histories as f64 / self.wall_secs
+        } else {
+            0.0
+        };
         let _ = writeln!(s, "histories:                 {}", self.histories);
-        let _ = writeln!(s, "events (scheduler steps):  {}  (core calls {})", self.events, self.core_calls);
-        let _ = writeln!(s, "simulated time:            {:.1} h", self.sim_ms as f64 / 3_600_000.0);
+        let _ = writeln!(
+            s,
+            "events (scheduler steps):  {}  (core calls {})",
+            self.events, self.core_calls
+        );
+        let _ = writeln!(
+            s,
+            "simulated time:            {:.1} h",
+            self.sim_ms as f64 / 3_600_000.0
+        );
         let _ = writeln!(
             s,
             "failovers:                 {}  (in {} histories)",
@@ -112,7 +124,10 @@ impl Summary {
             "acked writes lost:         {} of {} (reported, not asserted)",
             self.lost_writes, self.acked_writes
         );
-        let avg = if self.recovered > 0 { self.recovery_sum_ms / self.recovered } else { 0 };
+        let avg = self
+            .recovery_sum_ms
+            .checked_div(self.recovered)
+            .unwrap_or(0);
         let _ = writeln!(
             s,
             "time to recover after heal: avg {} ms, max {} ms ({} converged)",
@@ -122,9 +137,17 @@ impl Summary {
         let _ = writeln!(s, "sentinel crashes:          {}", self.crashes);
         let _ = writeln!(s, "discovery-plan findings:   {}", self.findings);
         if self.debug_rejected > 0 {
-            let _ = writeln!(s, "SENTINEL DEBUG rejected:   {} runs (core default timings used)", self.debug_rejected);
+            let _ = writeln!(
+                s,
+                "SENTINEL DEBUG rejected:   {} runs (core default timings used)",
+                self.debug_rejected
+            );
         }
-        let _ = writeln!(s, "wall time:                 {:.1} s ({per_sec:.0} histories/s)", self.wall_secs);
+        let _ = writeln!(
+            s,
+            "wall time:                 {:.1} s ({per_sec:.0} histories/s)",
+            self.wall_secs
+        );
         let _ = writeln!(s, "violations:                {}", self.failures.len());
         s
     }
@@ -133,7 +156,13 @@ impl Summary {
 /// The full report for a failing seed: re-runs it with tracing (deterministic, so it fails the same way).
 pub fn failure_report(seed: u64, base: RunOpts) -> String {
     let plan = Plan::from_seed(seed);
-    let o = crate::run(seed, RunOpts { trace: TraceMode::Tail(120), ..base });
+    let o = crate::run(
+        seed,
+        RunOpts {
+            trace: TraceMode::Tail(120),
+            ..base
+        },
+    );
     let mut s = String::new();
     let _ = writeln!(s, "==== vedette-sim failure: seed {seed} ====");
     match &o.violation {
@@ -147,7 +176,11 @@ pub fn failure_report(seed: u64, base: RunOpts) -> String {
     }
     let _ = writeln!(s, "plan: {}", plan.summary());
     for (i, f) in plan.faults.iter().enumerate() {
-        let _ = writeln!(s, "  fault #{i}: at +{} ms for {} ms: {:?}", f.at, f.dur, f.kind);
+        let _ = writeln!(
+            s,
+            "  fault #{i}: at +{} ms for {} ms: {:?}",
+            f.at, f.dur, f.kind
+        );
     }
     let _ = writeln!(s, "-- last acts --");
     for l in &o.acts {
@@ -158,6 +191,9 @@ pub fn failure_report(seed: u64, base: RunOpts) -> String {
         let _ = writeln!(s, "{l}");
     }
     let _ = writeln!(s, "reproduce: scripts/simulate --seed {seed} --trace");
-    let _ = writeln!(s, "       or: VEDETTE_SIM_SEED={seed} cargo test -p vedette-sim --test seeds -- --nocapture");
+    let _ = writeln!(
+        s,
+        "       or: VEDETTE_SIM_SEED={seed} cargo test -p vedette-sim --test seeds -- --nocapture"
+    );
     s
 }

@@ -17,7 +17,14 @@ pub struct ConfigEpochs {
 
 impl ConfigEpochs {
     /// `node` published a hello saying master `master` is at `port` with `cfg` config epoch.
-    pub fn hello(&mut self, t: u64, node: usize, master: usize, port: u16, cfg: u64) -> (Check, Check) {
+    pub fn hello(
+        &mut self,
+        t: u64,
+        node: usize,
+        master: usize,
+        port: u16,
+        cfg: u64,
+    ) -> (Check, Check) {
         let agree = match self.by_epoch.get(&(master, cfg)) {
             Some(&(p, first)) if p != port => Err(violation(
                 "config_epoch_agreement",

@@ -11,14 +11,20 @@ use super::{violation, Check};
 /// Highest epoch a durable snapshot accounts for: `current_epoch`, or a higher `config-epoch` (Redis takes
 /// the max of both when loading).
 pub fn durable_epoch(s: &PersistedState) -> u64 {
-    s.masters.values().map(|m| m.config_epoch).fold(s.current_epoch, u64::max)
+    s.masters
+        .values()
+        .map(|m| m.config_epoch)
+        .fold(s.current_epoch, u64::max)
 }
+
+/// A persisted snapshot's epochs: current epoch, and per master (name, leader epoch, config epoch).
+type EpochSnapshot = (u64, Vec<(String, u64, u64)>);
 
 /// Per-node epoch bookkeeping.
 #[derive(Debug)]
 pub struct Epochs {
     /// Last issued persist: (current_epoch, per master (leader_epoch, config_epoch)) — within an incarnation.
-    issued: Vec<Option<(u64, Vec<(String, u64, u64)>)>>,
+    issued: Vec<Option<EpochSnapshot>>,
     /// Highest current epoch revealed on the network by this incarnation.
     revealed: Vec<u64>,
 }
@@ -26,7 +32,10 @@ pub struct Epochs {
 impl Epochs {
     /// For `n` nodes.
     pub fn new(n: usize) -> Self {
-        Epochs { issued: vec![None; n], revealed: vec![0; n] }
+        Epochs {
+            issued: vec![None; n],
+            revealed: vec![0; n],
+        }
     }
 
     /// A node (re)started from `durable`.
@@ -43,7 +52,10 @@ impl Epochs {
                 return Err(violation(
                     "epoch_monotonic",
                     t,
-                    format!("S{node} persisted current_epoch {} after {}", new.0, prev_epoch),
+                    format!(
+                        "S{node} persisted current_epoch {} after {}",
+                        new.0, prev_epoch
+                    ),
                 ));
             }
             for (name, le, ce) in &new.1 {
@@ -70,7 +82,14 @@ impl Epochs {
     }
 
     /// The node sends something revealing its current epoch `epoch`; `durable` is its disk now.
-    pub fn reveal(&mut self, t: u64, node: usize, epoch: u64, what: &str, durable: &PersistedState) -> Check {
+    pub fn reveal(
+        &mut self,
+        t: u64,
+        node: usize,
+        epoch: u64,
+        what: &str,
+        durable: &PersistedState,
+    ) -> Check {
         let d = durable_epoch(durable);
         if epoch > d {
             return Err(violation(
@@ -83,7 +102,10 @@ impl Epochs {
             return Err(violation(
                 "epoch_monotonic",
                 t,
-                format!("S{node} revealed epoch {epoch} in {what} after revealing {}", self.revealed[node]),
+                format!(
+                    "S{node} revealed epoch {epoch} in {what} after revealing {}",
+                    self.revealed[node]
+                ),
             ));
         }
         self.revealed[node] = epoch;
@@ -99,7 +121,11 @@ impl Epochs {
         epoch: u64,
         durable: &PersistedState,
     ) -> Check {
-        let le = durable.masters.get(master_name).map(|m| m.leader_epoch).unwrap_or(0);
+        let le = durable
+            .masters
+            .get(master_name)
+            .map(|m| m.leader_epoch)
+            .unwrap_or(0);
         if epoch > le {
             return Err(violation(
                 "persist_before_speak",
@@ -111,9 +137,12 @@ impl Epochs {
     }
 }
 
-fn snapshot(s: &PersistedState) -> (u64, Vec<(String, u64, u64)>) {
+fn snapshot(s: &PersistedState) -> EpochSnapshot {
     (
         s.current_epoch,
-        s.masters.iter().map(|(n, m)| (n.clone(), m.leader_epoch, m.config_epoch)).collect(),
+        s.masters
+            .iter()
+            .map(|(n, m)| (n.clone(), m.leader_epoch, m.config_epoch))
+            .collect(),
     )
 }

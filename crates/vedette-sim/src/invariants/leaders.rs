@@ -82,13 +82,21 @@ impl Leaders {
     }
 
     /// `+elected-leader`: `votes` = distinct voters whose vote reached it (+1 if it voted for itself).
-    pub fn elected(&mut self, t: u64, node: usize, master: usize, votes: usize) -> (Check, Check, u64) {
+    pub fn elected(
+        &mut self,
+        t: u64,
+        node: usize,
+        master: usize,
+        votes: usize,
+    ) -> (Check, Check, u64) {
         let Some(e) = self.attempt_epoch(node, master) else {
             return (
                 Err(violation(
                     "one_leader_per_epoch",
                     t,
-                    format!("S{node} emitted +elected-leader for m{master} without a +try-failover"),
+                    format!(
+                        "S{node} emitted +elected-leader for m{master} without a +try-failover"
+                    ),
                 )),
                 Ok(()),
                 0,
@@ -108,7 +116,7 @@ impl Leaders {
         };
         let enough = if votes < self.majority || (votes as u32) < self.quorum {
             Err(violation(
-                "one_leader_per_epoch",
+                "leader_has_majority",
                 t,
                 format!(
                     "S{node} elected for m{master} in epoch {e} holding {votes} votes (majority {}, quorum {})",
@@ -123,7 +131,13 @@ impl Leaders {
 
     /// `REPLICAOF NO ONE` sent by `node` to `redis` of `master`.
     /// Returns (won the epoch — strict, only replica of the epoch, minority check — both agreed-set-only, epoch).
-    pub fn promote(&mut self, t: u64, node: usize, master: usize, redis: usize) -> (Check, Check, Check, u64) {
+    pub fn promote(
+        &mut self,
+        t: u64,
+        node: usize,
+        master: usize,
+        redis: usize,
+    ) -> (Check, Check, Check, u64) {
         let Some(e) = self.attempt_epoch(node, master) else {
             return (
                 Err(violation(

@@ -5,9 +5,11 @@
 //! | `one_vote_per_epoch` | sentinel.c `sentinelVoteLeader`: `leader_epoch < req_epoch` (raft-rs `test_follower_vote`) |
 //! | `epoch_monotonic` | sentinel.c: `current_epoch` only grows; persisted before it is used (reference §6.1) |
 //! | `persist_before_speak` | DESIGN.md "Persist before you speak"; reference §6.3 ("written before the reply is sent") |
-//! | `one_leader_per_epoch` | sentinel.c `sentinelGetLeader`: absolute majority of known sentinels and ≥ quorum |
+//! | `one_leader_per_epoch` | at most one `+elected-leader` per (master, epoch) |
+//! | `leader_has_majority` | sentinel.c `sentinelGetLeader`: the winner holds votes *of its failover epoch* from an absolute majority and ≥ quorum |
 //! | `one_promotion_per_epoch` | only the epoch's leader leaves WAIT_START (reference §6.5, §7.1) |
 //! | `config_epoch_agreement` | hello processing: the highest config epoch wins (reference §2.5 step 5) |
+//! | `odown_needs_quorum` | ODOWN only with quorum − 1 fresh down-replies about the same address (§5.3, §5.4) |
 //! | `minority_never_promotes` | a leader needs a majority's votes, which a minority side cannot reach |
 //!
 //! Properties that only hold when every sentinel counts the same voters (leader, promotion and config
@@ -17,6 +19,7 @@
 mod config_epochs;
 mod epochs;
 mod leaders;
+mod odown;
 mod votes;
 
 use std::fmt;
@@ -25,6 +28,7 @@ pub use config_epochs::ConfigEpochs;
 pub use epochs::durable_epoch;
 pub use epochs::Epochs;
 pub use leaders::Leaders;
+pub use odown::Odown;
 pub use votes::Votes;
 
 /// A broken property.
@@ -40,7 +44,11 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] at {} ms: {}", self.invariant, self.time, self.detail)
+        write!(
+            f,
+            "[{}] at {} ms: {}",
+            self.invariant, self.time, self.detail
+        )
     }
 }
 
@@ -49,7 +57,11 @@ pub type Check = Result<(), Violation>;
 
 /// Build a violation.
 pub fn violation(invariant: &'static str, time: u64, detail: String) -> Violation {
-    Violation { invariant, time, detail }
+    Violation {
+        invariant,
+        time,
+        detail,
+    }
 }
 
 /// All stateful checkers together.
@@ -63,6 +75,8 @@ pub struct Checker {
     pub leaders: Leaders,
     /// Config epochs.
     pub config: ConfigEpochs,
+    /// ODOWN evidence.
+    pub odown: Odown,
     /// Breaches of the agreed-set-only properties in discovery plans (reported, not failed).
     pub findings: Vec<Violation>,
     strict: bool,
@@ -76,6 +90,7 @@ impl Checker {
             epochs: Epochs::new(n),
             leaders: Leaders::new(n, groups, majority, quorum),
             config: ConfigEpochs::default(),
+            odown: Odown::default(),
             findings: Vec::new(),
             strict,
         }
@@ -84,13 +99,16 @@ impl Checker {
     /// Pass strict violations through; turn the agreed-set-only ones into findings in discovery plans.
     pub fn soft(&mut self, r: Check) -> Check {
         match r {
-            Err(v) if !self.strict => {
-                if self.findings.len() < 100 {
-                    self.findings.push(v);
-                }
-                Ok(())
-            }
+            Err(v) if !self.strict => self.finding(v),
             r => r,
         }
+    }
+
+    /// Record a breach as a finding instead of failing the run.
+    pub fn finding(&mut self, v: Violation) -> Check {
+        if self.findings.len() < 100 {
+            self.findings.push(v);
+        }
+        Ok(())
     }
 }

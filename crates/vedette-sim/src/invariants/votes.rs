@@ -17,7 +17,15 @@ pub struct Votes {
 
 impl Votes {
     /// A vote left `voter`'s process.
-    pub fn cast(&mut self, t: u64, voter: usize, master: usize, epoch: u64, leader: &str, via: &str) -> Check {
+    pub fn cast(
+        &mut self,
+        t: u64,
+        voter: usize,
+        master: usize,
+        epoch: u64,
+        leader: &str,
+        via: &str,
+    ) -> Check {
         let key = (voter, master, epoch);
         match self.cast.get(&key) {
             Some(prev) if !prev.eq_ignore_ascii_case(leader) => Err(violation(
@@ -37,7 +45,10 @@ impl Votes {
 
     /// A vote of `voter` for `candidate` arrived at the candidate.
     pub fn received(&mut self, candidate: &str, master: usize, epoch: u64, voter: usize) {
-        let v = self.received.entry((candidate.to_ascii_lowercase(), master, epoch)).or_default();
+        let v = self
+            .received
+            .entry((candidate.to_ascii_lowercase(), master, epoch))
+            .or_default();
         if !v.contains(&voter) {
             v.push(voter);
         }
