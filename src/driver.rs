@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
-use vedette_core::{ClientId, Input, Instant, Level, Output, PersistSeq, PersistedState, Reply, Sentinel};
+use vedette_core::{
+    ClientId, Input, Instant, Level, Output, PersistSeq, PersistedState, Reply, Sentinel,
+};
 
 use crate::link::LinkManager;
 use crate::scripts::ScriptRunner;
@@ -46,7 +48,12 @@ impl CoreHandle {
     /// Run a core command; a stopped driver answers with an error reply.
     pub async fn command(&self, argv: Vec<Vec<u8>>) -> Reply {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(CoreRequest::Command { argv, reply }).await.is_err() {
+        if self
+            .tx
+            .send(CoreRequest::Command { argv, reply })
+            .await
+            .is_err()
+        {
             return Reply::err("ERR sentinel is shutting down");
         }
         rx.await
@@ -56,7 +63,12 @@ impl CoreHandle {
     /// The `# Sentinel` INFO section.
     pub async fn info_section(&self) -> String {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(CoreRequest::InfoSection { reply }).await.is_err() {
+        if self
+            .tx
+            .send(CoreRequest::InfoSection { reply })
+            .await
+            .is_err()
+        {
             return String::new();
         }
         rx.await.unwrap_or_default()
@@ -141,10 +153,17 @@ pub async fn run_driver(
                 core.handle_timeout(clock.now(), Clock::wall());
             }
             Some(input) = input_rx.recv() => {
-                core.handle_input(clock.now(), input);
+                // Inputs of a generation the core already closed or replaced may still be queued: drop them.
+                if ctx.links.accept(&input) {
+                    core.handle_input(clock.now(), input);
+                }
                 for _ in 0..IO_LOOP_BOUND {
                     match input_rx.try_recv() {
-                        Ok(input) => core.handle_input(clock.now(), input),
+                        Ok(input) => {
+                            if ctx.links.accept(&input) {
+                                core.handle_input(clock.now(), input);
+                            }
+                        }
                         Err(_) => break,
                     }
                 }
@@ -192,7 +211,9 @@ pub async fn run_driver(
     let st = state.clone();
     match tokio::task::spawn_blocking(move || w.write(&st)).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}"),
+        Ok(Err(e)) => tracing::warn!(
+            "WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}"
+        ),
         Err(e) => tracing::warn!("state writer task failed: {e}"),
     }
     ctx.links.close_all();
@@ -233,10 +254,18 @@ impl Exec<'_> {
                 }
                 Output::Event(e) => {
                     match e.level {
-                        Level::Warning => tracing::warn!(target: "vedette::event", "{} {}", e.kind, e.message),
-                        Level::Notice => tracing::info!(target: "vedette::event", "{} {}", e.kind, e.message),
-                        Level::Verbose => tracing::debug!(target: "vedette::event", "{} {}", e.kind, e.message),
-                        Level::Debug => tracing::trace!(target: "vedette::event", "{} {}", e.kind, e.message),
+                        Level::Warning => {
+                            tracing::warn!(target: "vedette::event", "{} {}", e.kind, e.message)
+                        }
+                        Level::Notice => {
+                            tracing::info!(target: "vedette::event", "{} {}", e.kind, e.message)
+                        }
+                        Level::Verbose => {
+                            tracing::debug!(target: "vedette::event", "{} {}", e.kind, e.message)
+                        }
+                        Level::Debug => {
+                            tracing::trace!(target: "vedette::event", "{} {}", e.kind, e.message)
+                        }
                     }
                     if e.is_published() {
                         self.events.publish(e.kind, &e.message);

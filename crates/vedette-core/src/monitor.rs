@@ -315,7 +315,9 @@ impl Sentinel {
                     PROMOTION_INFO_MS
                 } else if m.in_failover() || m.o_down || m.c.s_down || r.c.s_down {
                     FAST_INFO_MS.min(self.t.info_period)
-                } else if r.master_link_down_time != 0 || r.former_master {
+                } else if r.former_master {
+                    FAST_INFO_MS.min(self.t.info_period)
+                } else if r.master_link_down_time != 0 {
                     1000.min(self.t.info_period)
                 } else {
                     self.t.info_period
@@ -540,7 +542,7 @@ impl Sentinel {
                 _ => return false,
             }
         }
-        agreeing > (m.sentinels.len() + 1) / 2
+        2 * agreeing > m.sentinels.len() + 1
     }
 
     fn no_down_within(
@@ -723,7 +725,8 @@ impl Sentinel {
             let stable = 4 * self.t.publish_period;
             let redis_rule = Self::no_down_within(r.c.s_down_since, r.o_down_since, now, stable)
                 && now.since(r.info.role_reported_time) > stable;
-            let fast_rule = r.former_master && !r.c.s_down && self.view_confirmed(master);
+            // It answered INFO, so it is alive again; what matters is that our view is the cluster's.
+            let fast_rule = r.former_master && self.view_confirmed(master);
             let link = r.c.link;
             if self.master_sane(master) && (redis_rule || fast_rule) {
                 let target = Some(master_addr);

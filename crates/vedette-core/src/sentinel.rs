@@ -254,7 +254,7 @@ impl Sentinel {
             next_link: 1,
             t: Timings::default(),
             out: Outbox::default(),
-            rng: Rng(seed ^ 0x5EED_0F_7E77E),
+            rng: Rng(seed ^ 0x05EE_D0F7_E77E),
             tilt: false,
             tilt_start: now,
             previous_wall: None,
