@@ -38,6 +38,8 @@ pub struct Summary {
     pub crashes: u64,
     /// Findings in discovery plans.
     pub findings: u64,
+    /// Early SDOWN of a freshly switched master.
+    pub early_sdown: u64,
     /// Runs where the core rejected SENTINEL DEBUG.
     pub debug_rejected: u64,
     /// Failing seeds with their violation.
@@ -68,6 +70,7 @@ impl Summary {
         self.crashes += s.crashes;
         self.findings += s.findings;
         self.debug_rejected += u64::from(s.debug_rejected);
+        self.early_sdown += s.early_sdown;
         if let Some(v) = &o.violation {
             self.failures.push((o.seed, v.to_string()));
         }
@@ -91,6 +94,7 @@ impl Summary {
         self.crashes += o.crashes;
         self.findings += o.findings;
         self.debug_rejected += o.debug_rejected;
+        self.early_sdown += o.early_sdown;
         self.failures.extend(o.failures);
     }
 
@@ -135,7 +139,8 @@ impl Summary {
         );
         let _ = writeln!(s, "TILT entries:              {}", self.tilts);
         let _ = writeln!(s, "sentinel crashes:          {}", self.crashes);
-        let _ = writeln!(s, "discovery-plan findings:   {}", self.findings);
+        let _ = writeln!(s, "findings (not failures):   {}", self.findings);
+        let _ = writeln!(s, "SDOWN < down-after after switch: {}", self.early_sdown);
         if self.debug_rejected > 0 {
             let _ = writeln!(
                 s,

@@ -111,6 +111,8 @@ pub struct Stats {
     pub core_events: u64,
     /// `SENTINEL DEBUG` was rejected by the core (timings stayed at defaults).
     pub debug_rejected: bool,
+    /// `+sdown` of a freshly switched master before down-after elapsed (finding `sdown_needs_down_after`).
+    pub early_sdown: u64,
 }
 
 /// Where a link goes.
@@ -281,6 +283,8 @@ pub struct World {
     heal_at: u64,
     probe_round: u64,
     probe_answers: BTreeMap<(usize, usize), (u64, Option<u16>)>,
+    /// (node, master) -> global time of its last `+switch-master`.
+    switched_at: BTreeMap<(usize, usize), u64>,
     stable: u32,
     first_converged: Option<u64>,
     stats: Stats,
@@ -449,6 +453,7 @@ impl World {
             heal_at: 0,
             probe_round: 0,
             probe_answers: BTreeMap::new(),
+            switched_at: BTreeMap::new(),
             stable: 0,
             first_converged: None,
             stats: Stats::default(),
@@ -1088,6 +1093,7 @@ impl World {
                 self.soft(enough);
             }
             ("+switch-master", Some(m)) => {
+                self.switched_at.insert((i, m), self.now);
                 let port = e
                     .message
                     .split_whitespace()
@@ -1099,6 +1105,28 @@ impl World {
                     master: m,
                     port,
                 });
+            }
+            ("+sdown", Some(m)) if e.message.starts_with("master ") => {
+                // After a switch the master's availability clocks start afresh (reference §7.9: as for a
+                // brand-new link), so SDOWN needs a full down-after period of silence from the new address.
+                if let Some(&at) = self.switched_at.get(&(i, m)) {
+                    let rate = self.nodes[i].clock.rate_ppm().max(1);
+                    let needed =
+                        self.plan.down_after_ms.saturating_mul(1_000_000) / rate.max(1_000_000);
+                    let elapsed = self.now - at;
+                    if elapsed + 1 < needed {
+                        self.stats.early_sdown += 1;
+                        let _ = self.checker.finding(crate::invariants::violation(
+                            "sdown_needs_down_after",
+                            self.now,
+                            format!(
+                                "S{i} declared the new master of m{m} +sdown {elapsed} ms after +switch-master \
+                                 (down-after {} ms): {}",
+                                self.plan.down_after_ms, e.message
+                            ),
+                        ));
+                    }
+                }
             }
             ("+odown", Some(_)) => {
                 // "master <name> <ip> <port> #quorum <n>/<q>"

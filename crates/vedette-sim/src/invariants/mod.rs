@@ -10,6 +10,7 @@
 //! | `one_promotion_per_epoch` | only the epoch's leader leaves WAIT_START (reference §6.5, §7.1) |
 //! | `config_epoch_agreement` | hello processing: the highest config epoch wins (reference §2.5 step 5) |
 //! | `odown_needs_quorum` | ODOWN only with quorum − 1 fresh down-replies about the same address (§5.3, §5.4) |
+//! | `sdown_needs_down_after` (finding only) | after `+switch-master` the new address gets a full down-after period (§7.9) |
 //! | `minority_never_promotes` | a leader needs a majority's votes, which a minority side cannot reach |
 //!
 //! Properties that only hold when every sentinel counts the same voters (leader, promotion and config
