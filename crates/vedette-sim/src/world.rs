@@ -616,10 +616,10 @@ impl World {
         self.reachable(a, b) && self.reachable(b, a)
     }
 
-    fn reach_count(&self, i: usize) -> usize {
+    fn reach_mask(&self, i: usize) -> u64 {
         (0..self.plan.n_sentinels)
             .filter(|&j| j == i || self.both_ways(Host::Sentinel(i), Host::Sentinel(j)))
-            .count()
+            .fold(0, |m, j| m | (1 << j))
     }
 
     fn set_block(&mut self, pairs: &[(usize, usize)], add: bool) {
@@ -635,8 +635,8 @@ impl World {
     }
 
     fn network_changed(&mut self) {
-        let reach: Vec<usize> = (0..self.plan.n_sentinels)
-            .map(|i| self.reach_count(i))
+        let reach: Vec<u64> = (0..self.plan.n_sentinels)
+            .map(|i| self.reach_mask(i))
             .collect();
         self.checker.leaders.network_changed(|i| reach[i]);
         self.release_stalled();
@@ -1040,7 +1040,7 @@ impl World {
                 }
             }
             ("+try-failover", Some(m)) => {
-                let reach = self.reach_count(i);
+                let reach = self.reach_mask(i);
                 let epoch = self.checker.leaders.try_failover(i, m, reach);
                 self.act(Act::TryFailover {
                     node: i,
@@ -1136,22 +1136,17 @@ impl World {
                     .nth(3)
                     .and_then(|p| p.parse::<u16>().ok())
                 {
-                    let ask = self.plan.debug_value("ask-period");
-                    let min_rate = self
-                        .plan
-                        .clocks
-                        .iter()
-                        .map(|c| c.rate_ppm)
-                        .min()
-                        .unwrap_or(1_000_000)
-                        .max(1);
-                    let window =
-                        (5 * ask + 1).saturating_mul(1_000_000) / min_rate.min(1_000_000) + 1;
+                    // Replies expire after 5 ask periods of the node's own clock: measure on that clock.
+                    let window = 5 * self.plan.debug_value("ask-period") + 1;
+                    let local = self.nodes[i].clock.local(self.now);
                     let r = self
                         .checker
                         .odown
-                        .odown(self.now, i, port, self.plan.quorum, window);
-                    self.fail(r);
+                        .odown(local, i, port, self.plan.quorum, window);
+                    self.fail(r.map_err(|mut v| {
+                        v.time = self.now;
+                        v
+                    }));
                 }
             }
             ("+tilt", _) => {
@@ -1528,9 +1523,10 @@ impl World {
                                 .votes
                                 .received(&t.leader, t.master, t.epoch, t.voter);
                         }
+                        let local = self.nodes[node].clock.local(self.now);
                         self.checker
                             .odown
-                            .reply(self.now, node, t.port, t.voter, t.down);
+                            .reply(local, node, t.port, t.voter, t.down);
                     }
                     self.node_call(
                         node,

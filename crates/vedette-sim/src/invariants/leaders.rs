@@ -25,8 +25,10 @@ pub struct Leaders {
     elected_by: std::collections::BTreeSet<(usize, usize, u64)>,
     /// (master, epoch) -> promoted instance.
     promoted: BTreeMap<(usize, u64), usize>,
-    /// (node, master, epoch) -> largest bidirectionally reachable sentinel set (incl. itself) since the attempt.
-    reach: BTreeMap<(usize, usize, u64), usize>,
+    /// (node, master, epoch) -> every sentinel (bitmask, incl. itself) it could talk to in both directions at
+    /// some moment since the attempt began. Votes may be gathered across partition changes, so it is the
+    /// union that bounds what it can have heard from, not the largest simultaneous group.
+    reach: BTreeMap<(usize, usize, u64), u64>,
     /// Distinct (master, epoch) with an attempt.
     pub rounds: BTreeMap<usize, Vec<u64>>,
 }
@@ -57,8 +59,8 @@ impl Leaders {
         self.node_epoch[node] = epoch;
     }
 
-    /// `+try-failover` from `node`; `reach` = sentinels it can currently talk to (incl. itself).
-    pub fn try_failover(&mut self, node: usize, master: usize, reach: usize) -> u64 {
+    /// `+try-failover` from `node`; `reach` = bitmask of sentinels it can currently talk to (incl. itself).
+    pub fn try_failover(&mut self, node: usize, master: usize, reach: u64) -> u64 {
         let e = self.node_epoch[node];
         self.attempt.insert((node, master), e);
         self.reach.insert((node, master, e), reach);
@@ -69,10 +71,10 @@ impl Leaders {
         e
     }
 
-    /// The network changed: `reach(node)` is the new reachable count.
-    pub fn network_changed(&mut self, reach: impl Fn(usize) -> usize) {
+    /// The network changed: `reach(node)` is the bitmask it can talk to now.
+    pub fn network_changed(&mut self, reach: impl Fn(usize) -> u64) {
         for ((node, _, _), r) in self.reach.iter_mut() {
-            *r = (*r).max(reach(*node));
+            *r |= reach(*node);
         }
     }
 
@@ -173,13 +175,18 @@ impl Leaders {
                 Ok(())
             }
         };
-        let reach = self.reach.get(&(node, master, e)).copied().unwrap_or(0);
+        let reach = self
+            .reach
+            .get(&(node, master, e))
+            .copied()
+            .unwrap_or(0)
+            .count_ones() as usize;
         let minority = if reach < self.majority {
             Err(violation(
                 "minority_never_promotes",
                 t,
                 format!(
-                    "S{node} promoted R{redis} for m{master} in epoch {e} but never reached more than {reach} \
+                    "S{node} promoted R{redis} for m{master} in epoch {e} but could talk to only {reach} \
                      sentinels (majority {}) since its attempt began",
                     self.majority
                 ),
