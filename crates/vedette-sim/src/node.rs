@@ -104,6 +104,8 @@ pub struct SimNode {
     pub sessions: BTreeMap<ClientId, Session>,
     /// Outgoing links -> connection id.
     pub links: BTreeMap<LinkId, u64>,
+    /// Local time of the last `Persist` executed (outputs behind it are released late).
+    pub last_persist_local: u64,
     /// Base seed for the core's PRNG (mixed with the incarnation).
     pub seed: u64,
 }

@@ -408,6 +408,7 @@ impl World {
                 timer_gen: 0,
                 sessions: BTreeMap::new(),
                 links: BTreeMap::new(),
+                last_persist_local: 0,
                 seed: rng.next_u64(),
             });
         }
@@ -1024,6 +1025,7 @@ impl World {
         });
         let fail = self.rng.chance_ppm(self.plan.persist_fail_ppm) && self.opts.persist_failures;
         let n = &mut self.nodes[i];
+        n.last_persist_local = n.clock.local(self.now);
         n.disk.pending.push_back((seq, state, fail));
         if n.disk.pending.len() == 1 {
             self.schedule_disk(i);
@@ -1139,10 +1141,11 @@ impl World {
                     // Replies expire after 5 ask periods of the node's own clock: measure on that clock.
                     let window = 5 * self.plan.debug_value("ask-period") + 1;
                     let local = self.nodes[i].clock.local(self.now);
-                    let r = self
-                        .checker
-                        .odown
-                        .odown(local, i, port, self.plan.quorum, window);
+                    let since = self.nodes[i]
+                        .last_persist_local
+                        .max(local.saturating_sub(10_000));
+                    let q = self.plan.quorum;
+                    let r = self.checker.odown.odown(local, since, i, port, q, window);
                     self.fail(r.map_err(|mut v| {
                         v.time = self.now;
                         v
@@ -2228,8 +2231,8 @@ impl World {
         self.schedule(self.now + PROBE_MS, Ev::Probe);
     }
 
-    /// Exactly one model master per group, every live sentinel names it and agrees on its config epoch,
-    /// and every other live instance replicates it with its link up.
+    /// Exactly one model master per group, every live sentinel names it, agrees on its config epoch and is
+    /// not stuck in a failover, and every other live instance replicates it with its link up.
     fn convergence(&self) -> Result<(), String> {
         let round = self.probe_round;
         for (g, gp) in self.plan.groups.iter().enumerate() {
@@ -2253,11 +2256,10 @@ impl World {
                         ))
                     }
                 }
-                let ce = core
-                    .persisted_state()
-                    .masters
-                    .get(&gp.name)
-                    .map(|m| m.config_epoch);
+                if core.failover_in_progress(&gp.name) {
+                    return Err(format!("{}: S{j} is still in a failover", gp.name));
+                }
+                let ce = core.master_config_epoch(&gp.name);
                 match cfg {
                     None => cfg = Some(ce),
                     Some(c) if c != ce => {

@@ -15,21 +15,32 @@ pub struct Odown {
 }
 
 impl Odown {
-    /// A reply saying `port` is down (or not) from `voter` reached `asker`.
+    /// A reply saying `port` is down (or not) from `voter` reached `asker`. Only the last `down = 1` is
+    /// kept: the core may have decided before a later `0` arrived (its event can be released later, behind
+    /// a persist), so a later `0` does not erase the evidence.
     pub fn reply(&mut self, t: u64, asker: usize, port: u16, voter: usize, down: bool) {
         if down {
             self.received.insert((asker, port, voter), t);
-        } else {
-            self.received.remove(&(asker, port, voter));
         }
     }
 
     /// `+odown` from `node` about `port`; replies older than `window` ms do not count.
-    pub fn odown(&self, t: u64, node: usize, port: u16, quorum: u32, window: u64) -> Check {
+    /// `since` is the earliest moment the decision can have been taken (outputs held behind a persist are
+    /// released late): evidence received from `since - window` on counts.
+    pub fn odown(
+        &self,
+        t: u64,
+        since: u64,
+        node: usize,
+        port: u16,
+        quorum: u32,
+        window: u64,
+    ) -> Check {
+        let from = since.min(t).saturating_sub(window);
         let peers = self
             .received
             .range((node, port, 0)..=(node, port, usize::MAX))
-            .filter(|(_, &at)| t.saturating_sub(at) <= window)
+            .filter(|(_, &at)| at >= from && at <= t)
             .count();
         if (peers as u32) + 1 < quorum {
             return Err(violation(
