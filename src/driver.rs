@@ -125,6 +125,7 @@ pub async fn run_driver(
     let mut script_tick = tokio::time::interval(Duration::from_millis(100));
     script_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut persist_in_flight = false;
+    let mut loglevel = core.persisted_state().global.loglevel;
     let mut ctx = Exec {
         links: &mut links,
         scripts: &mut scripts,
@@ -133,6 +134,7 @@ pub async fn run_driver(
         writer: &writer,
         persist_tx: &persist_tx,
         persist_in_flight: &mut persist_in_flight,
+        loglevel: &mut loglevel,
     };
     ctx.drain(&mut core);
     loop {
@@ -236,6 +238,8 @@ struct Exec<'a> {
     writer: &'a Arc<dyn StateWriter>,
     persist_tx: &'a mpsc::UnboundedSender<(u64, bool)>,
     persist_in_flight: &'a mut bool,
+    /// Log level in force, so `SENTINEL CONFIG SET loglevel` takes effect when it is persisted.
+    loglevel: &'a mut String,
 }
 
 impl Exec<'_> {
@@ -272,6 +276,10 @@ impl Exec<'_> {
                     }
                 }
                 Output::Persist { seq, state } => {
+                    if *self.loglevel != state.global.loglevel {
+                        self.loglevel.clone_from(&state.global.loglevel);
+                        crate::config::apply_log_level(&state.global.loglevel);
+                    }
                     *self.persist_in_flight = true;
                     let w = self.writer.clone();
                     let tx = self.persist_tx.clone();

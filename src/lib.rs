@@ -44,13 +44,9 @@ struct StoreWriter {
 
 impl driver::StateWriter for StoreWriter {
     fn write(&self, state: &vedette_core::PersistedState) -> Result<(), String> {
-        self.store.write(state, &self.server).map_err(|e| e.to_string())
-    }
-}
-
-impl driver::EventSink for server::PubSubHub {
-    fn publish(&self, channel: &str, payload: &str) {
-        server::PubSubHub::publish(self, channel, payload);
+        self.store
+            .write(state, &self.server)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -60,10 +56,12 @@ pub async fn run(cfg: config::LoadedConfig) -> Result<(), RunError> {
 
     let start = std::time::Instant::now();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let listeners = server::bind(&cfg.server).await.map_err(|e| RunError::Bind {
-        addr: format!("{:?}:{}", cfg.server.bind, cfg.server.port),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let listeners = server::bind(&cfg.server)
+        .await
+        .map_err(|e| RunError::Bind {
+            addr: format!("{:?}:{}", cfg.server.bind, cfg.server.port),
+            source: std::io::Error::other(e.to_string()),
+        })?;
     let (tx, rx) = tokio::sync::mpsc::channel(4096);
     let hub = server::PubSubHub::new();
     let ctx = server::ServerContext::new(
@@ -87,13 +85,14 @@ pub async fn run(cfg: config::LoadedConfig) -> Result<(), RunError> {
     let server_task = tokio::spawn(server::serve(ctx, listeners, shutdown.clone()));
     let signals = shutdown.clone();
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cannot install SIGTERM handler: {e}");
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot install SIGTERM handler: {e}");
+                    return;
+                }
+            };
         tokio::select! {
             _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
             _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),

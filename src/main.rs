@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use tracing::{error, info, warn};
+use tracing::{error, warn};
 use tracing_subscriber::filter::LevelFilter;
 
 use vedette::config::{self, LoadedConfig};
@@ -102,7 +102,6 @@ fn start(mut loaded: LoadedConfig) -> anyhow::Result<()> {
             .write(&loaded.state, &loaded.server)
             .context("WARNING: Sentinel was not able to save the new configuration on disk!!!")?;
     }
-    info!("Sentinel ID is {}", loaded.state.myid);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -149,20 +148,34 @@ fn level_filter(loglevel: &str) -> LevelFilter {
 }
 
 fn init_logging(logfile: &str, loglevel: &str) -> anyhow::Result<()> {
-    let builder = tracing_subscriber::fmt().with_max_level(level_filter(loglevel));
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{fmt, reload};
+
+    // A reloadable level so that `SENTINEL CONFIG SET loglevel` takes effect (config::apply_log_level).
+    let (filter, handle) = reload::Layer::new(level_filter(loglevel));
+    let registry = tracing_subscriber::registry().with(filter);
     if logfile.is_empty() {
-        builder.init();
+        use std::io::IsTerminal;
+        registry
+            .with(fmt::layer().with_ansi(std::io::stdout().is_terminal()))
+            .init();
     } else {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(logfile)
             .with_context(|| format!("Can't open the log file: {logfile}"))?;
-        builder
-            .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(file))
+        registry
+            .with(
+                fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file)),
+            )
             .init();
     }
+    config::set_log_level_hook(move |level| {
+        let _ = handle.modify(|f| *f = level_filter(level));
+    });
     Ok(())
 }
 

@@ -116,13 +116,14 @@ impl StateStore {
     /// exact message Redis logs before exiting. For a TOML config, the state file's directory (or the
     /// state file itself when it exists) must be writable.
     pub fn check_writable(&self) -> Result<(), String> {
-        let path = match &self.inner.target {
-            Target::RedisConf { path, .. } => path.clone(),
+        let (path, what) = match &self.inner.target {
+            Target::RedisConf { path, .. } => (path.clone(), "config file"),
             Target::TomlState { path, .. } => {
                 if path.exists() {
-                    path.clone()
+                    (path.clone(), "state file")
                 } else {
-                    path.parent().map(Path::to_path_buf).unwrap_or_default()
+                    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                    (dir, "state directory")
                 }
             }
             Target::Discard => return Ok(()),
@@ -135,7 +136,7 @@ impl StateStore {
         if unsafe { libc::access(c.as_ptr(), libc::W_OK) } == -1 {
             let e = std::io::Error::last_os_error();
             return Err(format!(
-                "Sentinel config file {} is not writable: {}. Exiting...",
+                "Sentinel {what} {} is not writable: {}. Exiting...",
                 path.display(),
                 crate::config::strerror(&e)
             ));
@@ -165,7 +166,7 @@ impl StateStore {
                     }
                 };
                 let content = rewrite(&old, state, server, overrides);
-                atomic_write(&target, content.as_bytes())
+                atomic_write(&target, &content)
             }
             Target::TomlState { path, seed } => {
                 let content = render_state(state, seed).map_err(PersistError::Encode)?;

@@ -39,7 +39,7 @@ fn spawn_core() -> CoreHandle {
                     let _ = reply.send(answer);
                 }
                 CoreRequest::InfoSection { reply } => {
-                    let _ = reply.send(s.info_section(vedette_core::Instant(0)));
+                    let _ = reply.send(s.info_section(0, 0));
                 }
             }
         }
@@ -207,6 +207,7 @@ async fn redis_crate_ping_and_info() {
             "maxclients:10000",
             "used_cpu_user",
             "# Sentinel",
+            "sentinel_tilt:0",
         ] {
             assert!(info.contains(want), "{arg:?}: {want}");
         }
@@ -883,4 +884,40 @@ async fn bind_uses_configured_addresses() {
         .await,
         Err(server::BindError::InvalidAddress(_))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_commands_reach_the_core() {
+    let srv = start_default().await;
+    let mut c = Raw::connect(srv.addr).await;
+    c.cmd(
+        &multibulk(&["sentinel", "myid"]),
+        format!("$40\r\n{MYID}\r\n").as_bytes(),
+    )
+    .await;
+    c.cmd(
+        &multibulk(&["SENTINEL"]),
+        b"-ERR wrong number of arguments for 'sentinel' command\r\n",
+    )
+    .await;
+    c.cmd(
+        &multibulk(&["SENTINEL", "get-master-addr-by-name", "nosuch"]),
+        b"*-1\r\n",
+    )
+    .await;
+    // RESP3: the core's maps and null arrays change encoding.
+    c.send(&multibulk(&["HELLO", "3"])).await;
+    let _ = c.read_some().await;
+    c.cmd(
+        &multibulk(&["SENTINEL", "get-master-addr-by-name", "nosuch"]),
+        b"_\r\n",
+    )
+    .await;
+    c.send(&multibulk(&["SENTINEL", "DEBUG"])).await;
+    let debug = c.read_some().await;
+    assert!(
+        debug.starts_with(b"%13\r\n$11\r\nINFO-PERIOD\r\n"),
+        "{}",
+        String::from_utf8_lossy(&debug)
+    );
 }

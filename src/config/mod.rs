@@ -267,6 +267,24 @@ pub fn generate_myid() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+type LogLevelHook = Box<dyn Fn(&str) + Send + Sync>;
+
+/// How to change the process's log filter at runtime; installed by `main` once logging is set up.
+static LOG_LEVEL_HOOK: std::sync::OnceLock<LogLevelHook> = std::sync::OnceLock::new();
+
+/// Install the runtime log-level changer (called once by `main`; later calls are ignored).
+pub fn set_log_level_hook(hook: impl Fn(&str) + Send + Sync + 'static) {
+    let _ = LOG_LEVEL_HOOK.set(Box::new(hook));
+}
+
+/// Apply a Redis log level (`debug`, `verbose`, `notice`, `warning`, `nothing`) to the running process,
+/// for `SENTINEL CONFIG SET loglevel`. Does nothing when no hook is installed (tests, embedded use).
+pub fn apply_log_level(level: &str) {
+    if let Some(hook) = LOG_LEVEL_HOOK.get() {
+        hook(level);
+    }
+}
+
 /// A readable dump of the effective configuration (for `vedette --check-config`); secrets are masked.
 pub fn describe(cfg: &LoadedConfig) -> String {
     let s = &cfg.server;

@@ -17,6 +17,10 @@
 //! Redis's order. Other generic lines (`bind`, `logfile`, `requirepass`, `daemonize`…) are kept exactly as
 //! written: sentinels cannot change them at runtime, so the original text is the current value.
 //!
+//! Like Redis, `sentinel` lines that came from an `include`d file are generated into the main file
+//! (the included file is never written), so loading both afterwards fails with "Duplicate master name.";
+//! the reader warns about sentinel directives in included files.
+//!
 //! Differences from Redis: sentinel arguments that the tokenizer would not read back bare (blanks, quotes,
 //! empty, non-ASCII) are quoted (Redis writes them bare and produces an unloadable file); hosts are
 //! written as configured (Redis writes the resolved IP unless `announce-hostnames yes`, which is the same
@@ -72,12 +76,25 @@ const OPTIONAL_GLOBAL_KEYS: &[&str] = &[
     "sentinel sentinel-pass",
 ];
 
-/// The rewrite state (`struct rewriteConfigState`).
+/// The rewrite state (`struct rewriteConfigState`). Lines are bytes so that comments in any encoding
+/// survive unchanged.
 struct Engine {
-    lines: Vec<String>,
+    lines: Vec<Vec<u8>>,
     unused: BTreeMap<String, VecDeque<usize>>,
     processed: BTreeSet<String>,
     needs_signature: bool,
+}
+
+/// `sdstrim(line, "\r\n\t ")`.
+fn trim(mut s: &[u8]) -> &[u8] {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    while s.first().is_some_and(ws) {
+        s = &s[1..];
+    }
+    while s.last().is_some_and(ws) {
+        s = &s[..s.len() - 1];
+    }
+    s
 }
 
 impl Engine {
@@ -93,18 +110,18 @@ impl Engine {
             raw_lines.pop();
         }
         for raw in raw_lines {
-            let line = String::from_utf8_lossy(raw)
-                .trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
-                .to_string();
-            if line.is_empty() || line.starts_with('#') {
-                if line == SIGNATURE {
+            let line = trim(raw).to_vec();
+            if line.is_empty() || line[0] == b'#' {
+                if line == SIGNATURE.as_bytes() {
                     e.needs_signature = false;
                 }
                 e.lines.push(line);
                 continue;
             }
             let Some(key) = line_key(&line) else {
-                e.lines.push(format!("# ??? {line}"));
+                let mut commented = b"# ??? ".to_vec();
+                commented.extend_from_slice(&line);
+                e.lines.push(commented);
                 continue;
             };
             let idx = e.lines.len();
@@ -120,7 +137,7 @@ impl Engine {
         let slot = self.unused.get_mut(key).and_then(VecDeque::pop_front);
         match slot {
             Some(i) => {
-                self.lines[i] = line;
+                self.lines[i] = line.into_bytes();
                 true
             }
             None if force => {
@@ -134,7 +151,7 @@ impl Engine {
     /// For repeatable statements: keep an identical unused old line, else append.
     fn keep_or_append(&mut self, key: &str, line: String) {
         if let Some(list) = self.unused.get_mut(key) {
-            if let Some(pos) = list.iter().position(|&i| self.lines[i] == line) {
+            if let Some(pos) = list.iter().position(|&i| self.lines[i] == line.as_bytes()) {
                 list.remove(pos);
                 return;
             }
@@ -144,10 +161,10 @@ impl Engine {
 
     fn append(&mut self, line: String) {
         if self.needs_signature {
-            self.lines.push(SIGNATURE.to_string());
+            self.lines.push(SIGNATURE.as_bytes().to_vec());
             self.needs_signature = false;
         }
-        self.lines.push(line);
+        self.lines.push(line.into_bytes());
     }
 
     fn mark(&mut self, key: &str) {
@@ -155,7 +172,7 @@ impl Engine {
     }
 
     /// `rewriteConfigRemoveOrphaned` + `rewriteConfigGetContentFromState`.
-    fn finish(mut self) -> String {
+    fn finish(mut self) -> Vec<u8> {
         for (key, idxs) in &self.unused {
             if self.processed.contains(key) {
                 for &i in idxs {
@@ -163,7 +180,7 @@ impl Engine {
                 }
             }
         }
-        let mut out = String::new();
+        let mut out = Vec::new();
         let mut was_empty = false;
         for line in &self.lines {
             if line.is_empty() {
@@ -174,16 +191,16 @@ impl Engine {
             } else {
                 was_empty = false;
             }
-            out.push_str(line);
-            out.push('\n');
+            out.extend_from_slice(line);
+            out.push(b'\n');
         }
         out
     }
 }
 
 /// The rewrite key of a directive line, or `None` when the engine does not understand it.
-fn line_key(line: &str) -> Option<String> {
-    let argv = split_args(line.as_bytes())?;
+fn line_key(line: &[u8]) -> Option<String> {
+    let argv = split_args(line)?;
     let first = String::from_utf8_lossy(argv.first()?).to_ascii_lowercase();
     if !directives::is_known(&first) {
         return None;
@@ -399,14 +416,14 @@ pub(crate) fn generate(
     ops
 }
 
-/// Rewrite `old` (the current file content, empty if missing) for `state`, keeping comments, blank
-/// lines and line order.
+/// Rewrite `old` (the current file content, empty if missing) for `state`, keeping comments (byte for
+/// byte), blank lines and line order.
 pub(crate) fn rewrite(
     old: &[u8],
     state: &PersistedState,
     server: &ServerConfig,
     overrides: &[Vec<String>],
-) -> String {
+) -> Vec<u8> {
     let mut engine = Engine::from_old(old);
     let mut known_slave_used = false;
     for op in generate(state, server, overrides, false) {

@@ -259,6 +259,15 @@ impl Reader {
                 if args.is_empty() {
                     return Ok(());
                 }
+                if depth > 0 {
+                    self.warn_once(
+                        "sentinel (included)",
+                        format!(
+                            "sentinel directives in included file {} are written into the main config file by the first rewrite (as Redis does), after which the two conflict: keep them in the main file",
+                            file.display()
+                        ),
+                    );
+                }
                 let mut sargv = args.to_vec();
                 sargv[0].make_ascii_lowercase();
                 let q = Queued {

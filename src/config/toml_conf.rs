@@ -382,6 +382,7 @@ pub(crate) fn load(
     let (server, toml_state, state_file_name) = build(path, content, parsed)?;
 
     // Command-line directives: generic ones now (they may move `dir`), sentinel ones after the merge.
+    let toml_loglevel = server.loglevel.clone();
     let cwd = server.dir.clone();
     let mut reader = Reader::new(server, cwd);
     reader.read_command_line(lines)?;
@@ -412,7 +413,11 @@ pub(crate) fn load(
         }
     };
     reader.apply_queue(&mut state)?;
-    let server = reader.server;
+    let mut server = reader.server;
+    // `SENTINEL CONFIG SET loglevel` persists in the state file; `--loglevel` still wins.
+    if server.loglevel == toml_loglevel {
+        server.loglevel = state.global.loglevel.clone();
+    }
     finish_state(&mut state, &server);
     let store = StateStore::toml_state(state_path, Seed::from_state(&toml_state));
     Ok(LoadedConfig {

@@ -142,6 +142,13 @@ impl PubSubHub {
     }
 }
 
+/// The driver publishes sentinel events through this.
+impl crate::driver::EventSink for PubSubHub {
+    fn publish(&self, channel: &str, payload: &str) {
+        PubSubHub::publish(self, channel, payload);
+    }
+}
+
 /// Redis `stringmatchlen`: glob matching with `*`, `?`, `[...]` (with `^` negation and `a-z` ranges) and
 /// `\` escapes.
 ///

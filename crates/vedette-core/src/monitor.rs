@@ -313,9 +313,8 @@ impl Sentinel {
                 };
                 if r.promoted && m.failover_state == FailoverState::WaitPromotion {
                     PROMOTION_INFO_MS
-                } else if m.in_failover() || m.o_down || m.c.s_down || r.c.s_down {
-                    FAST_INFO_MS.min(self.t.info_period)
-                } else if r.former_master {
+                } else if m.in_failover() || m.o_down || m.c.s_down || r.c.s_down || r.former_master
+                {
                     FAST_INFO_MS.min(self.t.info_period)
                 } else if r.master_link_down_time != 0 {
                     1000.min(self.t.info_period)
