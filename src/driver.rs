@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
-use vedette_core::{ClientId, Input, Instant, Level, Output, PersistSeq, PersistedState, Reply, Sentinel};
+use vedette_core::{
+    ClientId, Input, Instant, Level, Output, PersistSeq, PersistedState, Reply, Sentinel,
+};
 
 use crate::link::LinkManager;
 use crate::scripts::ScriptRunner;
@@ -46,7 +48,12 @@ impl CoreHandle {
     /// Run a core command; a stopped driver answers with an error reply.
     pub async fn command(&self, argv: Vec<Vec<u8>>) -> Reply {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(CoreRequest::Command { argv, reply }).await.is_err() {
+        if self
+            .tx
+            .send(CoreRequest::Command { argv, reply })
+            .await
+            .is_err()
+        {
             return Reply::err("ERR sentinel is shutting down");
         }
         rx.await
@@ -56,7 +63,12 @@ impl CoreHandle {
     /// The `# Sentinel` INFO section.
     pub async fn info_section(&self) -> String {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(CoreRequest::InfoSection { reply }).await.is_err() {
+        if self
+            .tx
+            .send(CoreRequest::InfoSection { reply })
+            .await
+            .is_err()
+        {
             return String::new();
         }
         rx.await.unwrap_or_default()
@@ -113,6 +125,7 @@ pub async fn run_driver(
     let mut script_tick = tokio::time::interval(Duration::from_millis(100));
     script_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut persist_in_flight = false;
+    let mut loglevel = core.persisted_state().global.loglevel;
     let mut ctx = Exec {
         links: &mut links,
         scripts: &mut scripts,
@@ -121,6 +134,7 @@ pub async fn run_driver(
         writer: &writer,
         persist_tx: &persist_tx,
         persist_in_flight: &mut persist_in_flight,
+        loglevel: &mut loglevel,
     };
     ctx.drain(&mut core);
     loop {
@@ -141,10 +155,17 @@ pub async fn run_driver(
                 core.handle_timeout(clock.now(), Clock::wall());
             }
             Some(input) = input_rx.recv() => {
-                core.handle_input(clock.now(), input);
+                // Inputs of a generation the core already closed or replaced may still be queued: drop them.
+                if ctx.links.accept(&input) {
+                    core.handle_input(clock.now(), input);
+                }
                 for _ in 0..IO_LOOP_BOUND {
                     match input_rx.try_recv() {
-                        Ok(input) => core.handle_input(clock.now(), input),
+                        Ok(input) => {
+                            if ctx.links.accept(&input) {
+                                core.handle_input(clock.now(), input);
+                            }
+                        }
                         Err(_) => break,
                     }
                 }
@@ -192,7 +213,9 @@ pub async fn run_driver(
     let st = state.clone();
     match tokio::task::spawn_blocking(move || w.write(&st)).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}"),
+        Ok(Err(e)) => tracing::warn!(
+            "WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}"
+        ),
         Err(e) => tracing::warn!("state writer task failed: {e}"),
     }
     ctx.links.close_all();
@@ -215,6 +238,8 @@ struct Exec<'a> {
     writer: &'a Arc<dyn StateWriter>,
     persist_tx: &'a mpsc::UnboundedSender<(u64, bool)>,
     persist_in_flight: &'a mut bool,
+    /// Log level in force, so `SENTINEL CONFIG SET loglevel` takes effect when it is persisted.
+    loglevel: &'a mut String,
 }
 
 impl Exec<'_> {
@@ -233,16 +258,28 @@ impl Exec<'_> {
                 }
                 Output::Event(e) => {
                     match e.level {
-                        Level::Warning => tracing::warn!(target: "vedette::event", "{} {}", e.kind, e.message),
-                        Level::Notice => tracing::info!(target: "vedette::event", "{} {}", e.kind, e.message),
-                        Level::Verbose => tracing::debug!(target: "vedette::event", "{} {}", e.kind, e.message),
-                        Level::Debug => tracing::trace!(target: "vedette::event", "{} {}", e.kind, e.message),
+                        Level::Warning => {
+                            tracing::warn!(target: "vedette::event", "{} {}", e.kind, e.message)
+                        }
+                        Level::Notice => {
+                            tracing::info!(target: "vedette::event", "{} {}", e.kind, e.message)
+                        }
+                        Level::Verbose => {
+                            tracing::debug!(target: "vedette::event", "{} {}", e.kind, e.message)
+                        }
+                        Level::Debug => {
+                            tracing::trace!(target: "vedette::event", "{} {}", e.kind, e.message)
+                        }
                     }
                     if e.is_published() {
                         self.events.publish(e.kind, &e.message);
                     }
                 }
                 Output::Persist { seq, state } => {
+                    if *self.loglevel != state.global.loglevel {
+                        self.loglevel.clone_from(&state.global.loglevel);
+                        crate::config::apply_log_level(&state.global.loglevel);
+                    }
                     *self.persist_in_flight = true;
                     let w = self.writer.clone();
                     let tx = self.persist_tx.clone();

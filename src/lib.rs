@@ -36,8 +36,73 @@ pub enum RunError {
     Io(#[from] std::io::Error),
 }
 
-/// Run the sentinel until SIGTERM/SIGINT/`SHUTDOWN`. (Wired up by the driver.)
+/// Adapts the config's [`persist::StateStore`] to the driver.
+struct StoreWriter {
+    store: persist::StateStore,
+    server: config::ServerConfig,
+}
+
+impl driver::StateWriter for StoreWriter {
+    fn write(&self, state: &vedette_core::PersistedState) -> Result<(), String> {
+        self.store
+            .write(state, &self.server)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Run the sentinel until SIGTERM, SIGINT or `SHUTDOWN`; the state is written before returning.
 pub async fn run(cfg: config::LoadedConfig) -> Result<(), RunError> {
-    let _ = cfg;
+    use std::sync::Arc;
+
+    let start = std::time::Instant::now();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let listeners = server::bind(&cfg.server)
+        .await
+        .map_err(|e| RunError::Bind {
+            addr: format!("{:?}:{}", cfg.server.bind, cfg.server.port),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let (tx, rx) = tokio::sync::mpsc::channel(4096);
+    let hub = server::PubSubHub::new();
+    let ctx = server::ServerContext::new(
+        driver::CoreHandle::new(tx),
+        hub.clone(),
+        Arc::new(cfg.server.clone()),
+        cfg.store.path().map(|p| p.to_path_buf()),
+    );
+    let seed: u64 = rand::random();
+    let mut state = cfg.state;
+    state.global.port = cfg.server.port;
+    if state.global.requirepass.is_none() {
+        state.global.requirepass = cfg.server.requirepass.clone();
+    }
+    tracing::info!("Sentinel ID is {}", state.myid);
+    let core = vedette_core::Sentinel::new(state, seed, vedette_core::Instant(0));
+    let writer = Arc::new(StoreWriter {
+        store: cfg.store,
+        server: cfg.server,
+    });
+    let server_task = tokio::spawn(server::serve(ctx, listeners, shutdown.clone()));
+    let signals = shutdown.clone();
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot install SIGTERM handler: {e}");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+            _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+            _ = signals.cancelled() => {}
+        }
+        signals.cancel();
+    });
+    driver::run_driver(core, rx, writer, Box::new(hub), shutdown.clone(), start).await;
+    shutdown.cancel();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), server_task).await;
+    tracing::warn!("Sentinel is now ready to exit, bye bye...");
     Ok(())
 }

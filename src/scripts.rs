@@ -111,7 +111,8 @@ impl ScriptRunner {
                 }
             }
         }
-        self.jobs.retain(|j| !(j.child.is_none() && j.retry_num >= MAX_RETRIES));
+        self.jobs
+            .retain(|j| !(j.child.is_none() && j.retry_num >= MAX_RETRIES));
         // Reap and kill.
         let mut i = 0;
         while i < self.jobs.len() {
@@ -132,7 +133,8 @@ impl ScriptRunner {
                     });
                     job.child = None;
                     if (signal != 0 || code == 1) && job.retry_num != MAX_RETRIES {
-                        let delay = retry_delay_ms.saturating_mul(1u64 << (job.retry_num.saturating_sub(1)).min(20));
+                        let delay = retry_delay_ms
+                            .saturating_mul(1u64 << (job.retry_num.saturating_sub(1)).min(20));
                         job.start_time = now + Duration::from_millis(delay);
                         i += 1;
                     } else {
@@ -175,10 +177,17 @@ impl ScriptRunner {
                 .iter()
                 .map(|j| {
                     let mut v = vec![
-                        (Reply::bulk("argv"), Reply::Array(j.argv.iter().map(Reply::bulk).collect())),
+                        (
+                            Reply::bulk("argv"),
+                            Reply::Array(j.argv.iter().map(Reply::bulk).collect()),
+                        ),
                         (
                             Reply::bulk("flags"),
-                            Reply::bulk(if j.child.is_some() { "running" } else { "scheduled" }),
+                            Reply::bulk(if j.child.is_some() {
+                                "running"
+                            } else {
+                                "scheduled"
+                            }),
                         ),
                         (
                             Reply::bulk("pid"),
@@ -194,7 +203,10 @@ impl ScriptRunner {
                         let delay = j.start_time.saturating_duration_since(now).as_millis();
                         v.push((Reply::bulk("run-delay"), Reply::bulk(delay.to_string())));
                     }
-                    v.push((Reply::bulk("retry-num"), Reply::bulk(j.retry_num.to_string())));
+                    v.push((
+                        Reply::bulk("retry-num"),
+                        Reply::bulk(j.retry_num.to_string()),
+                    ));
                     Reply::Map(v)
                 })
                 .collect(),
@@ -232,7 +244,10 @@ mod tests {
     #[test]
     fn successful_script_leaves_the_queue() {
         let mut r = ScriptRunner::default();
-        r.enqueue("/bin/true".into(), vec!["+sdown".into(), "master m 127.0.0.1 1".into()]);
+        r.enqueue(
+            "/bin/true".into(),
+            vec!["+sdown".into(), "master m 127.0.0.1 1".into()],
+        );
         let ev = drive(&mut r, |e| e.iter().any(|e| e.kind == "-script-child"));
         assert!(ev.iter().any(|e| e.kind == "-script-child"));
         assert_eq!(r.queued(), 0);
@@ -253,7 +268,9 @@ mod tests {
         let mut r = ScriptRunner::default();
         r.enqueue("/bin/sh".into(), vec!["-c".into(), "exit 2".into()]);
         let ev = drive(&mut r, |e| e.iter().any(|e| e.kind == "-script-error"));
-        assert!(ev.iter().any(|e| e.kind == "-script-error" && e.message == "/bin/sh 0 2"));
+        assert!(ev
+            .iter()
+            .any(|e| e.kind == "-script-error" && e.message == "/bin/sh 0 2"));
         assert_eq!(r.queued(), 0);
     }
 }

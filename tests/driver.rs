@@ -25,23 +25,40 @@ impl Drop for Redis {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn redis(replicaof: Option<u16>) -> Redis {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new("redis-server");
-    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .arg("--dir")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ])
+    .arg("--dir")
+    .arg(dir.path())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
     if let Some(m) = replicaof {
         cmd.args(["--replicaof", "127.0.0.1", &m.to_string()]);
     }
     let child = cmd.spawn().expect("redis-server");
-    let r = Redis { child, port, _dir: dir };
+    let r = Redis {
+        child,
+        port,
+        _dir: dir,
+    };
     wait_until(Duration::from_secs(5), || cli(port, &["PING"]) == "PONG");
     r
 }
@@ -70,7 +87,10 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) {
 struct Recorder(Arc<Mutex<Vec<(String, String)>>>);
 impl EventSink for Recorder {
     fn publish(&self, channel: &str, payload: &str) {
-        self.0.lock().unwrap().push((channel.to_string(), payload.to_string()));
+        self.0
+            .lock()
+            .unwrap()
+            .push((channel.to_string(), payload.to_string()));
     }
 }
 struct NoDisk;
@@ -91,7 +111,8 @@ async fn single_sentinel_fails_over_a_killed_master() {
     let mut cfg = MasterConfig::new("mymaster", "127.0.0.1", master.port, 1);
     cfg.down_after_ms = 1000;
     cfg.failover_timeout_ms = 10_000;
-    st.masters.insert("mymaster".into(), PersistedMaster::new(cfg));
+    st.masters
+        .insert("mymaster".into(), PersistedMaster::new(cfg));
     let start = std::time::Instant::now();
     let core = Sentinel::new(st, 7, vedette_core::Instant(0));
     let (tx, rx) = mpsc::channel(64);
@@ -109,7 +130,11 @@ async fn single_sentinel_fails_over_a_killed_master() {
     let has = |kind: &str| events.lock().unwrap().iter().any(|(k, _)| k == kind);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !has("+slave") {
-        assert!(Instant::now() < deadline, "no +slave: {:?}", events.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "no +slave: {:?}",
+            events.lock().unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let killed = Instant::now();
@@ -117,16 +142,27 @@ async fn single_sentinel_fails_over_a_killed_master() {
     let _ = master.child.wait();
     let deadline = Instant::now() + Duration::from_secs(15);
     while !has("+switch-master") {
-        assert!(Instant::now() < deadline, "no +switch-master: {:?}", events.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "no +switch-master: {:?}",
+            events.lock().unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     eprintln!("failover took {:?} after kill", killed.elapsed());
     let addr = handle
-        .command(vec![b"SENTINEL".to_vec(), b"get-master-addr-by-name".to_vec(), b"mymaster".to_vec()])
+        .command(vec![
+            b"SENTINEL".to_vec(),
+            b"get-master-addr-by-name".to_vec(),
+            b"mymaster".to_vec(),
+        ])
         .await;
     assert_eq!(
         addr,
-        Reply::Array(vec![Reply::bulk("127.0.0.1"), Reply::bulk(replica.port.to_string())])
+        Reply::Array(vec![
+            Reply::bulk("127.0.0.1"),
+            Reply::bulk(replica.port.to_string())
+        ])
     );
     assert!(cli(replica.port, &["INFO", "replication"]).contains("role:master"));
     eprintln!("{:#?}", events.lock().unwrap());

@@ -349,6 +349,25 @@ async fn hello_published_on_one_link_reaches_another() {
             srv.port
         )
     );
+    // An oversized payload is dropped; the next one still arrives.
+    let big = "x".repeat(vedette::link::conn::MAX_HELLO + 1);
+    raw(srv.port, &["PUBLISH", "__sentinel__:hello", &big]).expect("publish big");
+    raw(srv.port, &["PUBLISH", "__sentinel__:hello", "after"]).expect("publish small");
+    inputs
+        .wait(
+            "hello after the oversized one",
+            |i| matches!(i, Input::Hello { link, payload } if *link == b && payload == b"after"),
+        )
+        .await;
+    assert!(
+        !inputs
+            .stash
+            .iter()
+            .any(|i| matches!(i, Input::Hello { payload, .. } if payload.len() > 1000)),
+        "oversized hello delivered"
+    );
+    assert!(links.is_up(b));
+
     // announce-ip wins over the local address.
     let mut t = hello(srv.port);
     t.ip = Some("192.0.2.7".into());
@@ -572,6 +591,60 @@ async fn fake_peer(junk: &'static [u8]) -> (u16, tokio::task::JoinHandle<()>) {
         }
     });
     (port, task)
+}
+
+#[tokio::test]
+async fn accept_filters_stale_generations() {
+    let srv = Server::redis(&[]);
+    let (mut links, mut inputs) = manager();
+    let l = LinkId(1);
+    let c1 = links.connect(l, spec(srv.port, LinkKind::Instance));
+    let (up1, ip) = inputs.up(l).await;
+    assert_eq!(up1, c1);
+    let c2 = links.connect(l, spec(srv.port, LinkKind::Instance));
+    // Inputs of the replaced generation are stale, the new one's are current.
+    let stale = [
+        Input::LinkUp {
+            link: l,
+            conn: c1,
+            local_ip: ip.clone(),
+        },
+        Input::Reply {
+            link: l,
+            conn: c1,
+            reply: LinkReply::Other,
+        },
+        Input::LinkDown { link: l, conn: c1 },
+        Input::LinkUp {
+            link: LinkId(99),
+            conn: c2,
+            local_ip: ip.clone(),
+        },
+    ];
+    for i in &stale {
+        assert!(!links.accept(i), "{i:?} should be stale");
+    }
+    let up2 = inputs
+        .wait(
+            "LinkUp of the new generation",
+            |i| matches!(i, Input::LinkUp { conn, .. } if *conn == c2),
+        )
+        .await;
+    assert!(links.accept(&up2));
+    assert!(links.accept(&Input::Hello {
+        link: LinkId(99),
+        payload: vec![]
+    }));
+    srv.signal(libc::SIGKILL);
+    let down = inputs
+        .wait(
+            "LinkDown of the new generation",
+            |i| matches!(i, Input::LinkDown { conn, .. } if *conn == c2),
+        )
+        .await;
+    assert!(links.accept(&down));
+    assert_eq!(links.generation(l), None);
+    assert!(!links.accept(&down), "a second LinkDown would be stale");
 }
 
 #[tokio::test]

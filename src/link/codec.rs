@@ -3,7 +3,7 @@
 //! The bytes come from instances we monitor, which are trusted to run Redis but not to be healthy: a half
 //! broken proxy, a non-Redis service on the port or a bit flip must close that one link, never panic the
 //! process or make it allocate what a header merely *claims*. So every length is bounded by [`Limits`],
-//! capacities are pre-allocated only up to [`PREALLOC_CAP`], and nesting depth is capped.
+//! capacities are pre-allocated only up to a small cap (`PREALLOC_CAP`), and nesting depth is capped.
 //!
 //! Decoding is restartable: [`parse`] either returns a whole frame and how many bytes it used, or says
 //! "incomplete" without consuming anything; [`FrameReader`] owns the buffer and calls it after each read.
@@ -75,7 +75,8 @@ impl Frame {
 pub struct Limits {
     /// Longest bulk / blob error / verbatim string accepted.
     pub max_bulk: usize,
-    /// Most elements accepted in one aggregate (map pairs count twice).
+    /// Most aggregate elements declared in one frame, all nesting levels together (map pairs count twice).
+    /// Redis never sends a sentinel more than a handful; this bounds the work of re-checking a frame.
     pub max_elements: usize,
     /// Deepest nesting of aggregates.
     pub max_depth: usize,
@@ -91,7 +92,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_bulk: 16 * 1024 * 1024,
-            max_elements: 1024 * 1024,
+            max_elements: 64 * 1024,
             max_depth: 16,
             max_line: 64 * 1024,
             max_buffered: 32 * 1024 * 1024,
@@ -142,14 +143,34 @@ impl From<DecodeError> for Stop {
 
 type Step<T> = Result<T, Stop>;
 
+/// Walks one frame. In check mode (`build == false`) nothing is copied or collected, so re-checking a
+/// large incomplete frame after every read costs a header walk, not a copy of everything received so far.
 struct Cursor<'a> {
     buf: &'a [u8],
     pos: usize,
     limits: &'a Limits,
+    build: bool,
+    /// Aggregate elements declared so far in this frame (bounded by `max_elements` for the whole frame).
+    elements: usize,
+    /// On `Incomplete`: the buffer length below which retrying cannot succeed.
+    need: usize,
 }
 
 impl<'a> Cursor<'a> {
-    /// The next CRLF-terminated line (without CRLF). A lone CR inside a line is invalid.
+    fn incomplete<T>(&mut self, need: usize) -> Step<T> {
+        self.need = need;
+        Err(Stop::Incomplete)
+    }
+
+    fn bytes(&self, b: &[u8]) -> Vec<u8> {
+        if self.build {
+            b.to_vec()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The next CRLF-terminated line (without CRLF). A lone CR or LF inside a line is invalid.
     fn line(&mut self) -> Step<&'a [u8]> {
         let rest = &self.buf[self.pos..];
         let window = &rest[..rest.len().min(self.limits.max_line + 1)];
@@ -159,7 +180,7 @@ impl<'a> Cursor<'a> {
                     return Err(DecodeError::BadTerminator.into());
                 }
                 match rest.get(i + 1) {
-                    None => Err(Stop::Incomplete),
+                    None => self.incomplete(self.buf.len() + 1),
                     Some(b'\n') => {
                         self.pos += i + 2;
                         Ok(&rest[..i])
@@ -168,7 +189,7 @@ impl<'a> Cursor<'a> {
                 }
             }
             None if rest.len() > self.limits.max_line => Err(DecodeError::TooLarge.into()),
-            None => Err(Stop::Incomplete),
+            None => self.incomplete(self.buf.len() + 1),
         }
     }
 
@@ -193,11 +214,19 @@ impl<'a> Cursor<'a> {
         ))
     }
 
+    /// An aggregate header: the declared count, charged to the frame's element budget.
+    fn count_line(&mut self, per_element: usize) -> Step<Option<usize>> {
+        let budget = (self.limits.max_elements - self.elements) / per_element;
+        let n = self.len_line(budget)?;
+        self.elements += n.unwrap_or(0) * per_element;
+        Ok(n)
+    }
+
     /// `len` bytes followed by CRLF.
     fn blob(&mut self, len: usize) -> Step<&'a [u8]> {
         let rest = &self.buf[self.pos..];
         if rest.len() < len + 2 {
-            return Err(Stop::Incomplete);
+            return self.incomplete(self.pos + len + 2);
         }
         if &rest[len..len + 2] != b"\r\n" {
             return Err(DecodeError::BadTerminator.into());
@@ -207,9 +236,12 @@ impl<'a> Cursor<'a> {
     }
 
     fn frames(&mut self, n: usize, depth: usize) -> Step<Vec<Frame>> {
-        let mut v = Vec::with_capacity(n.min(PREALLOC_CAP));
+        let mut v = Vec::with_capacity(if self.build { n.min(PREALLOC_CAP) } else { 0 });
         for _ in 0..n {
-            v.push(self.frame(depth + 1)?);
+            let f = self.frame(depth + 1)?;
+            if self.build {
+                v.push(f);
+            }
         }
         Ok(v)
     }
@@ -219,7 +251,7 @@ impl<'a> Cursor<'a> {
             return Err(DecodeError::TooDeep(self.limits.max_depth).into());
         }
         let Some(&ty) = self.buf.get(self.pos) else {
-            return Err(Stop::Incomplete);
+            return self.incomplete(self.buf.len() + 1);
         };
         // Streamed types put `?` where the length goes; check before consuming the header line.
         if matches!(ty, b'$' | b'*' | b'%' | b'~' | b'|' | b'>' | b'=' | b'!')
@@ -229,18 +261,29 @@ impl<'a> Cursor<'a> {
         }
         self.pos += 1;
         let max_bulk = self.limits.max_bulk;
-        let max_el = self.limits.max_elements;
         Ok(match ty {
-            b'+' => Frame::Simple(self.line()?.to_vec()),
-            b'-' => Frame::Error(self.line()?.to_vec()),
+            b'+' => Frame::Simple({
+                let l = self.line()?;
+                self.bytes(l)
+            }),
+            b'-' => Frame::Error({
+                let l = self.line()?;
+                self.bytes(l)
+            }),
             b':' => Frame::Integer(self.int_line()?),
             b'$' => match self.len_line(max_bulk)? {
                 None => Frame::Null,
-                Some(n) => Frame::Bulk(self.blob(n)?.to_vec()),
+                Some(n) => Frame::Bulk({
+                    let b = self.blob(n)?;
+                    self.bytes(b)
+                }),
             },
             b'!' => match self.len_line(max_bulk)? {
                 None => return Err(DecodeError::BadNumber.into()),
-                Some(n) => Frame::BlobError(self.blob(n)?.to_vec()),
+                Some(n) => Frame::BlobError({
+                    let b = self.blob(n)?;
+                    self.bytes(b)
+                }),
             },
             b'=' => match self.len_line(max_bulk)? {
                 None => return Err(DecodeError::BadNumber.into()),
@@ -251,15 +294,15 @@ impl<'a> Cursor<'a> {
                     }
                     Frame::Verbatim {
                         format: [b[0], b[1], b[2]],
-                        text: b[4..].to_vec(),
+                        text: self.bytes(&b[4..]),
                     }
                 }
             },
-            b'*' => match self.len_line(max_el)? {
+            b'*' => match self.count_line(1)? {
                 None => Frame::Null,
                 Some(n) => Frame::Array(self.frames(n, depth)?),
             },
-            b'~' | b'>' => match self.len_line(max_el)? {
+            b'~' | b'>' => match self.count_line(1)? {
                 None => return Err(DecodeError::BadNumber.into()),
                 Some(n) => {
                     let v = self.frames(n, depth)?;
@@ -271,20 +314,25 @@ impl<'a> Cursor<'a> {
                 }
             },
             b'%' | b'|' => {
-                let Some(n) = self.len_line(max_el / 2)? else {
+                let Some(n) = self.count_line(2)? else {
                     return Err(DecodeError::BadNumber.into());
                 };
-                let mut pairs = Vec::with_capacity(n.min(PREALLOC_CAP));
+                let mut pairs =
+                    Vec::with_capacity(if self.build { n.min(PREALLOC_CAP) } else { 0 });
                 for _ in 0..n {
                     let k = self.frame(depth + 1)?;
                     let v = self.frame(depth + 1)?;
-                    pairs.push((k, v));
+                    if self.build {
+                        pairs.push((k, v));
+                    }
                 }
                 if ty == b'%' {
                     Frame::Map(pairs)
                 } else {
-                    // An attribute decorates the frame that follows it; we have no use for it.
-                    return self.frame(depth);
+                    // An attribute decorates the frame that follows it; we have no use for it. The
+                    // decorated frame counts one level deeper so chained attributes cannot recurse
+                    // without bound.
+                    return self.frame(depth + 1);
                 }
             }
             b'_' => {
@@ -303,7 +351,7 @@ impl<'a> Cursor<'a> {
                 if l.is_empty() || !l.iter().all(|b| b.is_ascii_graphic()) {
                     return Err(DecodeError::BadNumber.into());
                 }
-                Frame::Double(l.to_vec())
+                Frame::Double(self.bytes(l))
             }
             b'(' => {
                 let l = self.line()?;
@@ -311,7 +359,7 @@ impl<'a> Cursor<'a> {
                 if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
                     return Err(DecodeError::BadNumber.into());
                 }
-                Frame::BigNumber(l.to_vec())
+                Frame::BigNumber(self.bytes(l))
             }
             other => return Err(DecodeError::UnknownType(other).into()),
         })
@@ -345,15 +393,45 @@ fn parse_i64(s: &[u8]) -> Option<i64> {
 /// Decode one frame from the start of `buf`: `Ok(Some((frame, bytes used)))`, `Ok(None)` if more bytes
 /// are needed (nothing is consumed), or an error if `buf` can never become a valid frame.
 pub fn parse(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usize)>, DecodeError> {
+    match check(buf, limits)? {
+        Ok(_) => build(buf, limits).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Walk one frame without building it: `Ok(Ok(len))` if complete, `Ok(Err(need))` if incomplete (retrying
+/// before `buf` holds `need` bytes is pointless), or the reason it is invalid.
+fn check(buf: &[u8], limits: &Limits) -> Result<Result<usize, usize>, DecodeError> {
     let mut c = Cursor {
         buf,
         pos: 0,
         limits,
+        build: false,
+        elements: 0,
+        need: 0,
     };
     match c.frame(0) {
-        Ok(f) => Ok(Some((f, c.pos))),
+        Ok(_) => Ok(Ok(c.pos)),
         Err(Stop::Incomplete) if buf.len() > limits.max_buffered => Err(DecodeError::TooLarge),
-        Err(Stop::Incomplete) => Ok(None),
+        Err(Stop::Incomplete) => Ok(Err(c.need.max(buf.len() + 1))),
+        Err(Stop::Invalid(e)) => Err(e),
+    }
+}
+
+/// Build a frame [`check`] found complete.
+fn build(buf: &[u8], limits: &Limits) -> Result<(Frame, usize), DecodeError> {
+    let mut c = Cursor {
+        buf,
+        pos: 0,
+        limits,
+        build: true,
+        elements: 0,
+        need: 0,
+    };
+    match c.frame(0) {
+        Ok(f) => Ok((f, c.pos)),
+        // Unreachable after a successful check; reported as invalid rather than trusted.
+        Err(Stop::Incomplete) => Err(DecodeError::TooLarge),
         Err(Stop::Invalid(e)) => Err(e),
     }
 }
@@ -364,6 +442,8 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usize)>, Deco
 pub struct FrameReader {
     buf: BytesMut,
     limits: Limits,
+    /// Don't re-check the buffered frame before it holds this many bytes (e.g. the rest of a bulk).
+    need: usize,
 }
 
 impl FrameReader {
@@ -372,6 +452,7 @@ impl FrameReader {
         FrameReader {
             buf: BytesMut::with_capacity(16 * 1024),
             limits,
+            need: 0,
         }
     }
 
@@ -382,15 +463,20 @@ impl FrameReader {
 
     /// The next complete frame, if one is buffered.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, DecodeError> {
-        if self.buf.is_empty() {
+        if self.buf.is_empty() || self.buf.len() < self.need {
             return Ok(None);
         }
-        match parse(&self.buf, &self.limits)? {
-            Some((frame, used)) => {
+        match check(&self.buf, &self.limits)? {
+            Ok(_) => {
+                let (frame, used) = build(&self.buf, &self.limits)?;
                 self.buf.advance(used);
+                self.need = 0;
                 Ok(Some(frame))
             }
-            None => Ok(None),
+            Err(need) => {
+                self.need = need;
+                Ok(None)
+            }
         }
     }
 }
@@ -526,6 +612,31 @@ mod tests {
     }
 
     #[test]
+    fn reader_waits_for_the_rest_of_a_bulk() {
+        let mut r = FrameReader::new(Limits::default());
+        r.buf_mut()
+            .extend_from_slice(b"*2\r\n$3\r\nabc\r\n$100000\r\n");
+        assert_eq!(r.next_frame(), Ok(None));
+        // Until the second bulk can be complete there is nothing to re-check.
+        assert_eq!(r.need, 4 + 9 + 9 + 100_002);
+        let body = vec![b'x'; 100_000];
+        for chunk in body.chunks(1000) {
+            r.buf_mut().extend_from_slice(chunk);
+            assert_eq!(r.next_frame(), Ok(None));
+        }
+        r.buf_mut().extend_from_slice(b"\r\n+OK\r\n");
+        assert_eq!(
+            r.next_frame(),
+            Ok(Some(Frame::Array(vec![
+                Frame::Bulk(b"abc".to_vec()),
+                Frame::Bulk(body)
+            ])))
+        );
+        assert_eq!(r.next_frame(), Ok(Some(Frame::Simple(b"OK".to_vec()))));
+        assert_eq!(r.next_frame(), Ok(None));
+    }
+
+    #[test]
     fn malformed() {
         assert_eq!(bad(b"hello\r\n"), DecodeError::UnknownType(b'h'));
         assert_eq!(bad(b"\x00"), DecodeError::UnknownType(0));
@@ -557,7 +668,15 @@ mod tests {
         );
         // A huge declared array is refused too, and a large-but-allowed one does not pre-allocate.
         assert!(matches!(bad(b"*999999999999\r\n"), DecodeError::TooLong(_)));
-        assert_eq!(parse(b"*1000000\r\n:1\r\n", &Limits::default()), Ok(None));
+        assert_eq!(parse(b"*60000\r\n:1\r\n", &Limits::default()), Ok(None));
+        // The element budget is per frame, not per aggregate.
+        assert!(matches!(bad(b"*2\r\n*65535\r\n"), DecodeError::TooLong(_)));
+        let mut nested = b"*2\r\n*30000\r\n".to_vec();
+        nested.extend_from_slice(&b":1\r\n".repeat(30000));
+        nested.extend_from_slice(b"*40000\r\n");
+        assert!(matches!(bad(&nested), DecodeError::TooLong(_)));
+        // Chained attributes cannot recurse without bound.
+        assert_eq!(bad(&b"|0\r\n".repeat(100_000)), DecodeError::TooDeep(16));
         // Nesting.
         let deep = b"*1\r\n".repeat(40);
         assert_eq!(bad(&deep), DecodeError::TooDeep(16));

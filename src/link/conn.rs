@@ -101,7 +101,7 @@ pub enum Down {
 }
 
 /// Everything a link task needs; built by the manager.
-pub struct Task<S> {
+pub(crate) struct Task<S> {
     /// Link.
     pub link: LinkId,
     /// Generation.

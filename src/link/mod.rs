@@ -116,8 +116,6 @@ impl<S: InputSink> LinkManager<S> {
     /// that its `LinkUp` / `Reply` / `LinkDown` inputs will carry.
     pub fn connect(&mut self, link: LinkId, spec: ConnectSpec) -> u64 {
         self.close(link);
-        // Forget generations that ended on their own and were never closed by the core.
-        self.links.retain(|_, h| !h.task.is_finished());
         let conn = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
         debug!(link = link.0, conn, host = %spec.host, port = spec.port, kind = ?spec.kind, "connecting");
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
@@ -191,7 +189,30 @@ impl<S: InputSink> LinkManager<S> {
         }
     }
 
-    /// The current generation of `link`, if it has one (even one that went down and was not closed yet).
+    /// Filter for the driver: whether an input from the link tasks belongs to its link's current
+    /// generation and should reach the core. Inputs of a generation the core already replaced (`connect`)
+    /// or ended (`close`) may still be queued in the channel; without this filter a stale `LinkUp` would
+    /// make the core believe a dead generation is up until the next input corrects it, and a stale
+    /// `LinkDown` would cancel a connect in progress. An accepted `LinkDown` also makes the manager forget
+    /// the generation. Hellos always pass (their payload is self-describing).
+    pub fn accept(&mut self, input: &Input) -> bool {
+        match *input {
+            Input::LinkUp { link, conn, .. } | Input::Reply { link, conn, .. } => {
+                self.generation(link) == Some(conn)
+            }
+            Input::LinkDown { link, conn } => {
+                let current = self.generation(link) == Some(conn);
+                if current {
+                    self.links.remove(&link);
+                }
+                current
+            }
+            _ => true,
+        }
+    }
+
+    /// The current generation of `link`, if it has one: from `connect` until `close`, or until its
+    /// `LinkDown` passed [`LinkManager::accept`].
     pub fn generation(&self, link: LinkId) -> Option<u64> {
         self.links.get(&link).map(|h| h.conn)
     }

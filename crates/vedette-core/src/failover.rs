@@ -101,7 +101,8 @@ impl Sentinel {
         let Some(m) = self.masters.get_mut(master) else {
             return;
         };
-        if !count_stale && !(m.c.port == port && same_host(&m.c.host, host)) {
+        let same_addr = m.c.port == port && same_host(&m.c.host, host);
+        if !count_stale && !same_addr {
             return;
         }
         let Some((id, p)) = m.sentinels.iter_mut().find(|(_, p)| p.c.link == link) else {
@@ -242,28 +243,39 @@ impl Sentinel {
         candidate: &str,
     ) -> (Option<String>, u64) {
         let now = self.now;
-        let mut dirty = false;
-        if epoch > self.current_epoch {
+        if !self.masters.contains_key(name) {
+            return (None, 0);
+        }
+        let bumped = epoch > self.current_epoch;
+        if bumped {
             self.current_epoch = epoch;
-            dirty = true;
-            self.flush();
-            self.event_raw(Level::Warning, "+new-epoch", name, epoch.to_string());
         }
         let vote_twice = self.mutated(Mutation::VoteTwice);
         let jitter = self.rng.below(1000);
         let current = self.current_epoch;
         let myid = self.myid.clone();
-        let Some(m) = self.masters.get_mut(name) else {
-            return (None, 0);
-        };
-        if (m.leader_epoch < epoch || vote_twice) && current <= epoch {
-            m.leader = Some(candidate.to_string());
-            m.leader_epoch = current;
-            if !candidate.eq_ignore_ascii_case(&myid) {
-                m.failover_start_time = Some(now.plus(jitter));
+        let mut voted = false;
+        if let Some(m) = self.masters.get_mut(name) {
+            if (m.leader_epoch < epoch || (vote_twice && m.leader_epoch == epoch))
+                && current <= epoch
+            {
+                m.leader = Some(candidate.to_string());
+                m.leader_epoch = current;
+                if !candidate.eq_ignore_ascii_case(&myid) {
+                    m.failover_start_time = Some(now.plus(jitter));
+                }
+                voted = true;
             }
-            dirty = true;
+        }
+        // One durable write covers the epoch bump and the vote; every output that reveals them is queued
+        // behind it.
+        if bumped || voted {
             self.flush();
+        }
+        if bumped {
+            self.event_raw(Level::Warning, "+new-epoch", name, epoch.to_string());
+        }
+        if voted {
             self.event_raw(
                 Level::Warning,
                 "+vote-for-leader",
@@ -271,23 +283,20 @@ impl Sentinel {
                 format!("{candidate} {current}"),
             );
         }
-        let _ = dirty;
         let m = &self.masters[name];
         (m.leader.clone(), m.leader_epoch)
     }
 
     /// Count votes for our attempt (reference §6.4). Returns the winner, if any.
     fn tally(&mut self, name: &str) -> Option<String> {
-        let Some(m) = self.masters.get(name) else {
-            return None;
-        };
+        let m = self.masters.get(name)?;
         let voters = m.sentinels.len() as u32 + 1;
         let quorum = m.cfg.quorum;
         let failover_epoch = m.failover_epoch;
         let mut counts: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
         for p in m.sentinels.values() {
             if let Some(l) = &p.leader {
-                if p.leader_epoch == self.current_epoch {
+                if p.leader_epoch == failover_epoch {
                     *counts.entry(l.to_ascii_lowercase()).or_default() += 1;
                 }
             }
@@ -307,7 +316,7 @@ impl Sentinel {
             }
         }
         let (winner, votes) = best(&counts)?;
-        if votes >= voters / 2 + 1 && votes >= quorum {
+        if votes > voters / 2 && votes >= quorum {
             Some(winner)
         } else {
             None
@@ -399,7 +408,6 @@ impl Sentinel {
                     && l.is_some_and(|l| !l.disconnected() && now.since(l.last_avail_time) <= ping5)
                     && r.priority != 0
                     && r.info.refresh.is_some_and(|t| now.since(t) <= info_max)
-                    && r.info.role_reported == crate::wire::info::Role::Slave
                     && r.master_link_down_time <= max_down as i64
             })
             .collect();

@@ -38,3 +38,6 @@ pub use io::{
 pub use reply::Reply;
 pub use sentinel::{Mutation, Sentinel, Timings};
 pub use time::Instant;
+
+#[cfg(test)]
+mod tests;

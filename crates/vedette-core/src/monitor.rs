@@ -313,9 +313,10 @@ impl Sentinel {
                 };
                 if r.promoted && m.failover_state == FailoverState::WaitPromotion {
                     PROMOTION_INFO_MS
-                } else if m.in_failover() || m.o_down || m.c.s_down || r.c.s_down {
+                } else if m.in_failover() || m.o_down || m.c.s_down || r.c.s_down || r.former_master
+                {
                     FAST_INFO_MS.min(self.t.info_period)
-                } else if r.master_link_down_time != 0 || r.former_master {
+                } else if r.master_link_down_time != 0 {
                     1000.min(self.t.info_period)
                 } else {
                     self.t.info_period
@@ -540,7 +541,7 @@ impl Sentinel {
                 _ => return false,
             }
         }
-        agreeing > (m.sentinels.len() + 1) / 2
+        2 * agreeing > m.sentinels.len() + 1
     }
 
     fn no_down_within(
@@ -723,7 +724,8 @@ impl Sentinel {
             let stable = 4 * self.t.publish_period;
             let redis_rule = Self::no_down_within(r.c.s_down_since, r.o_down_since, now, stable)
                 && now.since(r.info.role_reported_time) > stable;
-            let fast_rule = r.former_master && !r.c.s_down && self.view_confirmed(master);
+            // It answered INFO, so it is alive again; what matters is that our view is the cluster's.
+            let fast_rule = r.former_master && self.view_confirmed(master);
             let link = r.c.link;
             if self.master_sane(master) && (redis_rule || fast_rule) {
                 let target = Some(master_addr);
@@ -884,7 +886,11 @@ impl Sentinel {
         }
         if m.config_epoch < h.master_config_epoch {
             m.config_epoch = h.master_config_epoch;
-            let differs = h.master_port != m.c.port || !same_host(&h.master_ip, &m.c.host);
+            // Compare with the address we currently advertise (the promoted replica once our own failover
+            // reached RECONF_SLAVES), so a higher epoch for another address always wins and one config
+            // epoch never names two addresses.
+            let (cur_host, cur_port) = m.current_addr();
+            let differs = h.master_port != cur_port || !same_host(&h.master_ip, &cur_host);
             if differs {
                 let (old_host, old_port) = (m.c.host.clone(), m.c.port);
                 self.event(
@@ -1053,6 +1059,11 @@ impl Sentinel {
             m.c.link = master_link;
             m.info.refresh = None;
         }
+        // Reused links start with fresh ping clocks, as Redis's new links do: an outstanding ping from
+        // before the switch (e.g. lost when CLIENT KILL dropped a connection) must not make the new master
+        // look down at once.
+        self.fresh_ping_clocks(master_link);
+        self.fresh_ping_clocks(old_link);
         let mut old_link_used = false;
         for (h, p, existing) in keep {
             let mut r = match existing {
@@ -1090,6 +1101,16 @@ impl Sentinel {
             self.release_link(old_link);
         }
         self.flush();
+    }
+
+    fn fresh_ping_clocks(&mut self, link: LinkId) {
+        let now = self.now;
+        if let Some(l) = self.links.get_mut(&link) {
+            l.act_ping_time = Some(now);
+            l.last_ping_time = None;
+            l.last_avail_time = now;
+            l.last_pong_time = now;
+        }
     }
 
     /// Remove a link's pending-reply bookkeeping without closing it (used when an instance object is dropped

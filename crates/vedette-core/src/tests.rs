@@ -1,0 +1,610 @@
+//! Unit tests that drive one `Sentinel` by hand and assert the outputs it produces.
+
+use crate::config::{MasterConfig, PersistedMaster, PersistedState};
+use crate::io::{ClientId, Input, LinkId, LinkReply, OutCommand, Output, PersistSeq};
+use crate::reply::Reply;
+use crate::sentinel::Sentinel;
+use crate::time::Instant;
+
+const ME: &str = "5555555555555555555555555555555555555555";
+const A: &str = "1111111111111111111111111111111111111111";
+const B: &str = "2222222222222222222222222222222222222222";
+const C: &str = "3333333333333333333333333333333333333333";
+
+struct Fx {
+    s: Sentinel,
+    now: u64,
+    /// Everything polled so far.
+    log: Vec<Output>,
+    auto_persist: bool,
+}
+
+fn bulk_argv(args: &[&str]) -> Vec<Vec<u8>> {
+    args.iter().map(|a| a.as_bytes().to_vec()).collect()
+}
+
+impl Fx {
+    fn new(peers: &[&str], quorum: u32) -> Fx {
+        let mut st = PersistedState::new(ME);
+        let mut cfg = MasterConfig::new("m", "127.0.0.1", 6379, quorum);
+        cfg.down_after_ms = 1000;
+        cfg.failover_timeout_ms = 10_000;
+        let mut pm = PersistedMaster::new(cfg);
+        pm.known_replicas.push(("127.0.0.1".into(), 6380));
+        pm.known_replicas.push(("127.0.0.1".into(), 6381));
+        for (i, p) in peers.iter().enumerate() {
+            pm.known_sentinels
+                .push(("127.0.0.1".into(), 26380 + i as u16, (*p).to_string()));
+        }
+        st.masters.insert("m".into(), pm);
+        Fx {
+            s: Sentinel::new(st, 1, Instant(0)),
+            now: 0,
+            log: Vec::new(),
+            auto_persist: true,
+        }
+    }
+
+    /// Poll everything; ack persists when `auto_persist`; bring every requested link up.
+    fn pump(&mut self) -> Vec<Output> {
+        let mut got = Vec::new();
+        loop {
+            let Some(o) = self.s.poll_output() else { break };
+            match &o {
+                Output::Persist { seq, .. } if self.auto_persist => {
+                    let seq = *seq;
+                    got.push(o);
+                    self.s
+                        .handle_input(Instant(self.now), Input::Persisted(seq));
+                    continue;
+                }
+                Output::Connect { link, .. } => {
+                    let link = *link;
+                    got.push(o);
+                    self.s.handle_input(
+                        Instant(self.now),
+                        Input::LinkUp {
+                            link,
+                            conn: link.0,
+                            local_ip: "127.0.0.1".into(),
+                        },
+                    );
+                    continue;
+                }
+                _ => {}
+            }
+            got.push(o);
+        }
+        self.log.extend(got.clone());
+        got
+    }
+
+    fn tick(&mut self, advance: u64) -> Vec<Output> {
+        self.now += advance;
+        self.s.handle_timeout(Instant(self.now), self.now);
+        self.pump()
+    }
+
+    fn cmd(&mut self, args: &[&str]) -> Reply {
+        self.s
+            .handle_command(Instant(self.now), ClientId(9), &bulk_argv(args));
+        let outs = self.pump();
+        outs.into_iter()
+            .rev()
+            .find_map(|o| match o {
+                Output::Reply { reply, .. } => Some(reply),
+                _ => None,
+            })
+            .expect("a reply")
+    }
+
+    /// Answer every command sent so far on `link` with a reply built by `f` (None = leave unanswered).
+    fn answer(
+        &mut self,
+        outs: &[Output],
+        mut f: impl FnMut(LinkId, &OutCommand) -> Option<LinkReply>,
+    ) {
+        for o in outs {
+            if let Output::Send { link, conn, cmd } = o {
+                if let Some(r) = f(*link, cmd) {
+                    self.s.handle_input(
+                        Instant(self.now),
+                        Input::Reply {
+                            link: *link,
+                            conn: *conn,
+                            reply: r,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn events(&self, kind: &str) -> Vec<String> {
+        self.log
+            .iter()
+            .filter_map(|o| match o {
+                Output::Event(e) if e.kind == kind => Some(e.message.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn master_info(run_id: &str, replicas: &[u16]) -> String {
+    let mut s = format!("# Server\r\nrun_id:{run_id}\r\n# Replication\r\nrole:master\r\n");
+    for (i, p) in replicas.iter().enumerate() {
+        s.push_str(&format!(
+            "slave{i}:ip=127.0.0.1,port={p},state=online,offset=10,lag=0\r\n"
+        ));
+    }
+    s
+}
+
+fn replica_info(offset: u64, priority: u32) -> String {
+    format!(
+        "run_id:{}\r\nrole:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:6379\r\nmaster_link_status:up\r\nslave_repl_offset:{offset}\r\nslave_priority:{priority}\r\nreplica_announced:1\r\n",
+        "9".repeat(40)
+    )
+}
+
+#[test]
+fn one_vote_per_epoch_first_come_first_served() {
+    let mut fx = Fx::new(&[A, B], 2);
+    let r = fx.cmd(&[
+        "SENTINEL",
+        "is-master-down-by-addr",
+        "127.0.0.1",
+        "6379",
+        "1",
+        A,
+    ]);
+    assert_eq!(
+        r,
+        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
+    );
+    let r = fx.cmd(&[
+        "SENTINEL",
+        "is-master-down-by-addr",
+        "127.0.0.1",
+        "6379",
+        "1",
+        B,
+    ]);
+    assert_eq!(
+        r,
+        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
+    );
+    // A stale epoch gets the existing vote back.
+    let r = fx.cmd(&[
+        "SENTINEL",
+        "is-master-down-by-addr",
+        "127.0.0.1",
+        "6379",
+        "0",
+        B,
+    ]);
+    assert_eq!(
+        r,
+        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
+    );
+    let r = fx.cmd(&[
+        "SENTINEL",
+        "is-master-down-by-addr",
+        "127.0.0.1",
+        "6379",
+        "2",
+        B,
+    ]);
+    assert_eq!(
+        r,
+        Reply::Array(vec![Reply::Int(0), Reply::bulk(B), Reply::Int(2)])
+    );
+    assert_eq!(fx.s.current_epoch(), 2);
+    // `*` never votes nor bumps the epoch.
+    let r = fx.cmd(&[
+        "SENTINEL",
+        "is-master-down-by-addr",
+        "127.0.0.1",
+        "6379",
+        "9",
+        "*",
+    ]);
+    assert_eq!(
+        r,
+        Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)])
+    );
+    assert_eq!(fx.s.current_epoch(), 2);
+}
+
+#[test]
+fn vote_is_persisted_before_the_reply_leaves() {
+    let mut fx = Fx::new(&[A], 1);
+    fx.pump();
+    fx.auto_persist = false;
+    fx.s.handle_command(
+        Instant(0),
+        ClientId(1),
+        &bulk_argv(&[
+            "SENTINEL",
+            "is-master-down-by-addr",
+            "127.0.0.1",
+            "6379",
+            "5",
+            A,
+        ]),
+    );
+    let first = fx.s.poll_output().expect("persist first");
+    let Output::Persist { seq, state } = first else {
+        panic!("expected Persist, got {first:?}")
+    };
+    assert_eq!(state.current_epoch, 5);
+    assert_eq!(state.masters["m"].leader_epoch, 5);
+    assert!(
+        fx.s.poll_output().is_none(),
+        "nothing may leave before the persist is acknowledged"
+    );
+    fx.s.handle_input(Instant(0), Input::Persisted(seq));
+    let outs = fx.pump();
+    assert!(outs
+        .iter()
+        .any(|o| matches!(o, Output::Reply { client: ClientId(1), reply }
+        if *reply == Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(5)]))));
+}
+
+#[test]
+fn failed_persist_withholds_the_vote() {
+    let mut fx = Fx::new(&[A], 1);
+    fx.pump();
+    fx.auto_persist = false;
+    fx.s.handle_command(
+        Instant(0),
+        ClientId(1),
+        &bulk_argv(&[
+            "SENTINEL",
+            "is-master-down-by-addr",
+            "127.0.0.1",
+            "6379",
+            "3",
+            A,
+        ]),
+    );
+    let Some(Output::Persist { seq, .. }) = fx.s.poll_output() else {
+        panic!("persist")
+    };
+    fx.s.handle_input(Instant(0), Input::PersistFailed(seq));
+    // Nothing queued behind the failed write may leave...
+    assert!(fx.s.poll_output().is_none());
+    // ...until a retry of the state succeeds; the vote is then withheld (abstain), never revealed undurable.
+    fx.s.handle_timeout(Instant(100), 100);
+    let Some(Output::Persist { seq: retry, state }) = fx.s.poll_output() else {
+        panic!("retry persist")
+    };
+    assert_ne!(retry, seq);
+    assert_eq!(state.current_epoch, 3);
+    assert!(fx.s.poll_output().is_none());
+    fx.s.handle_input(Instant(100), Input::Persisted(retry));
+    let outs = fx.pump();
+    assert!(outs.iter().any(|o| matches!(o, Output::Reply { reply, .. }
+        if *reply == Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)]))));
+    let _ = PersistSeq(0);
+}
+
+/// Bring the fixture to a steady state: every link up, INFO answered, replicas known.
+fn warm(fx: &mut Fx) {
+    for _ in 0..5 {
+        let outs = fx.tick(100);
+        fx.answer(&outs, |link, cmd| match cmd {
+            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+            OutCommand::Info if link == LinkId(1) => {
+                Some(LinkReply::Info(Some(master_info(A, &[6380, 6381]))))
+            }
+            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(1, 100)))),
+            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+            _ => Some(LinkReply::Other),
+        });
+    }
+}
+
+/// Play a master failure: the master stops answering, peers answer asks with `down` and vote as given.
+fn run_failure(fx: &mut Fx, peer_vote: impl Fn(LinkId, &str, u64) -> Option<(i64, String, i64)>) {
+    let master_link = LinkId(1);
+    for step in 0..400 {
+        let outs = fx.tick(25);
+        let now = fx.now;
+        fx.answer(&outs, |link, cmd| match cmd {
+            OutCommand::Ping if link == master_link => None,
+            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+            OutCommand::Info if link == master_link => None,
+            OutCommand::Info => {
+                // Replica links are 2 and 3 (created in order after the master's).
+                let (off, prio) = if link == LinkId(2) {
+                    (100, 100)
+                } else {
+                    (50, 100)
+                };
+                let promoted = false;
+                let _ = promoted;
+                Some(LinkReply::Info(Some(replica_info(off, prio))))
+            }
+            OutCommand::AskMasterDown { runid, epoch, .. } => {
+                Some(LinkReply::MasterDown(peer_vote(link, runid, *epoch)))
+            }
+            _ if link == master_link => None,
+            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+            _ => Some(LinkReply::Other),
+        });
+        let _ = (step, now);
+        if !fx.events("+selected-slave").is_empty()
+            || !fx.events("-failover-abort-not-elected").is_empty()
+        {
+            break;
+        }
+    }
+}
+
+#[test]
+fn majority_elects_and_the_best_replica_is_selected() {
+    let mut fx = Fx::new(&[A, B], 2);
+    warm(&mut fx);
+    run_failure(&mut fx, |_, runid, epoch| {
+        Some((1, runid.to_string(), epoch as i64))
+    });
+    let kinds: Vec<&str> = fx
+        .log
+        .iter()
+        .filter_map(|o| {
+            if let Output::Event(e) = o {
+                Some(e.kind)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(fx.events("+sdown").len(), 1, "{kinds:?}");
+    assert_eq!(
+        fx.events("+odown"),
+        vec!["master m 127.0.0.1 6379 #quorum 2/2".to_string()]
+    );
+    assert_eq!(fx.events("+elected-leader").len(), 1, "{kinds:?}");
+    // Higher offset wins: replica on link 2 is 127.0.0.1:6380.
+    assert_eq!(
+        fx.events("+selected-slave"),
+        vec!["slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379".to_string()]
+    );
+    assert!(fx
+        .log
+        .iter()
+        .any(|o| matches!(o, Output::Send { cmd: OutCommand::Reconfigure(None), link, .. } if *link == LinkId(2))));
+}
+
+#[test]
+fn minority_cannot_be_elected() {
+    // 5 sentinels known, quorum 2: two say down (ODOWN) but only one other votes for us.
+    let mut fx = Fx::new(&[A, B, C, "4444444444444444444444444444444444444444"], 2);
+    warm(&mut fx);
+    run_failure(&mut fx, |link, runid, epoch| {
+        if link.0 == 4 {
+            Some((1, runid.to_string(), epoch as i64))
+        } else {
+            Some((0, "*".to_string(), 0))
+        }
+    });
+    assert!(!fx.events("+odown").is_empty());
+    assert!(fx.events("+elected-leader").is_empty());
+    assert!(!fx.log.iter().any(|o| matches!(
+        o,
+        Output::Send {
+            cmd: OutCommand::Reconfigure(None),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn priority_zero_is_never_promoted() {
+    let mut fx = Fx::new(&[A, B], 2);
+    warm(&mut fx);
+    let master_link = LinkId(1);
+    for _ in 0..400 {
+        let outs = fx.tick(25);
+        fx.answer(&outs, |link, cmd| match cmd {
+            OutCommand::Ping if link == master_link => None,
+            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+            OutCommand::Info if link == master_link => None,
+            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(
+                if link == LinkId(2) { 100 } else { 5 },
+                if link == LinkId(2) { 0 } else { 100 },
+            )))),
+            OutCommand::AskMasterDown { runid, epoch, .. } => Some(LinkReply::MasterDown(Some((
+                1,
+                runid.clone(),
+                *epoch as i64,
+            )))),
+            _ if link == master_link => None,
+            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+            _ => Some(LinkReply::Other),
+        });
+        if !fx.events("+selected-slave").is_empty() {
+            break;
+        }
+    }
+    assert_eq!(
+        fx.events("+selected-slave"),
+        vec!["slave 127.0.0.1:6381 127.0.0.1 6381 @ m 127.0.0.1 6379".to_string()]
+    );
+}
+
+#[test]
+fn hello_discovers_peers_and_adopts_newer_config() {
+    let mut fx = Fx::new(&[], 1);
+    fx.pump();
+    let hello = format!("127.0.0.1,26399,{A},7,m,127.0.0.1,6379,0");
+    assert_eq!(
+        fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello]),
+        Reply::Int(1)
+    );
+    assert_eq!(fx.events("+sentinel").len(), 1);
+    assert_eq!(fx.s.current_epoch(), 7);
+    let hello = format!("127.0.0.1,26399,{A},7,m,127.0.0.1,6380,7");
+    fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello]);
+    assert_eq!(
+        fx.events("+switch-master"),
+        vec!["m 127.0.0.1 6379 127.0.0.1 6380".to_string()]
+    );
+    assert_eq!(fx.s.master_addr("m"), Some(("127.0.0.1".into(), 6380)));
+    // The old master is now a replica.
+    assert!(fx
+        .events("+slave")
+        .iter()
+        .any(|m| m.starts_with("slave 127.0.0.1:6379 ")));
+    // Malformed hellos are ignored, and the reply is still :1 (as Redis).
+    assert_eq!(
+        fx.cmd(&["PUBLISH", "__sentinel__:hello", "a,b,c"]),
+        Reply::Int(1)
+    );
+    assert_eq!(
+        fx.cmd(&["PUBLISH", "other", "x"]),
+        Reply::err("ERR Only HELLO messages are accepted by Sentinel instances.")
+    );
+}
+
+#[test]
+fn command_errors_match_redis() {
+    let mut fx = Fx::new(&[], 2);
+    fx.pump();
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "nope"]),
+        Reply::err("ERR unknown subcommand 'nope'. Try SENTINEL HELP.")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "masters", "x"]),
+        Reply::err("ERR wrong number of arguments for 'sentinel|masters' command")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "master", "zz"]),
+        Reply::err("ERR No such master with that name")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "get-master-addr-by-name", "zz"]),
+        Reply::NilArray
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "set", "m", "down-after-milliseconds", "-20"]),
+        Reply::err("ERR Invalid argument '-20' for SENTINEL SET 'down-after-milliseconds'")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "set", "m", "fakeoption", "x"]),
+        Reply::err("ERR Unknown option or number of arguments for SENTINEL SET 'fakeoption'")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "set", "m", "fakeoption"]),
+        Reply::err("ERR wrong number of arguments for 'sentinel|set' command")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "set", "m", "quorum", "3"]),
+        Reply::ok()
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "ckquorum", "m"]),
+        Reply::err("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "monitor", "m", "127.0.0.1", "1", "2"]),
+        Reply::err("ERR Duplicate master name.")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "monitor", "x", "localhost", "1", "2"]),
+        Reply::err("ERR Invalid IP address or hostname specified")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "monitor", "x", "127.0.0.1", "1", "0"]),
+        Reply::err("ERR Quorum must be 1 or greater.")
+    );
+    assert_eq!(
+        fx.cmd(&[
+            "SENTINEL",
+            "config",
+            "set",
+            "announce-port",
+            "1234",
+            "resolve-hostnames",
+            "yes"
+        ]),
+        Reply::ok()
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "config", "get", "announce*"]),
+        Reply::bulk_map([
+            ("announce-hostnames", "no"),
+            ("announce-ip", ""),
+            ("announce-port", "1234")
+        ])
+    );
+    assert_eq!(
+        fx.cmd(&[
+            "SENTINEL",
+            "config",
+            "set",
+            "announce-port",
+            "-1234",
+            "resolve-hostnames",
+            "no"
+        ]),
+        Reply::err("ERR Invalid value '-1234' to SENTINEL CONFIG SET 'announce-port'")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "config", "get", "resolve-hostnames"]),
+        Reply::bulk_map([("resolve-hostnames", "yes")])
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "debug", "info-period", "8888"]),
+        Reply::ok()
+    );
+    let Reply::Map(d) = fx.cmd(&["SENTINEL", "debug"]) else {
+        panic!("map")
+    };
+    assert_eq!(d[0], (Reply::bulk("INFO-PERIOD"), Reply::bulk("8888")));
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "simulate-failure", "help"]),
+        Reply::Array(vec![
+            Reply::bulk("crash-after-election"),
+            Reply::bulk("crash-after-promotion")
+        ])
+    );
+    assert_eq!(fx.cmd(&["SENTINEL", "reset", "*"]), Reply::Int(1));
+    let Reply::Map(m) = fx.cmd(&["SENTINEL", "master", "m"]) else {
+        panic!("map")
+    };
+    let keys: Vec<String> = m
+        .iter()
+        .map(|(k, _)| match k {
+            Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        })
+        .collect();
+    assert_eq!(&keys[..5], &["name", "ip", "port", "runid", "flags"]);
+    assert!(keys.contains(&"num-other-sentinels".to_string()));
+}
+
+#[test]
+fn replies_about_an_old_address_never_count_after_a_switch() {
+    let mut fx = Fx::new(&[A, B], 2);
+    warm(&mut fx);
+    // Switch the master by a hello with a higher config epoch.
+    let hello = format!("127.0.0.1,26380,{A},1,m,127.0.0.1,6380,1");
+    fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello]);
+    assert_eq!(fx.s.master_addr("m"), Some(("127.0.0.1".into(), 6380)));
+    // A late "down" reply about 127.0.0.1:6379 arrives on A's link: it must not mark A as saying down.
+    fx.s.on_ask_reply(
+        LinkId(4),
+        "m",
+        "127.0.0.1",
+        6379,
+        0,
+        Some((1, "*".into(), 0)),
+    );
+    let m = &fx.s.masters["m"];
+    assert!(m.sentinels.values().all(|p| !p.master_down));
+    let _ = master_info(A, &[]);
+}

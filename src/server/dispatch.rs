@@ -1,0 +1,717 @@
+//! Command execution for one client: Redis's `processCommand` checks, then the commands the shell
+//! answers itself (PING, ECHO, INFO, AUTH, HELLO, CLIENT, COMMAND, SHUTDOWN, pub/sub) and routing of
+//! `SENTINEL`, `ROLE` and `PUBLISH` to the core.
+//!
+//! Checks run in Redis's order, because clients observe it: the command exists, then its arity (and a
+//! container's subcommand and its arity), then authentication, then the RESP2 subscribe-mode
+//! restriction. So before `AUTH` an unknown command is still "unknown command", not `NOAUTH`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use vedette_core::reply::errors;
+use vedette_core::Reply;
+
+use super::clients::{ClientEntry, ClientKind};
+use super::commands::{self, CommandSpec};
+use super::info::{self, Sections, REDIS_VERSION};
+use super::pubsub::{stringmatch, Message, PubSubHub};
+use super::resp::{Frame, Proto};
+use super::ServerContext;
+
+/// What executing one command produced.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// A normal reply (suppressed by `CLIENT REPLY OFF|SKIP`).
+    Reply(Frame),
+    /// Pub/sub confirmations: always delivered, like Redis's "pushing" replies.
+    Pushes(Vec<Frame>),
+    /// Nothing to send (`CLIENT REPLY OFF|SKIP` themselves).
+    NoReply,
+    /// Close the connection without replying (SHUTDOWN, HTTP-looking requests).
+    Close,
+}
+
+impl Outcome {
+    fn reply(r: Reply) -> Outcome {
+        Outcome::Reply(Frame::Reply(r))
+    }
+    fn err(msg: impl Into<String>) -> Outcome {
+        Outcome::reply(Reply::err(msg))
+    }
+}
+
+/// Per-connection state the commands read and change.
+#[derive(Debug)]
+pub(crate) struct ConnState {
+    /// Our entry in the client registry.
+    pub entry: Arc<ClientEntry>,
+    /// Negotiated protocol.
+    pub proto: Proto,
+    /// Passed AUTH (or no password is configured).
+    pub authenticated: bool,
+    /// Subscribed channels.
+    pub channels: BTreeSet<Vec<u8>>,
+    /// Subscribed patterns.
+    pub patterns: BTreeSet<Vec<u8>>,
+    /// Receiver of published messages while subscribed to anything.
+    pub rx: Option<broadcast::Receiver<Message>>,
+    /// CLIENT REPLY OFF.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP is in effect for the current command.
+    pub skip: bool,
+    /// CLIENT REPLY SKIP was just issued: skip the next command's reply.
+    pub skip_next: bool,
+    /// Close once the pending replies are written (CLIENT KILL of ourselves).
+    pub close_after_reply: bool,
+    /// The server's shutdown token (SHUTDOWN trips it).
+    pub shutdown: CancellationToken,
+    hub: PubSubHub,
+}
+
+impl ConnState {
+    pub(crate) fn new(
+        entry: Arc<ClientEntry>,
+        authenticated: bool,
+        hub: PubSubHub,
+        shutdown: CancellationToken,
+    ) -> Self {
+        ConnState {
+            entry,
+            proto: Proto::Resp2,
+            authenticated,
+            channels: BTreeSet::new(),
+            patterns: BTreeSet::new(),
+            rx: None,
+            reply_off: false,
+            skip: false,
+            skip_next: false,
+            close_after_reply: false,
+            shutdown,
+            hub,
+        }
+    }
+
+    /// Subscriptions (channels + patterns), the count in (un)subscribe confirmations.
+    pub(crate) fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    /// Called after each command, as Redis's `resetClient`.
+    pub(crate) fn command_done(&mut self) {
+        self.skip = self.skip_next;
+        self.skip_next = false;
+    }
+
+    fn sync_sub_counts(&mut self) {
+        let (sub, psub) = (self.channels.len(), self.patterns.len());
+        {
+            let mut st = self.entry.state();
+            st.sub = sub;
+            st.psub = psub;
+        }
+        if sub + psub == 0 {
+            // Not subscribed: hold no receiver, so nothing can lag.
+            self.rx = None;
+        }
+    }
+
+    fn ensure_receiver(&mut self) {
+        if self.rx.is_none() {
+            // Take the receiver before counting the subscription in the hub, so that nothing published
+            // after the count includes us can be missed.
+            self.rx = Some(self.hub.receiver());
+        }
+    }
+
+    /// Frames for a published message, as Redis delivers them: the channel match first, then each
+    /// matching pattern.
+    pub(crate) fn message_frames(&self, msg: &Message) -> Vec<Frame> {
+        let mut out = Vec::new();
+        if self.channels.contains(&*msg.channel) {
+            out.push(Frame::Push(vec![
+                Reply::bulk("message"),
+                Reply::Bulk(msg.channel.to_vec()),
+                Reply::Bulk(msg.payload.to_vec()),
+            ]));
+        }
+        for p in &self.patterns {
+            if stringmatch(p, &msg.channel, false) {
+                out.push(Frame::Push(vec![
+                    Reply::bulk("pmessage"),
+                    Reply::Bulk(p.clone()),
+                    Reply::Bulk(msg.channel.to_vec()),
+                    Reply::Bulk(msg.payload.to_vec()),
+                ]));
+            }
+        }
+        out
+    }
+}
+
+impl Drop for ConnState {
+    fn drop(&mut self) {
+        for c in &self.channels {
+            self.hub.remove(false, c);
+        }
+        for p in &self.patterns {
+            self.hub.remove(true, p);
+        }
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Run one command (non-empty argv).
+pub(crate) async fn execute(
+    ctx: &ServerContext,
+    st: &mut ConnState,
+    argv: Vec<Vec<u8>>,
+) -> Outcome {
+    let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+    if name == "host:" || name == "post" {
+        // Redis's defence against cross-protocol scripting: an HTTP request is dropped without a reply.
+        tracing::warn!(
+            client = %st.entry.addr,
+            "possible SECURITY ATTACK detected: a client sent an HTTP request to the sentinel port; connection aborted"
+        );
+        return Outcome::Close;
+    }
+    let Some(spec) = commands::lookup(&argv[0]) else {
+        return Outcome::err(errors::unknown_command(&argv));
+    };
+    if !spec.arity_ok(argv.len()) {
+        return Outcome::err(errors::wrong_arity(spec.name));
+    }
+    // Containers we execute here check their subcommand like Redis's dispatcher; SENTINEL's are the core's.
+    let mut fullname = spec.name.to_string();
+    if spec.is_container() && argv.len() >= 2 {
+        let sub = spec.subcommand(&argv[1]);
+        if spec.name != "sentinel" {
+            let Some(sub) = sub else {
+                return Outcome::err(errors::unknown_subcommand(spec.name, &argv[1]));
+            };
+            fullname = format!("{}|{}", spec.name, sub.name);
+            if !sub.arity_ok(argv.len()) {
+                return Outcome::err(errors::wrong_arity(&fullname));
+            }
+        } else if let Some(sub) = sub {
+            fullname = format!("sentinel|{}", sub.name);
+        }
+    }
+    {
+        let mut es = st.entry.state();
+        es.last_cmd.clone_from(&fullname);
+        es.last_interaction = Instant::now();
+    }
+    if !st.authenticated && !spec.no_auth() {
+        return Outcome::err("NOAUTH Authentication required.");
+    }
+    if st.subscriptions() > 0
+        && st.proto == Proto::Resp2
+        && !matches!(
+            spec.name,
+            "ping" | "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe"
+        )
+    {
+        return Outcome::err(format!(
+            "ERR Can't execute '{fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        ));
+    }
+    super::clients::Stats::add(&ctx.stats.commands_processed, 1);
+    run(ctx, st, spec, argv).await
+}
+
+async fn run(
+    ctx: &ServerContext,
+    st: &mut ConnState,
+    spec: &CommandSpec,
+    argv: Vec<Vec<u8>>,
+) -> Outcome {
+    match spec.name {
+        "ping" => ping(st, &argv),
+        "echo" => Outcome::reply(Reply::Bulk(argv[1].clone())),
+        "info" => {
+            let text = info::generate(ctx, Sections::parse(&argv[1..])).await;
+            Outcome::reply(Reply::Bulk(text.into_bytes()))
+        }
+        "role" | "publish" | "sentinel" => Outcome::reply(ctx.core.command(argv).await),
+        "auth" => auth(ctx, st, &argv),
+        "hello" => hello(ctx, st, &argv),
+        "client" => client(ctx, st, &argv),
+        "command" => Outcome::Reply(commands::command(&argv)),
+        "shutdown" => shutdown(st, &argv),
+        "subscribe" => subscribe(st, false, &argv[1..]),
+        "psubscribe" => subscribe(st, true, &argv[1..]),
+        "unsubscribe" => unsubscribe(st, false, &argv[1..]),
+        "punsubscribe" => unsubscribe(st, true, &argv[1..]),
+        _ => Outcome::err(errors::unknown_command(&argv)),
+    }
+}
+
+fn ping(st: &ConnState, argv: &[Vec<u8>]) -> Outcome {
+    if argv.len() > 2 {
+        return Outcome::err(errors::wrong_arity("ping"));
+    }
+    if st.subscriptions() > 0 && st.proto == Proto::Resp2 {
+        let msg = argv.get(1).cloned().unwrap_or_default();
+        return Outcome::reply(Reply::Array(vec![Reply::bulk("pong"), Reply::Bulk(msg)]));
+    }
+    match argv.get(1) {
+        None => Outcome::reply(Reply::Status("PONG".into())),
+        Some(m) => Outcome::reply(Reply::Bulk(m.clone())),
+    }
+}
+
+/// Compare without an early exit, so response time does not reveal how much of a password matched.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
+}
+
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// Check credentials for the only user, `default` (password = `requirepass`, or none).
+fn check_credentials(ctx: &ServerContext, user: &[u8], pass: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    match &ctx.config.requirepass {
+        None => true,
+        Some(p) => ct_eq(pass, p.as_bytes()),
+    }
+}
+
+fn set_authenticated(st: &mut ConnState) {
+    st.authenticated = true;
+    st.entry.state().authenticated = true;
+}
+
+fn auth(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
+    if argv.len() > 3 {
+        return Outcome::err("ERR syntax error");
+    }
+    let (user, pass): (&[u8], &[u8]) = if argv.len() == 2 {
+        if ctx.config.requirepass.is_none() {
+            return Outcome::err(
+                "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            );
+        }
+        (b"default", &argv[1])
+    } else {
+        (&argv[1], &argv[2])
+    };
+    if check_credentials(ctx, user, pass) {
+        set_authenticated(st);
+        Outcome::reply(Reply::ok())
+    } else {
+        super::clients::Stats::add(&ctx.stats.auth_failures, 1);
+        Outcome::err(WRONGPASS)
+    }
+}
+
+/// Redis's `validateClientName`: printable ASCII without spaces.
+fn valid_client_attr(v: &[u8]) -> bool {
+    v.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+fn hello(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
+    let mut ver = None;
+    let mut i = 1;
+    if let Some(v) = argv.get(1) {
+        match super::resp::string2ll(v) {
+            Some(v @ 2..=3) => ver = Some(v),
+            Some(_) => return Outcome::err("NOPROTO unsupported protocol version"),
+            None => return Outcome::err("ERR Protocol version is not an integer or out of range"),
+        }
+        i = 2;
+    }
+    let mut creds = None;
+    let mut name = None;
+    while i < argv.len() {
+        let more = argv.len() - 1 - i;
+        let opt = &argv[i];
+        if opt.eq_ignore_ascii_case(b"auth") && more >= 2 {
+            creds = Some((&argv[i + 1], &argv[i + 2]));
+            i += 3;
+        } else if opt.eq_ignore_ascii_case(b"setname") && more >= 1 {
+            if !valid_client_attr(&argv[i + 1]) {
+                return Outcome::err(BAD_NAME);
+            }
+            name = Some(argv[i + 1].clone());
+            i += 2;
+        } else {
+            return Outcome::err(format!("ERR Syntax error in HELLO option '{}'", lossy(opt)));
+        }
+    }
+    if let Some((user, pass)) = creds {
+        if check_credentials(ctx, user, pass) {
+            set_authenticated(st);
+        } else {
+            super::clients::Stats::add(&ctx.stats.auth_failures, 1);
+            return Outcome::err(WRONGPASS);
+        }
+    }
+    if !st.authenticated {
+        return Outcome::err(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        );
+    }
+    if let Some(n) = name {
+        st.entry.state().name = n;
+    }
+    if let Some(v) = ver {
+        st.proto = if v == 3 { Proto::Resp3 } else { Proto::Resp2 };
+        st.entry.state().resp = v;
+    }
+    Outcome::reply(Reply::Map(vec![
+        (Reply::bulk("server"), Reply::bulk("redis")),
+        (Reply::bulk("version"), Reply::bulk(REDIS_VERSION)),
+        (Reply::bulk("proto"), Reply::Int(st.proto.number())),
+        (Reply::bulk("id"), Reply::Int(st.entry.id as i64)),
+        (Reply::bulk("mode"), Reply::bulk("sentinel")),
+        (Reply::bulk("modules"), Reply::Array(Vec::new())),
+    ]))
+}
+
+fn syntax_error() -> Outcome {
+    Outcome::err("ERR syntax error")
+}
+
+fn client(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
+    let sub = argv[1].to_ascii_lowercase();
+    let now = Instant::now();
+    match sub.as_slice() {
+        b"id" => Outcome::reply(Reply::Int(st.entry.id as i64)),
+        b"getname" => {
+            let name = st.entry.state().name.clone();
+            if name.is_empty() {
+                Outcome::reply(Reply::Nil)
+            } else {
+                Outcome::reply(Reply::Bulk(name))
+            }
+        }
+        b"setname" => {
+            if !valid_client_attr(&argv[2]) {
+                return Outcome::err(BAD_NAME);
+            }
+            st.entry.state().name = argv[2].clone();
+            Outcome::reply(Reply::ok())
+        }
+        b"setinfo" => {
+            let attr = argv[2].to_ascii_lowercase();
+            if attr != b"lib-name" && attr != b"lib-ver" {
+                return Outcome::err(format!("ERR Unrecognized option '{}'", lossy(&argv[2])));
+            }
+            if !valid_client_attr(&argv[3]) {
+                return Outcome::err(format!(
+                    "ERR {} cannot contain spaces, newlines or special characters.",
+                    lossy(&argv[2])
+                ));
+            }
+            let mut es = st.entry.state();
+            if attr == b"lib-name" {
+                es.lib_name = argv[3].clone();
+            } else {
+                es.lib_ver = argv[3].clone();
+            }
+            Outcome::reply(Reply::ok())
+        }
+        b"info" => {
+            let mut line = st.entry.info_line(now);
+            line.push('\n');
+            Outcome::Reply(Frame::Verbatim(line.into_bytes()))
+        }
+        b"list" => client_list(ctx, argv, now),
+        b"kill" => client_kill(ctx, st, argv),
+        b"reply" => {
+            let mode = argv[2].to_ascii_lowercase();
+            match mode.as_slice() {
+                b"on" => {
+                    st.reply_off = false;
+                    st.skip = false;
+                    Outcome::reply(Reply::ok())
+                }
+                b"off" => {
+                    st.reply_off = true;
+                    Outcome::NoReply
+                }
+                b"skip" => {
+                    if !st.reply_off {
+                        st.skip_next = true;
+                    }
+                    Outcome::NoReply
+                }
+                _ => syntax_error(),
+            }
+        }
+        b"help" => Outcome::Reply(commands::help(
+            "CLIENT",
+            &[
+                "GETNAME",
+                "    Return the name of the current connection.",
+                "ID",
+                "    Return the ID of the current connection.",
+                "INFO",
+                "    Return information about the current client connection.",
+                "KILL <ip:port>",
+                "    Kill connection made from <ip:port>.",
+                "KILL <option> <value> [<option> <value> [...]]",
+                "    Kill connections. Options are:",
+                "    * ADDR (<ip:port>|<unixsocket>:0)",
+                "      Kill connections made from the specified address",
+                "    * LADDR (<ip:port>|<unixsocket>:0)",
+                "      Kill connections made to specified local address",
+                "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+                "      Kill connections by type.",
+                "    * USER <username>",
+                "      Kill connections authenticated by <username>.",
+                "    * SKIPME (YES|NO)",
+                "      Skip killing current connection (default: yes).",
+                "    * ID <client-id>",
+                "      Kill connections by client id.",
+                "LIST [options ...]",
+                "    Return information about client connections. Options:",
+                "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+                "      Return clients of specified type.",
+                "    * ID <client-id> [<client-id> ...]",
+                "      Return clients of specified IDs only.",
+                "REPLY (ON|OFF|SKIP)",
+                "    Control the replies sent to the current connection.",
+                "SETNAME <name>",
+                "    Assign the name <name> to the current connection.",
+                "SETINFO <option> <value>",
+                "    Set client meta attr. Options are:",
+                "    * LIB-NAME: the client lib name.",
+                "    * LIB-VER: the client lib version.",
+            ],
+        )),
+        _ => Outcome::err(errors::unknown_subcommand("client", &argv[1])),
+    }
+}
+
+fn client_list(ctx: &ServerContext, argv: &[Vec<u8>], now: Instant) -> Outcome {
+    let all = ctx.clients.snapshot();
+    let mut out = String::new();
+    let mut push = |c: &ClientEntry| {
+        out.push_str(&c.info_line(now));
+        out.push('\n');
+    };
+    if argv.len() == 4 && argv[2].eq_ignore_ascii_case(b"type") {
+        let Some(kind) = ClientKind::parse(&argv[3]) else {
+            return Outcome::err(format!("ERR Unknown client type '{}'", lossy(&argv[3])));
+        };
+        all.iter()
+            .filter(|c| c.kind() == kind)
+            .for_each(|c| push(c));
+    } else if argv.len() > 3 && argv[2].eq_ignore_ascii_case(b"id") {
+        let mut ids = Vec::new();
+        for a in &argv[3..] {
+            match super::resp::string2ll(a) {
+                Some(id) => ids.push(id),
+                None => return Outcome::err("ERR Invalid client ID"),
+            }
+        }
+        for id in ids {
+            if let Some(c) = all.iter().find(|c| c.id as i64 == id) {
+                push(c);
+            }
+        }
+    } else if argv.len() != 2 {
+        return syntax_error();
+    } else {
+        all.iter().for_each(|c| push(c));
+    }
+    Outcome::Reply(Frame::Verbatim(out.into_bytes()))
+}
+
+fn client_kill(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
+    let all = ctx.clients.snapshot();
+    let me = st.entry.id;
+    let kill = |c: &ClientEntry, st: &mut ConnState| {
+        if c.id == me {
+            st.close_after_reply = true;
+        } else {
+            c.kill.cancel();
+        }
+    };
+    if argv.len() == 3 {
+        // Old form: CLIENT KILL ip:port (may kill the caller itself).
+        let addr = lossy(&argv[2]);
+        return match all.iter().find(|c| c.addr.to_string() == addr) {
+            Some(c) => {
+                kill(c, st);
+                Outcome::reply(Reply::ok())
+            }
+            None => Outcome::err("ERR No such client"),
+        };
+    }
+    let mut id = None;
+    let mut kind = None;
+    let mut addr = None;
+    let mut laddr = None;
+    let mut skipme = true;
+    let mut i = 2;
+    while i < argv.len() {
+        let Some(val) = argv.get(i + 1) else {
+            return syntax_error();
+        };
+        match argv[i].to_ascii_lowercase().as_slice() {
+            b"id" => match super::resp::string2ll(val) {
+                Some(n) if n > 0 => id = Some(n as u64),
+                _ => return Outcome::err("ERR client-id should be greater than 0"),
+            },
+            b"type" => match ClientKind::parse(val) {
+                Some(k) => kind = Some(k),
+                None => return Outcome::err(format!("ERR Unknown client type '{}'", lossy(val))),
+            },
+            b"addr" => addr = Some(lossy(val)),
+            b"laddr" => laddr = Some(lossy(val)),
+            b"user" => {
+                // The only user is `default`, whom every client is.
+                if val.as_slice() != b"default" {
+                    return Outcome::err(format!("ERR No such user '{}'", lossy(val)));
+                }
+            }
+            b"skipme" => match val.to_ascii_lowercase().as_slice() {
+                b"yes" => skipme = true,
+                b"no" => skipme = false,
+                _ => return syntax_error(),
+            },
+            _ => return syntax_error(),
+        }
+        i += 2;
+    }
+    let mut killed = 0;
+    for c in &all {
+        if id.is_some_and(|id| c.id != id)
+            || kind.is_some_and(|k| c.kind() != k)
+            || addr.as_ref().is_some_and(|a| c.addr.to_string() != *a)
+            || laddr.as_ref().is_some_and(|a| c.laddr.to_string() != *a)
+            || (skipme && c.id == me)
+        {
+            continue;
+        }
+        kill(c, st);
+        killed += 1;
+    }
+    Outcome::reply(Reply::Int(killed))
+}
+
+fn shutdown(st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
+    let (mut nosave, mut save, mut flags, mut abort) = (false, false, false, false);
+    for a in &argv[1..] {
+        match a.to_ascii_lowercase().as_slice() {
+            b"nosave" => (nosave, flags) = (true, true),
+            b"save" => (save, flags) = (true, true),
+            b"now" | b"force" => flags = true,
+            b"abort" => abort = true,
+            _ => return syntax_error(),
+        }
+    }
+    if (abort && flags) || (nosave && save) {
+        return syntax_error();
+    }
+    if abort {
+        // A sentinel shuts down at once, so there is never a shutdown to abort.
+        return Outcome::err("ERR No shutdown in progress.");
+    }
+    tracing::warn!(client = %st.entry.addr, "user requested shutdown");
+    st.shutdown.cancel();
+    Outcome::Close
+}
+
+fn subscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
+    st.ensure_receiver();
+    let kind = if pattern { "psubscribe" } else { "subscribe" };
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        let set = if pattern {
+            &mut st.patterns
+        } else {
+            &mut st.channels
+        };
+        if set.insert(n.clone()) {
+            st.hub.add(pattern, n);
+        }
+        out.push(Frame::Push(vec![
+            Reply::bulk(kind),
+            Reply::Bulk(n.clone()),
+            Reply::Int(st.subscriptions() as i64),
+        ]));
+    }
+    st.sync_sub_counts();
+    Outcome::Pushes(out)
+}
+
+fn unsubscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
+    let kind = if pattern {
+        "punsubscribe"
+    } else {
+        "unsubscribe"
+    };
+    let names: Vec<Vec<u8>> = if names.is_empty() {
+        let set = if pattern { &st.patterns } else { &st.channels };
+        set.iter().cloned().collect()
+    } else {
+        names.to_vec()
+    };
+    let mut out = Vec::with_capacity(names.len().max(1));
+    for n in &names {
+        let set = if pattern {
+            &mut st.patterns
+        } else {
+            &mut st.channels
+        };
+        if set.remove(n) {
+            st.hub.remove(pattern, n);
+        }
+        out.push(Frame::Push(vec![
+            Reply::bulk(kind),
+            Reply::Bulk(n.clone()),
+            Reply::Int(st.subscriptions() as i64),
+        ]));
+    }
+    if names.is_empty() {
+        out.push(Frame::Push(vec![
+            Reply::bulk(kind),
+            Reply::Nil,
+            Reply::Int(st.subscriptions() as i64),
+        ]));
+    }
+    st.sync_sub_counts();
+    Outcome::Pushes(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"ab"));
+        assert!(ct_eq(b"", b""));
+    }
+
+    #[test]
+    fn client_names() {
+        assert!(valid_client_attr(b"redis-rs"));
+        assert!(valid_client_attr(b""));
+        assert!(!valid_client_attr(b"a b"));
+        assert!(!valid_client_attr(b"a\n"));
+    }
+}

@@ -1,0 +1,431 @@
+//! CLI-level configuration tests: `vedette --check-config`, start-up persistence of `myid`, the pid file,
+//! and compatibility of rewritten files with a real `redis-sentinel` (127.0.0.1 only).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use vedette::config;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vedette");
+
+fn tempdir() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = std::fs::canonicalize(t.path()).expect("canonical");
+    (t, p)
+}
+
+fn vedette(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vedette")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Kills (SIGTERM, then SIGKILL) and reaps a process we started, also when a test fails.
+struct Proc(Child);
+
+impl Proc {
+    fn stop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            // SAFETY: plain kill(2) on the pid of our own child.
+            unsafe {
+                libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn check_config_rejects_bad_file_with_file_and_line() {
+    let (_t, dir) = tempdir();
+    let conf = dir.join("bad.conf");
+    std::fs::write(
+        &conf,
+        "# comment\nport 26379\n\nsentinel monitor mymaster 127.0.0.1 6379 0\n",
+    )
+    .expect("write");
+    let out = vedette(&["--check-config", conf.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("*** FATAL CONFIG FILE ERROR"), "{err}");
+    assert!(
+        err.contains("Reading the configuration file, at line 4"),
+        "{err}"
+    );
+    assert!(
+        err.contains(">>> 'sentinel monitor mymaster 127.0.0.1 6379 0'"),
+        "{err}"
+    );
+    assert!(err.contains("Quorum must be 1 or greater."), "{err}");
+    assert!(
+        err.contains(&format!("{}:4: 'sentinel monitor'", conf.display())),
+        "{err}"
+    );
+
+    // Unknown directive; relative path made absolute.
+    std::fs::write(&conf, "port 26379\nfrobnicate yes\n").expect("write");
+    let out = Command::new(BIN)
+        .args(["--check-config", "bad.conf"])
+        .current_dir(&dir)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:2: 'frobnicate'", conf.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("Bad directive or wrong number of arguments"),
+        "{err}"
+    );
+
+    // Missing file.
+    let out = vedette(&["--check-config", "/nonexistent/sentinel.conf"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("can't open config file"));
+
+    // Bad TOML.
+    let toml = dir.join("bad.toml");
+    std::fs::write(&toml, "[sentinel]\nport = 1\nnope = true\n").expect("write");
+    let out = vedette(&["--check-config", toml.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:3: 'nope'", toml.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_config_prints_effective_config() {
+    let (_t, dir) = tempdir();
+    let conf = dir.join("s.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port 26379\ndir {}\nsentinel monitor mymaster 127.0.0.1 6379 2\nsentinel auth-pass mymaster secret\ntls-port 6390\n",
+            dir.display()
+        ),
+    )
+    .expect("write");
+    let before = std::fs::read(&conf).expect("read");
+    let out = vedette(&[
+        "--check-config",
+        conf.to_str().expect("utf8"),
+        "--port",
+        "26390",
+        "--sentinel",
+        "down-after-milliseconds",
+        "mymaster",
+        "5000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("port 26390\n"), "{text}");
+    assert!(
+        text.contains("sentinel monitor mymaster 127.0.0.1 6379 2\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sentinel down-after-milliseconds mymaster 5000\n"),
+        "{text}"
+    );
+    assert!(!text.contains("secret"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'tls-port'"), "{err}");
+    // --check-config never writes.
+    assert_eq!(std::fs::read(&conf).expect("read"), before);
+
+    // The example TOML validates.
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("sentinel.toml.example");
+    let out = vedette(&["--check-config", example.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn version_and_help() {
+    let out = vedette(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+    let out = vedette(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--check-config"));
+}
+
+fn myid_in(conf: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(conf).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("sentinel myid "))
+        .map(str::to_string)
+}
+
+#[test]
+fn start_generates_and_persists_myid_and_pidfile() {
+    let (_t, dir) = tempdir();
+    let conf = dir.join("sentinel.conf");
+    let port = free_port();
+    std::fs::write(
+        &conf,
+        format!(
+            "# my sentinel\nport {port}\nbind 127.0.0.1\ndir {}\npidfile vedette.pid\nlogfile log.txt\n\
+             sentinel monitor mymaster 127.0.0.1 {} 2\n",
+            dir.display(),
+            free_port()
+        ),
+    )
+    .expect("write");
+    let mut p = Proc(
+        Command::new(BIN)
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    );
+    wait_for("myid in the config", Duration::from_secs(10), || {
+        myid_in(&conf).is_some()
+    });
+    let id = myid_in(&conf).expect("myid");
+    assert_eq!(id.len(), 40);
+    assert!(id
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    let text = std::fs::read_to_string(&conf).expect("read");
+    assert!(text.starts_with("# my sentinel\n"), "{text}");
+    // The pid file exists while running and is removed on a clean exit.
+    match p.0.try_wait().expect("try_wait") {
+        None => {
+            let pid = std::fs::read_to_string(dir.join("vedette.pid")).unwrap_or_default();
+            assert_eq!(pid.trim(), p.0.id().to_string());
+            p.stop();
+        }
+        Some(status) => assert!(status.success(), "{status}"),
+    }
+    if p.0.try_wait().ok().flatten().is_some_and(|s| s.success()) {
+        assert!(!dir.join("vedette.pid").exists());
+    }
+    assert!(dir.join("log.txt").exists(), "log file created in dir");
+    // A restart keeps the id.
+    let cfg = config::load(&conf).expect("reload");
+    assert_eq!(cfg.state.myid, id);
+}
+
+#[test]
+fn daemonize_forks_writes_pidfile_and_persists_myid() {
+    let (_t, dir) = tempdir();
+    let conf = dir.join("sentinel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port {}\nbind 127.0.0.1\ndir {}\ndaemonize yes\npidfile {}\nsentinel monitor m 127.0.0.1 {} 1\n",
+            free_port(),
+            dir.display(),
+            dir.join("d.pid").display(),
+            free_port()
+        ),
+    )
+    .expect("write");
+    // The foreground process returns at once with status 0.
+    let out = vedette(&[conf.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    wait_for("myid from the daemon", Duration::from_secs(10), || {
+        myid_in(&conf).is_some()
+    });
+    // If the daemon is still running, stop it through its pid file (it is our grandchild).
+    if let Ok(pid) = std::fs::read_to_string(dir.join("d.pid")) {
+        if let Ok(pid) = pid.trim().parse::<libc::pid_t>() {
+            // SAFETY: kill(2) on the daemon this test started.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+            wait_for("daemon exit", Duration::from_secs(10), || {
+                // SAFETY: signal 0 only probes for existence.
+                unsafe { libc::kill(pid, 0) != 0 }
+            });
+        }
+    }
+}
+
+#[test]
+fn not_writable_config_exits_with_redis_message() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        eprintln!("skipping: access(2) ignores file modes for root");
+        return;
+    }
+    let (_t, dir) = tempdir();
+    let conf = dir.join("ro.conf");
+    std::fs::write(&conf, "sentinel monitor m 127.0.0.1 6379 1\n").expect("write");
+    std::fs::set_permissions(&conf, std::os::unix::fs::PermissionsExt::from_mode(0o444))
+        .expect("chmod");
+    let out = vedette(&[conf.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "Sentinel config file {} is not writable: Permission denied. Exiting...",
+            conf.display()
+        )),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compatibility with real redis-sentinel.
+
+fn redis_cmd(port: u16, args: &[&str]) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    s.write_all(req.as_bytes())?;
+    // Read whatever arrives within a short window after the first byte: enough for small replies.
+    let mut r = BufReader::new(s);
+    let mut out = String::new();
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    out.push_str(&line);
+    if line.starts_with('*') || line.starts_with('$') {
+        r.get_ref()
+            .set_read_timeout(Some(Duration::from_millis(300)))?;
+        loop {
+            line.clear();
+            match r.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => out.push_str(&line),
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[test]
+fn rewritten_file_loads_in_real_redis_sentinel_and_back() {
+    if Command::new("redis-sentinel")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: redis-sentinel not installed");
+        return;
+    }
+    let (_t, dir) = tempdir();
+    let conf = dir.join("sentinel.conf");
+    let master_port = free_port();
+    std::fs::write(
+        &conf,
+        format!(
+            "# written by the test\nbind 127.0.0.1\nport 26379\ndir {}\nlogfile \"\"\n\
+             sentinel monitor mymaster 127.0.0.1 {master_port} 2\nsentinel down-after-milliseconds mymaster 5000\n\
+             \n# other\nsentinel known-slave mymaster 127.0.0.1 {}\n",
+            dir.display(),
+            free_port()
+        ),
+    )
+    .expect("write");
+    let mut cfg = config::load(&conf).expect("load");
+    cfg.state.myid = config::generate_myid();
+    cfg.state.current_epoch = 4;
+    cfg.state.global.deny_scripts_reconfig = false;
+    cfg.state.global.announce_port = 26999;
+    {
+        let m = cfg.state.masters.get_mut("mymaster").expect("master");
+        m.config_epoch = 3;
+        m.leader_epoch = 4;
+        m.config.failover_timeout_ms = 20_000;
+        m.config.parallel_syncs = 2;
+        m.config.auth_pass = Some("p@ss!word".into());
+        m.config.auth_user = Some("sentinel".into());
+        m.config.master_reboot_down_after_period_ms = 1000;
+        m.config
+            .rename_commands
+            .insert("config".into(), "MYCONFIG".into());
+        m.known_replicas.push(("127.0.0.1".into(), free_port()));
+        m.known_sentinels
+            .push(("127.0.0.1".into(), free_port(), "e".repeat(40)));
+    }
+    cfg.store.write(&cfg.state, &cfg.server).expect("write");
+    assert_eq!(config::load(&conf).expect("our reload").state, cfg.state);
+
+    let port = free_port();
+    let mut p = Proc(
+        Command::new("redis-sentinel")
+            .arg(&conf)
+            .args(["--port", &port.to_string()])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn redis-sentinel"),
+    );
+    wait_for("redis-sentinel PING", Duration::from_secs(10), || {
+        if let Ok(Some(status)) = p.0.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = p.0.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("redis-sentinel exited: {status}\n{err}");
+        }
+        redis_cmd(port, &["PING"]).is_ok_and(|r| r.starts_with("+PONG"))
+    });
+    let masters = redis_cmd(port, &["SENTINEL", "MASTERS"]).expect("SENTINEL MASTERS");
+    assert!(masters.contains("mymaster"), "{masters}");
+    assert!(masters.contains(&master_port.to_string()), "{masters}");
+    let myid = redis_cmd(port, &["SENTINEL", "MYID"]).expect("MYID");
+    assert!(myid.contains(&cfg.state.myid), "{myid}");
+    // Let Redis rewrite the file, and read its version back.
+    let r = redis_cmd(port, &["SENTINEL", "FLUSHCONFIG"]).expect("FLUSHCONFIG");
+    assert!(r.starts_with("+OK"), "{r}");
+    let _ = redis_cmd(port, &["SHUTDOWN", "NOSAVE"]);
+    p.stop();
+    let text = std::fs::read_to_string(&conf).expect("read");
+    assert!(text.starts_with("# written by the test\n"), "{text}");
+    let back = config::load(&conf).expect("load Redis's rewrite");
+    let m = &back.state.masters["mymaster"];
+    assert_eq!(m.config.port, master_port);
+    assert_eq!(m.config.auth_pass.as_deref(), Some("p@ss!word"));
+    assert_eq!(m.config.command_name("CONFIG"), "MYCONFIG");
+    assert_eq!(back.state.myid, cfg.state.myid);
+    assert!(back.state.current_epoch >= 4);
+    assert_eq!(back.server.port, port);
+}
