@@ -6,6 +6,8 @@
 
 mod common;
 
+mod base;
+mod fixtures;
 mod wire_compat;
 
 // Step 3 — failover (fixtures in `cluster`).
