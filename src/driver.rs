@@ -221,6 +221,8 @@ pub async fn run_driver(
                     CoreRequest::Command { argv, reply } => {
                         if is_pending_scripts(&argv) {
                             let _ = reply.send(ctx.scripts.pending_reply());
+                        } else if let Some(err) = script_path_error(&core, &argv) {
+                            let _ = reply.send(err);
                         } else {
                             let id = next_client;
                             next_client += 1;
@@ -271,6 +273,40 @@ pub async fn run_driver(
     ctx.links.close_all();
     ctx.scripts.kill_all();
     state
+}
+
+/// `SENTINEL SET <m> notification-script|client-reconfig-script <path>`: the path must exist and be
+/// executable (checked here because it is file-system I/O, which the core never does).
+fn script_path_error(core: &Sentinel, argv: &[Vec<u8>]) -> Option<Reply> {
+    use std::os::unix::fs::PermissionsExt;
+    if argv.len() < 5
+        || !argv[0].eq_ignore_ascii_case(b"sentinel")
+        || !argv[1].eq_ignore_ascii_case(b"set")
+        || core.deny_scripts_reconfig()
+    {
+        return None;
+    }
+    let mut i = 3;
+    while i + 1 < argv.len() {
+        let opt = String::from_utf8_lossy(&argv[i]).to_ascii_lowercase();
+        let path = String::from_utf8_lossy(&argv[i + 1]).into_owned();
+        let which = match opt.as_str() {
+            "notification-script" => Some("Notification script"),
+            "client-reconfig-script" => Some("Client reconfiguration script"),
+            _ => None,
+        };
+        if let Some(which) = which {
+            let ok = path.is_empty()
+                || std::fs::metadata(&path)
+                    .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                    .unwrap_or(false);
+            if !ok {
+                return Some(Reply::err(format!("ERR {which} seems non existing or non executable")));
+            }
+        }
+        i += if opt == "rename-command" { 3 } else { 2 };
+    }
+    None
 }
 
 fn is_pending_scripts(argv: &[Vec<u8>]) -> bool {

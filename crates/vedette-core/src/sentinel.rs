@@ -581,6 +581,11 @@ impl Sentinel {
         self.current_epoch
     }
 
+    /// `deny-scripts-reconfig`.
+    pub fn deny_scripts_reconfig(&self) -> bool {
+        self.global.deny_scripts_reconfig
+    }
+
     /// Whether TILT is on.
     pub fn in_tilt(&self) -> bool {
         self.tilt
