@@ -1005,6 +1005,7 @@ impl Sentinel {
     /// forgets every peer's down-state and vote, so nothing said about the old address counts for the new one.
     pub(crate) fn reset_and_switch(&mut self, name: &str, host: &str, port: u16) {
         let now = self.now;
+        self.addr_version += 1;
         let Some(m) = self.masters.get_mut(name) else {
             return;
         };
