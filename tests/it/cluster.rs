@@ -145,6 +145,17 @@ impl Cluster {
                 Sentinel::start(*f, c)
             })
             .collect();
+        // As Redis's own test-suite does (init-tests.tcl): a stalled test machine (2 s without a tick) puts
+        // sentinels in TILT, which freezes failovers for tilt-period; keep that short.
+        for s in &sentinels {
+            let r = s.cmd(&["SENTINEL", "DEBUG", "tilt-period", "5000"]);
+            assert_eq!(
+                r,
+                Value::Status("OK".into()),
+                "SENTINEL DEBUG tilt-period on {}",
+                s.port
+            );
+        }
         let peers = spec.wait_peers.then(|| sentinels.len() - 1);
         for s in &sentinels {
             s.wait_settled(MASTER, spec.priorities.len(), peers);
@@ -240,7 +251,12 @@ impl Cluster {
     /// Panic with `msg` and every sentinel's events.
     #[track_caller]
     pub fn fail(&self, msg: impl std::fmt::Display) -> ! {
-        panic!("{msg}\n{}", self.render_events())
+        let tilt = if self.total("+tilt") > 0 {
+            "\nNOTE: a sentinel entered TILT: the test machine stalled for > 2 s (overloaded?)"
+        } else {
+            ""
+        };
+        panic!("{msg}{tilt}\n{}", self.render_events())
     }
 
     /// Wait until every live sentinel has published at least `n` `channel` events.
