@@ -8,4 +8,5 @@ mod common;
 
 mod base;
 mod fixtures;
+mod mixed_cluster;
 mod wire_compat;
