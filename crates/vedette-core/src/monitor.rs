@@ -243,7 +243,7 @@ impl Sentinel {
             return;
         }
         let retry_after = if l.connecting {
-            10 * self.t.ping_period
+            2 * self.t.ping_period
         } else {
             self.t.ping_period
         };
@@ -1065,6 +1065,15 @@ impl Sentinel {
         // look down at once.
         self.fresh_ping_clocks(master_link);
         self.fresh_ping_clocks(old_link);
+        // A link still waiting on an old connect attempt (the instance was unreachable before) is restarted,
+        // so the new master is dialled on the next tick rather than when that attempt times out.
+        if let Some(l) = self.links.get_mut(&master_link) {
+            if l.conn.is_none() {
+                l.connecting = false;
+                l.last_reconn_time = None;
+                self.out.push(Output::Close { link: master_link });
+            }
+        }
         let mut old_link_used = false;
         for (h, p, existing) in keep {
             let mut r = match existing {
