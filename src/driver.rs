@@ -301,7 +301,9 @@ fn script_path_error(core: &Sentinel, argv: &[Vec<u8>]) -> Option<Reply> {
                     .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
                     .unwrap_or(false);
             if !ok {
-                return Some(Reply::err(format!("ERR {which} seems non existing or non executable")));
+                return Some(Reply::err(format!(
+                    "ERR {which} seems non existing or non executable"
+                )));
             }
         }
         i += if opt == "rename-command" { 3 } else { 2 };

@@ -8,6 +8,7 @@ mod common;
 
 mod base;
 mod fixtures;
+mod mixed_cluster;
 mod wire_compat;
 
 // Step 3 — failover (fixtures in `cluster`).

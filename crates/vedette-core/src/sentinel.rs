@@ -77,9 +77,9 @@ pub enum Mutation {
 }
 
 /// Ticks are this far apart when nothing is in a hurry (Redis: 10–19 Hz).
-const IDLE_TICK_MS: u64 = 50;
+const IDLE_TICK_MS: u64 = 40;
 /// Jitter added to ticks so sentinels desynchronise like Redis's randomised hz.
-const TICK_JITTER_MS: u64 = 25;
+const TICK_JITTER_MS: u64 = 20;
 /// Tick spacing while a failover or a down instance needs fast progress.
 const FAST_TICK_MS: u64 = 10;
 
