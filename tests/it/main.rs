@@ -6,4 +6,5 @@
 
 mod common;
 
+mod monitoring;
 mod wire_compat;
