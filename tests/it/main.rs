@@ -6,5 +6,7 @@
 
 mod common;
 
+mod base;
+mod fixtures;
 mod monitoring;
 mod wire_compat;

@@ -296,7 +296,7 @@ impl Sentinel {
         let mut counts: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
         for p in m.sentinels.values() {
             if let Some(l) = &p.leader {
-                if p.leader_epoch == self.current_epoch {
+                if p.leader_epoch == failover_epoch {
                     *counts.entry(l.to_ascii_lowercase()).or_default() += 1;
                 }
             }
@@ -408,7 +408,6 @@ impl Sentinel {
                     && l.is_some_and(|l| !l.disconnected() && now.since(l.last_avail_time) <= ping5)
                     && r.priority != 0
                     && r.info.refresh.is_some_and(|t| now.since(t) <= info_max)
-                    && r.info.role_reported == crate::wire::info::Role::Slave
                     && r.master_link_down_time <= max_down as i64
             })
             .collect();

@@ -886,7 +886,11 @@ impl Sentinel {
         }
         if m.config_epoch < h.master_config_epoch {
             m.config_epoch = h.master_config_epoch;
-            let differs = h.master_port != m.c.port || !same_host(&h.master_ip, &m.c.host);
+            // Compare with the address we currently advertise (the promoted replica once our own failover
+            // reached RECONF_SLAVES), so a higher epoch for another address always wins and one config
+            // epoch never names two addresses.
+            let (cur_host, cur_port) = m.current_addr();
+            let differs = h.master_port != cur_port || !same_host(&h.master_ip, &cur_host);
             if differs {
                 let (old_host, old_port) = (m.c.host.clone(), m.c.port);
                 self.event(
@@ -1055,6 +1059,11 @@ impl Sentinel {
             m.c.link = master_link;
             m.info.refresh = None;
         }
+        // Reused links start with fresh ping clocks, as Redis's new links do: an outstanding ping from
+        // before the switch (e.g. lost when CLIENT KILL dropped a connection) must not make the new master
+        // look down at once.
+        self.fresh_ping_clocks(master_link);
+        self.fresh_ping_clocks(old_link);
         let mut old_link_used = false;
         for (h, p, existing) in keep {
             let mut r = match existing {
@@ -1092,6 +1101,16 @@ impl Sentinel {
             self.release_link(old_link);
         }
         self.flush();
+    }
+
+    fn fresh_ping_clocks(&mut self, link: LinkId) {
+        let now = self.now;
+        if let Some(l) = self.links.get_mut(&link) {
+            l.act_ping_time = Some(now);
+            l.last_ping_time = None;
+            l.last_avail_time = now;
+            l.last_pong_time = now;
+        }
     }
 
     /// Remove a link's pending-reply bookkeeping without closing it (used when an instance object is dropped

@@ -105,6 +105,8 @@ pub(crate) struct Outbox {
     last_persist: Option<u64>,
     waiting: Option<u64>,
     failed: Option<u64>,
+    /// A write failed while it held the barrier; a retry is queued on the next tick.
+    retry_due: bool,
     skip_barrier: bool,
 }
 
@@ -174,12 +176,32 @@ impl Outbox {
     }
 
     fn done(&mut self, seq: u64, ok: bool) {
+        if !ok {
+            // The barrier stays closed: what was queued behind this write must not leave until a later
+            // write of the same (or newer) state succeeds. The next tick queues that retry.
+            self.failed = Some(seq);
+            if self.waiting == Some(seq) {
+                self.retry_due = true;
+            }
+            return;
+        }
         if self.waiting == Some(seq) {
             self.waiting = None;
         }
-        if !ok {
-            self.failed = Some(seq);
+    }
+
+    /// After a failed write: put a fresh persist of `state` in front of everything and reopen the queue to it.
+    fn retry(&mut self, state: PersistedState) {
+        if !self.retry_due {
+            return;
         }
+        self.retry_due = false;
+        self.next_seq += 1;
+        self.q.push_front(Item::Out(Output::Persist {
+            seq: PersistSeq(self.next_seq),
+            state: Box::new(state),
+        }));
+        self.waiting = None;
     }
 }
 
@@ -484,6 +506,10 @@ impl Sentinel {
         self.set_now(now);
         if now < self.next_tick {
             return;
+        }
+        if self.out.retry_due {
+            let st = self.persisted_state();
+            self.out.retry(st);
         }
         self.tilt_check(wall_ms);
         let names: Vec<String> = self.masters.keys().cloned().collect();

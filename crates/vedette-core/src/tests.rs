@@ -273,6 +273,17 @@ fn failed_persist_withholds_the_vote() {
         panic!("persist")
     };
     fx.s.handle_input(Instant(0), Input::PersistFailed(seq));
+    // Nothing queued behind the failed write may leave...
+    assert!(fx.s.poll_output().is_none());
+    // ...until a retry of the state succeeds; the vote is then withheld (abstain), never revealed undurable.
+    fx.s.handle_timeout(Instant(100), 100);
+    let Some(Output::Persist { seq: retry, state }) = fx.s.poll_output() else {
+        panic!("retry persist")
+    };
+    assert_ne!(retry, seq);
+    assert_eq!(state.current_epoch, 3);
+    assert!(fx.s.poll_output().is_none());
+    fx.s.handle_input(Instant(100), Input::Persisted(retry));
     let outs = fx.pump();
     assert!(outs.iter().any(|o| matches!(o, Output::Reply { reply, .. }
         if *reply == Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)]))));

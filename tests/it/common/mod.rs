@@ -369,10 +369,11 @@ impl RedisServer {
         redis_cli(self.port, args)
     }
 
-    /// A `redis` crate connection.
+    /// A `redis` crate connection. Don't open one to a stopped server: the crate's connection handshake
+    /// (`CLIENT SETINFO`) waits for a reply; use [`RespConn`] with a read timeout for that.
     pub fn conn(&self) -> redis::Connection {
         redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .and_then(|c| c.get_connection())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
             .unwrap_or_else(|e| panic!("redis-server:{}: {e}", self.port))
     }
 
