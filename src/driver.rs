@@ -33,16 +33,59 @@ pub enum CoreRequest {
     },
 }
 
+/// Masters' advertised addresses as of the driver's last step, so `GET-MASTER-ADDR-BY-NAME` — the command
+/// every client sends on every (re)connect — is answered by the sessions without a round trip through the
+/// driver. `None` until a driver maintains it.
+#[derive(Debug, Clone, Default)]
+pub struct AddrSnapshot(Arc<std::sync::RwLock<Option<Arc<AddrMap>>>>);
+
+type AddrMap = std::collections::BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)>;
+
+impl AddrSnapshot {
+    /// `Some(answer)` when the snapshot is maintained (answer None = no such master), `None` otherwise.
+    pub fn lookup(&self, name: &[u8]) -> Option<Option<(Vec<u8>, Vec<u8>)>> {
+        let guard = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let map = guard.as_ref()?;
+        Some(map.get(name).cloned())
+    }
+
+    fn set(&self, core: &Sentinel) {
+        let map: AddrMap = core
+            .master_addrs()
+            .into_iter()
+            .map(|(n, h, p)| (n.into_bytes(), (h.into_bytes(), p.to_string().into_bytes())))
+            .collect();
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(map));
+    }
+}
+
 /// Cheap handle sessions use to reach the core.
 #[derive(Debug, Clone)]
 pub struct CoreHandle {
     tx: mpsc::Sender<CoreRequest>,
+    addrs: AddrSnapshot,
 }
 
 impl CoreHandle {
-    /// Wrap the driver's request channel.
+    /// Wrap the driver's request channel (no address snapshot: every query goes to the driver).
     pub fn new(tx: mpsc::Sender<CoreRequest>) -> Self {
-        CoreHandle { tx }
+        CoreHandle {
+            tx,
+            addrs: AddrSnapshot::default(),
+        }
+    }
+
+    /// Wrap the driver's request channel and the address snapshot it maintains.
+    pub fn with_snapshot(tx: mpsc::Sender<CoreRequest>, addrs: AddrSnapshot) -> Self {
+        CoreHandle { tx, addrs }
+    }
+
+    /// `SENTINEL GET-MASTER-ADDR-BY-NAME <name>` from the snapshot, when one is maintained.
+    pub fn cached_master_addr(&self, name: &[u8]) -> Option<Reply> {
+        Some(match self.addrs.lookup(name)? {
+            Some((h, p)) => Reply::Array(vec![Reply::Bulk(h), Reply::Bulk(p)]),
+            None => Reply::NilArray,
+        })
     }
 
     /// Run a core command; a stopped driver answers with an error reply.
@@ -114,6 +157,7 @@ pub async fn run_driver(
     events: Box<dyn EventSink>,
     shutdown: CancellationToken,
     clock_start: std::time::Instant,
+    addrs: AddrSnapshot,
 ) -> PersistedState {
     let clock = Clock(clock_start);
     let (input_tx, mut input_rx) = mpsc::unbounded_channel::<Input>();
@@ -137,6 +181,8 @@ pub async fn run_driver(
         loglevel: &mut loglevel,
     };
     ctx.drain(&mut core);
+    let mut addr_version = core.addr_version();
+    addrs.set(&core);
     loop {
         let deadline = core
             .poll_timeout()
@@ -175,6 +221,8 @@ pub async fn run_driver(
                     CoreRequest::Command { argv, reply } => {
                         if is_pending_scripts(&argv) {
                             let _ = reply.send(ctx.scripts.pending_reply());
+                        } else if let Some(err) = script_path_error(&core, &argv) {
+                            let _ = reply.send(err);
                         } else {
                             let id = next_client;
                             next_client += 1;
@@ -200,6 +248,10 @@ pub async fn run_driver(
             }
         }
         ctx.drain(&mut core);
+        if core.addr_version() != addr_version {
+            addr_version = core.addr_version();
+            addrs.set(&core);
+        }
     }
     // Shutdown: let an in-flight write finish, then write the final state.
     while *ctx.persist_in_flight {
@@ -221,6 +273,42 @@ pub async fn run_driver(
     ctx.links.close_all();
     ctx.scripts.kill_all();
     state
+}
+
+/// `SENTINEL SET <m> notification-script|client-reconfig-script <path>`: the path must exist and be
+/// executable (checked here because it is file-system I/O, which the core never does).
+fn script_path_error(core: &Sentinel, argv: &[Vec<u8>]) -> Option<Reply> {
+    use std::os::unix::fs::PermissionsExt;
+    if argv.len() < 5
+        || !argv[0].eq_ignore_ascii_case(b"sentinel")
+        || !argv[1].eq_ignore_ascii_case(b"set")
+        || core.deny_scripts_reconfig()
+    {
+        return None;
+    }
+    let mut i = 3;
+    while i + 1 < argv.len() {
+        let opt = String::from_utf8_lossy(&argv[i]).to_ascii_lowercase();
+        let path = String::from_utf8_lossy(&argv[i + 1]).into_owned();
+        let which = match opt.as_str() {
+            "notification-script" => Some("Notification script"),
+            "client-reconfig-script" => Some("Client reconfiguration script"),
+            _ => None,
+        };
+        if let Some(which) = which {
+            let ok = path.is_empty()
+                || std::fs::metadata(&path)
+                    .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                    .unwrap_or(false);
+            if !ok {
+                return Some(Reply::err(format!(
+                    "ERR {which} seems non existing or non executable"
+                )));
+            }
+        }
+        i += if opt == "rename-command" { 3 } else { 2 };
+    }
+    None
 }
 
 fn is_pending_scripts(argv: &[Vec<u8>]) -> bool {

@@ -64,8 +64,9 @@ pub async fn run(cfg: config::LoadedConfig) -> Result<(), RunError> {
         })?;
     let (tx, rx) = tokio::sync::mpsc::channel(4096);
     let hub = server::PubSubHub::new();
+    let addrs = driver::AddrSnapshot::default();
     let ctx = server::ServerContext::new(
-        driver::CoreHandle::new(tx),
+        driver::CoreHandle::with_snapshot(tx, addrs.clone()),
         hub.clone(),
         Arc::new(cfg.server.clone()),
         cfg.store.path().map(|p| p.to_path_buf()),
@@ -100,7 +101,16 @@ pub async fn run(cfg: config::LoadedConfig) -> Result<(), RunError> {
         }
         signals.cancel();
     });
-    driver::run_driver(core, rx, writer, Box::new(hub), shutdown.clone(), start).await;
+    driver::run_driver(
+        core,
+        rx,
+        writer,
+        Box::new(hub),
+        shutdown.clone(),
+        start,
+        addrs,
+    )
+    .await;
     shutdown.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), server_task).await;
     tracing::warn!("Sentinel is now ready to exit, bye bye...");

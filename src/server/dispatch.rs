@@ -240,6 +240,16 @@ async fn run(
             let text = info::generate(ctx, Sections::parse(&argv[1..])).await;
             Outcome::reply(Reply::Bulk(text.into_bytes()))
         }
+        "sentinel"
+            if argv.len() == 3
+                && (argv[1].eq_ignore_ascii_case(b"get-master-addr-by-name")
+                    || argv[1].eq_ignore_ascii_case(b"get-primary-addr-by-name")) =>
+        {
+            match ctx.core.cached_master_addr(&argv[2]) {
+                Some(r) => Outcome::reply(r),
+                None => Outcome::reply(ctx.core.command(argv).await),
+            }
+        }
         "role" | "publish" | "sentinel" => Outcome::reply(ctx.core.command(argv).await),
         "auth" => auth(ctx, st, &argv),
         "hello" => hello(ctx, st, &argv),

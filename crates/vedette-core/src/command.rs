@@ -654,6 +654,7 @@ impl Sentinel {
     }
 
     fn remove_master(&mut self, name: &str) {
+        self.addr_version += 1;
         if let Some(m) = self.masters.remove(name) {
             self.release_link(m.c.link);
             for r in m.replicas.values() {

@@ -507,6 +507,7 @@ impl Sentinel {
         };
         m.config_epoch = m.failover_epoch;
         let old = (m.c.host.clone(), m.c.port);
+        self.addr_version += 1;
         self.set_state(name, FailoverState::ReconfSlaves);
         self.flush();
         self.event(Level::Warning, "+promoted-slave", &key, "");

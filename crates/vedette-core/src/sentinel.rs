@@ -77,9 +77,9 @@ pub enum Mutation {
 }
 
 /// Ticks are this far apart when nothing is in a hurry (Redis: 10–19 Hz).
-const IDLE_TICK_MS: u64 = 50;
+const IDLE_TICK_MS: u64 = 40;
 /// Jitter added to ticks so sentinels desynchronise like Redis's randomised hz.
-const TICK_JITTER_MS: u64 = 25;
+const TICK_JITTER_MS: u64 = 20;
 /// Tick spacing while a failover or a down instance needs fast progress.
 const FAST_TICK_MS: u64 = 10;
 
@@ -260,6 +260,8 @@ pub struct Sentinel {
     pub(crate) simfailure: u8,
     next_tick: Instant,
     pub(crate) now: Instant,
+    /// Bumped whenever some master's advertised address may have changed (for the shell's read cache).
+    pub(crate) addr_version: u64,
     pub(crate) mutation: Option<Mutation>,
 }
 
@@ -283,6 +285,7 @@ impl Sentinel {
             simfailure: 0,
             next_tick: now,
             now,
+            addr_version: 0,
             mutation: None,
         };
         for pm in state.masters.values() {
@@ -355,6 +358,7 @@ impl Sentinel {
     }
 
     pub(crate) fn add_master(&mut self, pm: &PersistedMaster, now: Instant) {
+        self.addr_version += 1;
         let cfg = pm.config.clone();
         let link = self.new_link(&cfg.host, cfg.port, now);
         let mut m = Master {
@@ -577,6 +581,11 @@ impl Sentinel {
         self.current_epoch
     }
 
+    /// `deny-scripts-reconfig`.
+    pub fn deny_scripts_reconfig(&self) -> bool {
+        self.global.deny_scripts_reconfig
+    }
+
     /// Whether TILT is on.
     pub fn in_tilt(&self) -> bool {
         self.tilt
@@ -590,6 +599,23 @@ impl Sentinel {
     /// Config epoch of `master`.
     pub fn master_config_epoch(&self, master: &str) -> Option<u64> {
         self.masters.get(master).map(|m| m.config_epoch)
+    }
+
+    /// Changes whenever the answer of [`Sentinel::master_addr`] may have changed for some master, so the
+    /// shell can cache `GET-MASTER-ADDR-BY-NAME` answers and refresh them only when needed.
+    pub fn addr_version(&self) -> u64 {
+        self.addr_version
+    }
+
+    /// Every master's advertised address.
+    pub fn master_addrs(&self) -> Vec<(String, String, u16)> {
+        self.masters
+            .iter()
+            .map(|(n, m)| {
+                let (h, p) = m.current_addr();
+                (n.clone(), h, p)
+            })
+            .collect()
     }
 
     /// Names of monitored masters.

@@ -608,3 +608,60 @@ fn replies_about_an_old_address_never_count_after_a_switch() {
     assert!(m.sentinels.values().all(|p| !p.master_down));
     let _ = master_info(A, &[]);
 }
+
+#[test]
+fn tilt_on_clock_jump_freezes_acting_and_answers_not_down() {
+    let mut fx = Fx::new(&[A], 1);
+    warm(&mut fx);
+    // The wall clock jumps 10 s between two ticks: TILT.
+    fx.now += 100;
+    fx.s.handle_timeout(Instant(fx.now), fx.now + 10_000);
+    fx.pump();
+    assert_eq!(fx.events("+tilt"), vec!["#tilt mode entered".to_string()]);
+    assert!(fx.s.in_tilt());
+    assert!(fx.s.info_section(0, 0).contains("sentinel_tilt:1"));
+    // In TILT a sentinel still votes but never says "down".
+    let r = fx.cmd(&[
+        "SENTINEL",
+        "is-master-down-by-addr",
+        "127.0.0.1",
+        "6379",
+        "1",
+        A,
+    ]);
+    assert_eq!(
+        r,
+        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
+    );
+    // The master stops answering: no +sdown while in TILT.
+    for _ in 0..40 {
+        let wall = fx.now + 10_000 + 50;
+        fx.now += 50;
+        fx.s.handle_timeout(Instant(fx.now), wall);
+        fx.pump();
+    }
+    assert!(fx.events("+sdown").is_empty());
+    // After the TILT period it is left.
+    for _ in 0..700 {
+        let wall = fx.now + 10_000 + 50;
+        fx.now += 50;
+        fx.s.handle_timeout(Instant(fx.now), wall);
+        fx.pump();
+    }
+    assert_eq!(fx.events("-tilt"), vec!["#tilt mode exited".to_string()]);
+}
+
+#[test]
+fn switch_to_an_unknown_address_connects_at_once() {
+    let mut fx = Fx::new(&[A], 1);
+    warm(&mut fx);
+    let hello = format!("127.0.0.1,26380,{A},1,m,127.0.0.1,6390,1");
+    fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello]);
+    let mut outs = fx.tick(60);
+    outs.extend(fx.tick(60));
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Connect { spec, .. } if spec.port == 6390)),
+        "{outs:#?}"
+    );
+}
