@@ -8,5 +8,6 @@ mod common;
 
 mod base;
 mod fixtures;
+mod mixed_cluster;
 mod monitoring;
 mod wire_compat;

@@ -584,7 +584,7 @@ impl Flavor {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Flavor::Redis => "redis-sentinel",
             Flavor::Vedette => "vedette",
@@ -933,5 +933,118 @@ impl Drop for Events {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A whole monitored cluster
+
+/// A master with two replicas watched by one sentinel per entry of `flavors` (quorum as given, down-after
+/// 1 s, failover-timeout 10 s), settled (every sentinel sees both replicas and all other sentinels) and
+/// recording events.
+pub struct Cluster {
+    /// The Redis servers.
+    pub topo: Topology,
+    /// The sentinels, in the order of `flavors`.
+    pub sentinels: Vec<Sentinel>,
+    /// Event recorders, one per sentinel.
+    pub events: Vec<Events>,
+}
+
+impl Cluster {
+    /// Start and settle.
+    pub fn start(flavors: &[Flavor], quorum: u32) -> Cluster {
+        let topo = Topology::start(2);
+        let conf = SentinelConf::new()
+            .monitor(MASTER, topo.master.port, quorum)
+            .down_after(1000)
+            .failover_timeout(10000);
+        let sentinels: Vec<Sentinel> = flavors
+            .iter()
+            .map(|&f| Sentinel::start(f, conf.on_new_port()))
+            .collect();
+        for s in &sentinels {
+            s.wait_settled(MASTER, 2, Some(flavors.len() - 1));
+        }
+        let events = sentinels.iter().map(Sentinel::events).collect();
+        Cluster {
+            topo,
+            sentinels,
+            events,
+        }
+    }
+
+    /// Every sentinel's events, for failure messages.
+    pub fn timeline(&self) -> String {
+        self.events
+            .iter()
+            .zip(&self.sentinels)
+            .map(|(e, s)| format!("{} {}:\n{}", s.flavor.name(), e.port, e.render()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Kill the master and check a complete failover: every sentinel announces the same promoted replica,
+    /// exactly one promotion happens, the other replica follows the new master, and the old master, restarted,
+    /// is converted into its replica. Returns the new master's port.
+    pub fn kill_master_and_check_failover(&mut self) -> u16 {
+        let old = self.topo.master.port;
+        self.topo.master.kill();
+        let mut new_port = None;
+        for e in &self.events {
+            let ev = e.wait_for("+switch-master", MASTER, Duration::from_secs(30));
+            // `<name> <old-ip> <old-port> <new-ip> <new-port>`
+            let parts: Vec<&str> = ev.payload.split(' ').collect();
+            assert_eq!(parts.len(), 5, "{}", ev.payload);
+            assert_eq!(parts[..3], [MASTER, "127.0.0.1", &old.to_string()]);
+            let p: u16 = parts[4].parse().unwrap_or(0);
+            assert!(
+                self.topo.replicas.iter().any(|r| r.port == p),
+                "promoted {p} is not a replica\n{}",
+                self.timeline()
+            );
+            assert!(
+                new_port.is_none_or(|n| n == p),
+                "sentinels disagree\n{}",
+                self.timeline()
+            );
+            new_port = Some(p);
+        }
+        let new_port = new_port.unwrap_or(0);
+        for s in &self.sentinels {
+            assert_eq!(s.master_port(MASTER), Some(new_port));
+        }
+        let promoted: usize = self.events.iter().map(|e| e.count("+promoted-slave")).sum();
+        assert_eq!(promoted, 1, "exactly one promotion\n{}", self.timeline());
+
+        let (new, other): (Vec<&RedisServer>, Vec<&RedisServer>) =
+            self.topo.replicas.iter().partition(|r| r.port == new_port);
+        wait_until(
+            Duration::from_secs(10),
+            "promoted replica reports role master",
+            || new[0].role().as_deref() == Some("master"),
+        );
+        wait_until(
+            Duration::from_secs(30),
+            "the other replica replicates from the new master",
+            || other[0].info_field("replication", "master_port") == Some(new_port.to_string()),
+        );
+
+        // The old master comes back as a master and must be turned into a replica of the new one.
+        self.topo.master.restart();
+        let master = &self.topo.master;
+        wait_until(
+            Duration::from_secs(40),
+            "old master reconfigured as a replica of the new master",
+            || master.info_field("replication", "master_port") == Some(new_port.to_string()),
+        );
+        assert!(
+            self.events
+                .iter()
+                .any(|e| e.find("+convert-to-slave", &format!(":{old} ")).is_some()),
+            "{}",
+            self.timeline()
+        );
+        new_port
     }
 }
