@@ -9,6 +9,7 @@ mod common;
 mod base;
 mod fixtures;
 mod mixed_cluster;
+mod monitoring;
 mod wire_compat;
 
 // Step 3 — failover (fixtures in `cluster`).

@@ -1,8 +1,7 @@
 //! Known-bad variants of the core MUST be caught: proves the checkers can fail (openraft validated its
 //! harness by re-introducing a fixed bug). Each mutation is switched on in every sentinel of a run through
 //! `vedette_core::Sentinel::set_mutation` (core feature `mutations`, enabled by this crate's `mutations`
-//! feature): `cargo test -p vedette-sim --features mutations --test mutations`.
-#![cfg(feature = "mutations")]
+//! feature, switched on for this crate's tests through its dev-dependency): `cargo test -p vedette-sim --test mutations`.
 
 use vedette_core::{Mutation, Sentinel};
 use vedette_sim::{run, RunOpts};
