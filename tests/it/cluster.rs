@@ -712,8 +712,7 @@ pub fn assert_single_failover(c: &Cluster, t: Instant, old: u16, new: u16) -> (D
     let epoch: Option<u64> = c
         .on(leader, "+new-epoch")
         .iter()
-        .filter(|e| e.at <= elected_at)
-        .next_back()
+        .rfind(|e| e.at <= elected_at)
         .and_then(|e| e.payload.trim().parse().ok());
     let agreed = c.wait_same_config_epoch(Duration::from_secs(10));
     if epoch != Some(agreed) {

@@ -316,9 +316,9 @@ fn scripts_run_on_failover() {
     let check = || -> Result<(), String> {
         let r = lines_of(&reconf_log);
         let n = lines_of(&notify_log);
-        for i in 0..3 {
+        for (i, pid) in pids.iter().enumerate() {
             let role = if i == leader { "leader" } else { "observer" };
-            let want = format!("{} {} {}", pids[i], tag(i), reconf_args(role));
+            let want = format!("{pid} {} {}", tag(i), reconf_args(role));
             if !r.contains(&want) {
                 return Err(format!("reconfig log lacks `{want}`:\n{}", r.join("\n")));
             }
@@ -343,7 +343,7 @@ fn scripts_run_on_failover() {
                 ));
             }
             for (ch, payload) in published {
-                let want = format!("{} {} [{ch}] [{payload}]", pids[i], tag(i));
+                let want = format!("{pid} {} [{ch}] [{payload}]", tag(i));
                 if !n.contains(&want) {
                     return Err(format!("notify log lacks `{want}`:\n{}", n.join("\n")));
                 }
