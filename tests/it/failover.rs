@@ -166,7 +166,6 @@ fn simulate_failure_crashes_exit_99() {
     c.wait_same_config_epoch(SECS(10));
     wait_role_slave(&c, 0, best, SECS(30));
     c.wait_replica_of(2, best, SECS(30));
-    let _ = s0;
 }
 
 /// A sentinel in a minority (2 of 3 killed) with quorum 1 reaches +odown but cannot be elected: no promotion.
