@@ -2,6 +2,8 @@
 //! every sentinel's events recorded from the start, plus a sequenced writer that follows the master through
 //! `SENTINEL GET-MASTER-ADDR-BY-NAME` and counts only writes that reached a replica (`WAIT 1 100`).
 //!
+//! Set `VEDETTE_IT_TIMELINE=1` to print every sentinel's event timeline after each checked failover.
+//!
 //! Kept out of `common` on purpose (another helper owns it); everything here builds on `common`'s
 //! process fixtures, so processes are still killed by PID on drop and logs are printed when a test panics.
 
@@ -720,6 +722,9 @@ pub fn assert_single_failover(c: &Cluster, t: Instant, old: u16, new: u16) -> (D
             "leader {} was elected in epoch {epoch:?} but the agreed config epoch is {agreed}",
             c.sname(leader)
         ));
+    }
+    if std::env::var_os("VEDETTE_IT_TIMELINE").is_some() {
+        eprintln!("{}", c.render_events());
     }
     (first - t, leader)
 }

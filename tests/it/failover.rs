@@ -134,7 +134,14 @@ fn simulate_failure_crashes_exit_99() {
         Some(99),
         "crash-after-election: exit status {status}"
     );
-    assert_eq!(c.total("+elected-leader"), 0, "{}", c.render_events());
+    // `+elected-leader` is emitted just before the crash (as in Redis), so it may or may not reach a
+    // subscriber; nothing after it may happen.
+    assert_eq!(
+        c.total("+selected-slave") + c.total("+promoted-slave"),
+        0,
+        "{}",
+        c.render_events()
+    );
     assert_eq!(c.servers[1].role().as_deref(), Some("slave"));
     assert_eq!(c.servers[0].role().as_deref(), Some("master"));
     // Back up from its persisted state.
@@ -386,17 +393,33 @@ fn scripts_run_on_failover() {
 /// kill, no second failover within 5 s of convergence, and no write confirmed by `WAIT 1 100` is lost.
 #[test]
 fn ten_kills_one_failover_each_no_acked_write_lost() {
-    const KILLS: usize = 10;
+    repeated_failovers(10, false);
+}
+
+/// Same with SIGSTOP/SIGCONT, 5 times: the resumed old master still holds the writer's pending write and its
+/// stale data; it must be demoted, and nothing confirmed is lost.
+#[test]
+fn five_stops_one_failover_each_no_acked_write_lost() {
+    repeated_failovers(5, true);
+}
+
+/// Take the master away `kills` times (SIGKILL + restart, or SIGSTOP + SIGCONT) under write load.
+fn repeated_failovers(kills: usize, stop: bool) {
+    let how = if stop { "stop" } else { "kill" };
     let mut c = Cluster::start(Spec::vedettes(3, &[100, 100]));
     let mut writer = SeqWriter::start(c.sentinel_ports());
     let mut master = 0usize;
     writer.wait_ack_after(Instant::now(), c.port(master), SECS(10));
     let test_start = Instant::now();
     let mut figures = Vec::new();
-    for k in 1..=KILLS {
+    for k in 1..=kills {
         let old = c.port(master);
         let t = Instant::now();
-        c.servers[master].kill();
+        if stop {
+            c.servers[master].stop();
+        } else {
+            c.servers[master].kill();
+        }
         c.wait_counts("+switch-master", k, FAILOVER_DEADLINE);
         let first = c
             .first_after("+switch-master", t)
@@ -405,14 +428,14 @@ fn ten_kills_one_failover_each_no_acked_write_lost() {
             .master_port(MASTER)
             .unwrap_or_else(|| c.fail("sentinel 0 does not answer GET-MASTER-ADDR-BY-NAME"));
         if new == old {
-            c.fail(format!("kill {k}: still reporting the killed master {old}"));
+            c.fail(format!("{how} {k}: still reporting the old master {old}"));
         }
         let want = switch_payload(old, new);
         for i in 0..3 {
             let sw = c.on(i, "+switch-master");
             if sw.len() != k || sw[k - 1].payload != want {
                 c.fail(format!(
-                    "kill {k}: {} has {} +switch-master (last {:?}), want {k} ending with `{want}`",
+                    "{how} {k}: {} has {} +switch-master (last {:?}), want {k} ending with `{want}`",
                     c.sname(i),
                     sw.len(),
                     sw.last().map(|e| &e.payload)
@@ -422,17 +445,21 @@ fn ten_kills_one_failover_each_no_acked_write_lost() {
         let leaders = c.total("+elected-leader");
         if leaders != k {
             c.fail(format!(
-                "kill {k}: {leaders} +elected-leader overall, want {k}"
+                "{how} {k}: {leaders} +elected-leader overall, want {k}"
             ));
         }
         c.wait_master_everywhere(new, SECS(10));
         let ack = writer.wait_ack_after(t, new, SECS(20));
         let outage = writer.outage_around(t, new).unwrap_or_default();
-        // Restart the killed server as a master (its own config); it must be demoted.
+        // Restart the killed server as a master (its own config), or resume it; it must be demoted.
         let new_idx = c.index_of(new);
         let third = 3 - master - new_idx;
-        c.servers[master].set_replicaof(None);
-        c.servers[master].restart();
+        if stop {
+            c.servers[master].cont();
+        } else {
+            c.servers[master].set_replicaof(None);
+            c.servers[master].restart();
+        }
         let rejoin = wait_role_slave(&c, master, new, SECS(30));
         c.wait_replica_of(master, new, SECS(30));
         c.wait_replica_of(third, new, SECS(30));
@@ -440,8 +467,8 @@ fn ten_kills_one_failover_each_no_acked_write_lost() {
         let epoch = c.wait_same_config_epoch(SECS(10));
         let converged = t.elapsed();
         figures.push(format!(
-            "kill {k}: {old}→{new} failover {:?}, writer outage {outage:?} (first ack after kill at +{:?}), \
-             old master demoted {rejoin:?} after restart, converged {converged:?}, config epoch {epoch}",
+            "{how} {k}: {old}→{new} failover {:?}, writer outage {outage:?} (first ack after {how} at +{:?}), \
+             old master demoted {rejoin:?} after restart/SIGCONT, converged {converged:?}, config epoch {epoch}",
             first - t,
             ack.at - t
         ));
@@ -456,7 +483,7 @@ fn ten_kills_one_failover_each_no_acked_write_lost() {
     let final_master = c.port(master);
     let missing = missing_writes(final_master, &acked);
     eprintln!(
-        "ten kills: {} acknowledged writes ({unconfirmed} unconfirmed by WAIT, {errors} errors) in {:?}; \
+        "{kills} × {how}: {} acknowledged writes ({unconfirmed} unconfirmed by WAIT, {errors} errors) in {:?}; \
          {} missing on the final master {final_master}",
         acked.len(),
         test_start.elapsed(),

@@ -26,9 +26,6 @@ fn mixed_sigkill(spec: Spec) -> usize {
         flavors.iter().map(|f| flavor_name(*f)).collect::<Vec<_>>(),
         c.sname(leader)
     );
-    if std::env::var_os("VEDETTE_IT_TIMELINE").is_some() {
-        eprintln!("{}", c.render_events());
-    }
     c.wait_replica_of(2, best, SECS(20));
     c.servers[0].restart();
     // redis-sentinel waits 8 s before converting a returning master; vedette does it at once.
