@@ -992,7 +992,8 @@ impl Cluster {
         self.topo.master.kill();
         let mut new_port = None;
         for e in &self.events {
-            let ev = e.wait_for("+switch-master", MASTER, Duration::from_secs(30));
+            // 45 s: redis-sentinel retries a split vote only after 2 × failover-timeout (20 s).
+            let ev = e.wait_for("+switch-master", MASTER, Duration::from_secs(45));
             // `<name> <old-ip> <old-port> <new-ip> <new-port>`
             let parts: Vec<&str> = ev.payload.split(' ').collect();
             assert_eq!(parts.len(), 5, "{}", ev.payload);
