@@ -10,28 +10,112 @@ use vedette_core::Reply;
 use super::pubsub::stringmatch;
 use super::resp::Frame;
 
-/// One command or subcommand.
+mod table;
+
+pub use table::COMMANDS;
+
+/// One command or subcommand: what `COMMAND INFO` and `COMMAND DOCS` report for it, field for field as
+/// redis-sentinel 7.0 does (the table in `commands/table.rs` is generated from its replies).
 #[derive(Debug)]
 pub struct CommandSpec {
     /// Lower-case name (for a subcommand: the part after `|`).
     pub name: &'static str,
     /// Redis arity: positive = exact argc, negative = at least -arity.
     pub arity: i32,
-    /// COMMAND INFO flags.
+    /// COMMAND INFO flags, as reported (a sentinel hides its internal `sentinel`/`only_sentinel`).
     pub flags: &'static [&'static str],
+    /// COMMAND INFO first key position (no sentinel command takes keys: all 0).
+    pub first_key: i64,
+    /// COMMAND INFO last key position.
+    pub last_key: i64,
+    /// COMMAND INFO key step.
+    pub step: i64,
     /// ACL categories.
     pub acl: &'static [&'static str],
+    /// COMMAND INFO tips (`nondeterministic_output`, `request_policy:...`).
+    pub tips: &'static [&'static str],
     /// COMMAND DOCS summary.
     pub summary: &'static str,
     /// Redis version that introduced it.
     pub since: &'static str,
     /// Command group.
     pub group: &'static str,
-    /// Complexity text.
-    pub complexity: &'static str,
+    /// Complexity text (a few sentinel subcommands have none).
+    pub complexity: Option<&'static str>,
+    /// COMMAND DOCS doc flags (`deprecated`).
+    pub doc_flags: &'static [&'static str],
+    /// Version that deprecated it.
+    pub deprecated_since: Option<&'static str>,
+    /// What replaces it, when deprecated.
+    pub replaced_by: Option<&'static str>,
+    /// (version, change) pairs.
+    pub history: &'static [(&'static str, &'static str)],
+    /// Argument descriptions (COMMAND DOCS `arguments`; omitted when empty).
+    pub args: &'static [Arg],
     /// Subcommands (containers only).
     pub subcommands: &'static [CommandSpec],
 }
+
+/// Defaults for the generated table's `..SPEC`.
+pub(crate) const SPEC: CommandSpec = CommandSpec {
+    name: "",
+    arity: 0,
+    flags: &[],
+    first_key: 0,
+    last_key: 0,
+    step: 0,
+    acl: &[],
+    tips: &[],
+    summary: "",
+    since: "",
+    group: "",
+    complexity: None,
+    doc_flags: &[],
+    deprecated_since: None,
+    replaced_by: None,
+    history: &[],
+    args: &[],
+    subcommands: &[],
+};
+
+/// One argument in `COMMAND DOCS`; optional fields are omitted from the reply when unset.
+#[derive(Debug)]
+pub struct Arg {
+    /// Argument name.
+    pub name: &'static str,
+    /// `string`, `integer`, `pattern`, `pure-token`, `oneof`, `block`, ...
+    pub kind: &'static str,
+    /// Display text (Redis 7.2+).
+    pub display_text: Option<&'static str>,
+    /// The literal token preceding the value.
+    pub token: Option<&'static str>,
+    /// Short description.
+    pub summary: Option<&'static str>,
+    /// Version that added the argument.
+    pub since: Option<&'static str>,
+    /// Version that deprecated the argument.
+    pub deprecated_since: Option<&'static str>,
+    /// `optional`, `multiple`, `multiple_token`.
+    pub flags: &'static [&'static str],
+    /// Value placeholder (Redis 7.2+ for leaf arguments).
+    pub value: Option<&'static str>,
+    /// Nested arguments of `oneof` and `block`.
+    pub args: &'static [Arg],
+}
+
+/// Defaults for the generated table's `..ARG`.
+pub(crate) const ARG: Arg = Arg {
+    name: "",
+    kind: "",
+    display_text: None,
+    token: None,
+    summary: None,
+    since: None,
+    deprecated_since: None,
+    flags: &[],
+    value: None,
+    args: &[],
+};
 
 impl CommandSpec {
     /// Whether `argc` (including the command name) satisfies the arity.
@@ -50,7 +134,7 @@ impl CommandSpec {
         self.flags.contains(&"no_auth")
     }
 
-    /// Whether the command is a container (`CLIENT`, `COMMAND`, `SENTINEL`).
+    /// Whether the command is a container (`ACL`, `CLIENT`, `COMMAND`, `SENTINEL`).
     pub fn is_container(&self) -> bool {
         !self.subcommands.is_empty()
     }
@@ -61,323 +145,6 @@ impl CommandSpec {
         self.subcommands.iter().find(|s| s.name == lower)
     }
 }
-
-macro_rules! cmd {
-    ($name:literal, $arity:expr, [$($f:literal),*], [$($a:literal),*], $summary:literal, $since:literal,
-     $group:expr, $cx:literal) => {
-        cmd!($name, $arity, [$($f),*], [$($a),*], $summary, $since, $group, $cx, &[])
-    };
-    ($name:literal, $arity:expr, [$($f:literal),*], [$($a:literal),*], $summary:literal, $since:literal,
-     $group:expr, $cx:literal, $subs:expr) => {
-        CommandSpec {
-            name: $name,
-            arity: $arity,
-            flags: &[$($f),*],
-            acl: &[$($a),*],
-            summary: $summary,
-            since: $since,
-            group: $group,
-            complexity: $cx,
-            subcommands: $subs,
-        }
-    };
-}
-
-const CONN_GROUP: &str = "connection";
-
-static CLIENT_SUBS: &[CommandSpec] = &[
-    cmd!(
-        "getname",
-        2,
-        ["noscript", "loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Returns the name of the connection.",
-        "2.6.9",
-        "connection",
-        "O(1)"
-    ),
-    cmd!(
-        "help",
-        2,
-        ["loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Returns helpful text about the different subcommands.",
-        "5.0.0",
-        "connection",
-        "O(1)"
-    ),
-    cmd!(
-        "id",
-        2,
-        ["noscript", "loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Returns the unique client ID of the connection.",
-        "5.0.0",
-        "connection",
-        "O(1)"
-    ),
-    cmd!(
-        "info",
-        2,
-        ["noscript", "loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Returns information about the connection.",
-        "6.2.0",
-        "connection",
-        "O(1)"
-    ),
-    cmd!(
-        "kill",
-        -3,
-        ["admin", "noscript", "loading", "stale", "sentinel"],
-        ["@admin", "@slow", "@dangerous", "@connection"],
-        "Terminates open connections.",
-        "2.4.0",
-        "connection",
-        "O(N) where N is the number of client connections"
-    ),
-    cmd!(
-        "list",
-        -2,
-        ["admin", "noscript", "loading", "stale", "sentinel"],
-        ["@admin", "@slow", "@dangerous", "@connection"],
-        "Lists open connections.",
-        "2.4.0",
-        "connection",
-        "O(N) where N is the number of client connections"
-    ),
-    cmd!(
-        "reply",
-        3,
-        ["noscript", "loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Instructs the server whether to reply to commands.",
-        "3.2.0",
-        "connection",
-        "O(1)"
-    ),
-    cmd!(
-        "setinfo",
-        4,
-        ["noscript", "loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Sets information specific to the client or connection.",
-        "7.2.0",
-        "connection",
-        "O(1)"
-    ),
-    cmd!(
-        "setname",
-        3,
-        ["noscript", "loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Sets the connection name.",
-        "2.6.9",
-        "connection",
-        "O(1)"
-    ),
-];
-
-static COMMAND_SUBS: &[CommandSpec] = &[
-    cmd!(
-        "count",
-        2,
-        ["loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Returns a count of commands.",
-        "2.8.13",
-        "server",
-        "O(1)"
-    ),
-    cmd!(
-        "docs",
-        -2,
-        ["loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Returns documentary information about one, multiple or all commands.",
-        "7.0.0",
-        "server",
-        "O(N) where N is the number of commands to look up"
-    ),
-    cmd!(
-        "getkeys",
-        -3,
-        ["loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Extracts the key names from an arbitrary command.",
-        "2.8.13",
-        "server",
-        "O(N) where N is the number of arguments to the command"
-    ),
-    cmd!(
-        "getkeysandflags",
-        -3,
-        ["loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Extracts the key names and access flags for an arbitrary command.",
-        "7.0.0",
-        "server",
-        "O(N) where N is the number of arguments to the command"
-    ),
-    cmd!(
-        "help",
-        2,
-        ["loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Returns helpful text about the different subcommands.",
-        "5.0.0",
-        "server",
-        "O(1)"
-    ),
-    cmd!(
-        "info",
-        -2,
-        ["loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Returns information about one, multiple or all commands.",
-        "2.8.13",
-        "server",
-        "O(N) where N is the number of commands to look up"
-    ),
-    cmd!(
-        "list",
-        -2,
-        ["loading", "stale", "sentinel"],
-        ["@slow", "@connection"],
-        "Returns a list of command names.",
-        "7.0.0",
-        "server",
-        "O(N) where N is the total number of Redis commands"
-    ),
-];
-
-macro_rules! sentinel_sub {
-    ($name:literal, $arity:expr, $summary:literal) => {
-        cmd!(
-            $name,
-            $arity,
-            ["admin", "sentinel", "only_sentinel"],
-            ["@admin", "@slow", "@dangerous"],
-            $summary,
-            "2.8.4",
-            "sentinel",
-            "O(1)"
-        )
-    };
-}
-
-static SENTINEL_SUBS: &[CommandSpec] = &[
-    sentinel_sub!("ckquorum", 3, "Checks for a Redis Sentinel quorum."),
-    sentinel_sub!("config", -4, "Configures Redis Sentinel."),
-    sentinel_sub!(
-        "debug",
-        -2,
-        "Lists or updates the current configurable parameters of Redis Sentinel."
-    ),
-    sentinel_sub!("failover", 3, "Forces a Redis Sentinel failover."),
-    sentinel_sub!(
-        "flushconfig",
-        2,
-        "Rewrites the Redis Sentinel configuration file."
-    ),
-    sentinel_sub!(
-        "get-master-addr-by-name",
-        3,
-        "Returns the port and address of a master Redis instance."
-    ),
-    cmd!(
-        "help",
-        2,
-        ["loading", "stale", "sentinel", "only_sentinel"],
-        ["@slow"],
-        "Returns helpful text about the different subcommands.",
-        "6.2.0",
-        "sentinel",
-        "O(1)"
-    ),
-    sentinel_sub!(
-        "info-cache",
-        -3,
-        "Returns the cached `INFO` replies from the deployment's instances."
-    ),
-    sentinel_sub!(
-        "is-master-down-by-addr",
-        6,
-        "Determines whether a master Redis instance is down."
-    ),
-    sentinel_sub!("master", 3, "Returns the state of a master Redis instance."),
-    sentinel_sub!("masters", 2, "Returns a list of monitored Redis masters."),
-    sentinel_sub!("monitor", 6, "Starts monitoring."),
-    sentinel_sub!("myid", 2, "Returns the Redis Sentinel instance ID."),
-    sentinel_sub!(
-        "pending-scripts",
-        2,
-        "Returns information about pending scripts for Redis Sentinel."
-    ),
-    sentinel_sub!("remove", 3, "Stops monitoring."),
-    sentinel_sub!(
-        "replicas",
-        3,
-        "Returns a list of the monitored Redis replicas."
-    ),
-    sentinel_sub!(
-        "reset",
-        3,
-        "Resets Redis masters by name matching a pattern."
-    ),
-    sentinel_sub!("sentinels", 3, "Returns a list of Sentinel instances."),
-    sentinel_sub!(
-        "set",
-        -5,
-        "Changes the configuration of a monitored Redis master."
-    ),
-    sentinel_sub!("simulate-failure", -3, "Simulates failover scenarios."),
-    sentinel_sub!("slaves", 3, "Returns a list of the monitored replicas."),
-];
-
-/// Every command a client can run, sorted by name.
-pub static COMMANDS: &[CommandSpec] = &[
-    cmd!("auth", -2, ["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"],
-        ["@fast", "@connection"], "Authenticates the connection.", "1.0.0", CONN_GROUP,
-        "O(N) where N is the number of passwords defined for the user"),
-    cmd!("client", -2, ["sentinel"], ["@slow"], "A container for client connection commands.", "2.4.0",
-        CONN_GROUP, "Depends on subcommand.", CLIENT_SUBS),
-    cmd!("command", -1, ["loading", "stale", "sentinel"], ["@slow", "@connection"],
-        "Returns detailed information about all commands.", "2.8.13", "server",
-        "O(N) where N is the total number of Redis commands", COMMAND_SUBS),
-    cmd!("echo", 2, ["loading", "stale", "fast", "sentinel"], ["@fast", "@connection"],
-        "Returns the given string.", "1.0.0", CONN_GROUP, "O(1)"),
-    cmd!("hello", -1, ["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"],
-        ["@fast", "@connection"], "Handshakes with the Redis server.", "6.0.0", CONN_GROUP, "O(1)"),
-    cmd!("info", -1, ["loading", "stale", "sentinel"], ["@slow", "@dangerous"],
-        "Returns information and statistics about the server.", "1.0.0", "server", "O(1)"),
-    cmd!("ping", -1, ["fast", "sentinel"], ["@fast", "@connection"],
-        "Returns the server's liveliness response.", "1.0.0", CONN_GROUP, "O(1)"),
-    cmd!("psubscribe", -2, ["pubsub", "noscript", "loading", "stale", "sentinel"], ["@pubsub", "@slow"],
-        "Listens for messages published to channels that match one or more patterns.", "2.0.0", "pubsub",
-        "O(N) where N is the number of patterns to subscribe to."),
-    cmd!("publish", 3, ["pubsub", "loading", "stale", "fast", "may_replicate", "sentinel"],
-        ["@pubsub", "@fast"], "Posts a message to a channel.", "2.0.0", "pubsub",
-        "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client)."),
-    cmd!("punsubscribe", -1, ["pubsub", "noscript", "loading", "stale", "sentinel"], ["@pubsub", "@slow"],
-        "Stops listening to messages published to channels that match one or more patterns.", "2.0.0",
-        "pubsub", "O(N) where N is the number of patterns to unsubscribe."),
-    cmd!("role", 1, ["noscript", "loading", "stale", "fast", "sentinel"], ["@admin", "@fast", "@dangerous"],
-        "Returns the replication role.", "2.8.12", "server", "O(1)"),
-    cmd!("sentinel", -2, ["admin", "sentinel", "only_sentinel"], ["@admin", "@slow", "@dangerous"],
-        "A container for Redis Sentinel commands.", "2.8.4", "sentinel", "Depends on subcommand.",
-        SENTINEL_SUBS),
-    cmd!("shutdown", -1, ["admin", "noscript", "loading", "stale", "no_multi", "sentinel", "allow_busy"],
-        ["@admin", "@slow", "@dangerous"],
-        "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", "server",
-        "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
-    cmd!("subscribe", -2, ["pubsub", "noscript", "loading", "stale", "sentinel"], ["@pubsub", "@slow"],
-        "Listens for messages published to channels.", "2.0.0", "pubsub",
-        "O(N) where N is the number of channels to subscribe to."),
-    cmd!("unsubscribe", -1, ["pubsub", "noscript", "loading", "stale", "sentinel"], ["@pubsub", "@slow"],
-        "Stops listening to messages posted to channels.", "2.0.0", "pubsub",
-        "O(N) where N is the number of channels to unsubscribe."),
-];
 
 /// Find a top-level command, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
@@ -413,49 +180,111 @@ fn status_set(items: &[&str]) -> Frame {
     )
 }
 
-/// One `COMMAND INFO` entry.
+fn bulk_set(items: &[&str]) -> Frame {
+    Frame::Set(items.iter().map(|s| bulk(s)).collect())
+}
+
+fn bulk(s: &str) -> Frame {
+    Frame::Reply(Reply::bulk(s))
+}
+
+/// One `COMMAND INFO` entry. Redis 7.0 sends tips and key specs as sets, and the subcommands as an
+/// array, or an empty set when there are none.
 fn info_entry(parent: Option<&CommandSpec>, spec: &CommandSpec) -> Frame {
-    let flags: Vec<&str> = spec
-        .flags
-        .iter()
-        .copied()
-        .filter(|f| *f != "sentinel" && *f != "only_sentinel")
-        .collect();
-    Frame::Array(vec![
-        Frame::Reply(Reply::bulk(fullname(parent, spec))),
-        Frame::Reply(Reply::Int(i64::from(spec.arity))),
-        status_set(&flags),
-        Frame::Reply(Reply::Int(0)),
-        Frame::Reply(Reply::Int(0)),
-        Frame::Reply(Reply::Int(0)),
-        status_set(spec.acl),
-        Frame::Set(Vec::new()),
-        Frame::Array(Vec::new()),
+    let subcommands = if spec.is_container() {
         Frame::Array(
             spec.subcommands
                 .iter()
                 .map(|s| info_entry(Some(spec), s))
                 .collect(),
-        ),
+        )
+    } else {
+        Frame::Set(Vec::new())
+    };
+    Frame::Array(vec![
+        bulk(&fullname(parent, spec)),
+        Frame::Reply(Reply::Int(i64::from(spec.arity))),
+        status_set(spec.flags),
+        Frame::Reply(Reply::Int(spec.first_key)),
+        Frame::Reply(Reply::Int(spec.last_key)),
+        Frame::Reply(Reply::Int(spec.step)),
+        status_set(spec.acl),
+        bulk_set(spec.tips),
+        // Key specs: no sentinel command takes keys.
+        Frame::Set(Vec::new()),
+        subcommands,
     ])
 }
 
-/// One `COMMAND DOCS` value.
+/// The `arguments` array of `COMMAND DOCS`, fields in Redis's order.
+fn args_docs(args: &[Arg]) -> Frame {
+    Frame::Array(
+        args.iter()
+            .map(|a| {
+                let mut m = vec![(bulk("name"), bulk(a.name)), (bulk("type"), bulk(a.kind))];
+                let opt = [
+                    ("display_text", a.display_text),
+                    ("token", a.token),
+                    ("summary", a.summary),
+                    ("since", a.since),
+                    ("deprecated_since", a.deprecated_since),
+                ];
+                m.extend(
+                    opt.iter()
+                        .filter_map(|(k, v)| v.map(|v| (bulk(k), bulk(v)))),
+                );
+                if !a.flags.is_empty() {
+                    m.push((bulk("flags"), status_set(a.flags)));
+                }
+                if let Some(v) = a.value {
+                    m.push((bulk("value"), bulk(v)));
+                }
+                if !a.args.is_empty() {
+                    m.push((bulk("arguments"), args_docs(a.args)));
+                }
+                Frame::Map(m)
+            })
+            .collect(),
+    )
+}
+
+/// One `COMMAND DOCS` value, fields in Redis 7.0's order.
 fn docs_entry(spec: &CommandSpec) -> Frame {
-    let b = |s: &str| Frame::Reply(Reply::bulk(s));
     let mut pairs = vec![
-        (b("summary"), b(spec.summary)),
-        (b("since"), b(spec.since)),
-        (b("group"), b(spec.group)),
-        (b("complexity"), b(spec.complexity)),
+        (bulk("summary"), bulk(spec.summary)),
+        (bulk("since"), bulk(spec.since)),
+        (bulk("group"), bulk(spec.group)),
     ];
+    if let Some(c) = spec.complexity {
+        pairs.push((bulk("complexity"), bulk(c)));
+    }
+    if !spec.doc_flags.is_empty() {
+        pairs.push((bulk("doc_flags"), status_set(spec.doc_flags)));
+    }
+    if let Some(v) = spec.deprecated_since {
+        pairs.push((bulk("deprecated_since"), bulk(v)));
+    }
+    if let Some(v) = spec.replaced_by {
+        pairs.push((bulk("replaced_by"), bulk(v)));
+    }
+    if !spec.history.is_empty() {
+        let h = spec
+            .history
+            .iter()
+            .map(|(v, what)| Frame::Array(vec![bulk(v), bulk(what)]))
+            .collect();
+        pairs.push((bulk("history"), Frame::Set(h)));
+    }
+    if !spec.args.is_empty() {
+        pairs.push((bulk("arguments"), args_docs(spec.args)));
+    }
     if spec.is_container() {
         pairs.push((
-            b("subcommands"),
+            bulk("subcommands"),
             Frame::Map(
                 spec.subcommands
                     .iter()
-                    .map(|s| (b(&fullname(Some(spec), s)), docs_entry(s)))
+                    .map(|s| (bulk(&fullname(Some(spec), s)), docs_entry(s)))
                     .collect(),
             ),
         ));
@@ -472,6 +301,16 @@ fn all_fullnames() -> Vec<(String, &'static CommandSpec)> {
         }
     }
     out
+}
+
+/// Full names of the commands in ACL category `cat` (without the `@`), for `ACL CAT <category>`.
+pub fn names_in_category(cat: &str) -> Vec<String> {
+    let want = format!("@{cat}");
+    all_fullnames()
+        .into_iter()
+        .filter(|(_, s)| s.acl.contains(&want.as_str()))
+        .map(|(n, _)| n)
+        .collect()
 }
 
 fn syntax_error() -> Frame {
@@ -673,12 +512,38 @@ mod tests {
         }
         assert_eq!(
             command(&a(&["command", "count"])),
-            Frame::Reply(Reply::Int(15))
+            Frame::Reply(Reply::Int(16))
         );
         let filtered = names(&command(&a(&[
             "command", "list", "filterby", "pattern", "CLIENT|*",
         ])));
         assert!(filtered.iter().all(|n| n.starts_with("client|")));
         assert!(!filtered.is_empty());
+    }
+
+    #[test]
+    fn docs_have_redis_fields() {
+        let Frame::Map(m) = command(&a(&["command", "docs", "ping"])) else {
+            panic!("not a map");
+        };
+        let Frame::Map(fields) = &m[0].1 else {
+            panic!("not a map");
+        };
+        let keys: Vec<&Frame> = fields.iter().map(|(k, _)| k).collect();
+        let want: Vec<Frame> = ["summary", "since", "group", "complexity", "arguments"]
+            .iter()
+            .map(|k| bulk(k))
+            .collect();
+        assert_eq!(keys, want.iter().collect::<Vec<_>>());
+        // Every entry is complete, and container subcommands are sorted.
+        fn check(spec: &CommandSpec) {
+            assert!(!spec.summary.is_empty() && !spec.since.is_empty() && !spec.group.is_empty());
+            assert!(spec.subcommands.windows(2).all(|w| w[0].name < w[1].name));
+            spec.subcommands.iter().for_each(check);
+        }
+        COMMANDS.iter().for_each(check);
+        assert!(lookup_fullname(b"sentinel|slaves")
+            .and_then(|(_, s)| s)
+            .is_some_and(|s| s.deprecated_since == Some("5.0.0")));
     }
 }

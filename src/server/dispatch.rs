@@ -1,6 +1,6 @@
 //! Command execution for one client: Redis's `processCommand` checks, then the commands the shell
-//! answers itself (PING, ECHO, INFO, AUTH, HELLO, CLIENT, COMMAND, SHUTDOWN, pub/sub) and routing of
-//! `SENTINEL`, `ROLE` and `PUBLISH` to the core.
+//! answers itself (PING, ECHO, INFO, AUTH, HELLO, ACL, CLIENT, COMMAND, SHUTDOWN, pub/sub) and routing
+//! of `SENTINEL`, `ROLE` and `PUBLISH` to the core.
 //!
 //! Checks run in Redis's order, because clients observe it: the command exists, then its arity (and a
 //! container's subcommand and its arity), then authentication, then the RESP2 subscribe-mode
@@ -69,7 +69,31 @@ pub(crate) struct ConnState {
     pub close_after_reply: bool,
     /// The server's shutdown token (SHUTDOWN trips it).
     pub shutdown: CancellationToken,
+    /// CLIENT TRACKING state. A sentinel has no keys, so tracking never sends an invalidation; the
+    /// state exists so that CLIENT TRACKINGINFO, GETREDIR and CACHING answer as Redis does.
+    pub tracking: Tracking,
     hub: PubSubHub,
+}
+
+/// CLIENT TRACKING options in effect.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Tracking {
+    /// Tracking is on.
+    pub on: bool,
+    /// BCAST mode.
+    pub bcast: bool,
+    /// OPTIN mode.
+    pub optin: bool,
+    /// OPTOUT mode.
+    pub optout: bool,
+    /// NOLOOP.
+    pub noloop: bool,
+    /// CLIENT CACHING YES/NO given for the next command.
+    pub caching: Option<bool>,
+    /// REDIRECT client id (0: none).
+    pub redirect: u64,
+    /// BCAST prefixes.
+    pub prefixes: Vec<Vec<u8>>,
 }
 
 impl ConnState {
@@ -91,6 +115,7 @@ impl ConnState {
             skip_next: false,
             close_after_reply: false,
             shutdown,
+            tracking: Tracking::default(),
             hub,
         }
     }
@@ -224,7 +249,12 @@ pub(crate) async fn execute(
         ));
     }
     super::clients::Stats::add(&ctx.stats.commands_processed, 1);
-    run(ctx, st, spec, argv).await
+    let out = run(ctx, st, spec, argv).await;
+    // CLIENT CACHING applies to the next command only.
+    if fullname != "client|caching" {
+        st.tracking.caching = None;
+    }
+    out
 }
 
 async fn run(
@@ -252,6 +282,7 @@ async fn run(
         }
         "role" | "publish" | "sentinel" => Outcome::reply(ctx.core.command(argv).await),
         "auth" => auth(ctx, st, &argv),
+        "acl" => acl(ctx, st, &argv),
         "hello" => hello(ctx, st, &argv),
         "client" => client(ctx, st, &argv),
         "command" => Outcome::Reply(commands::command(&argv)),
@@ -446,6 +477,52 @@ fn client(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome 
         }
         b"list" => client_list(ctx, argv, now),
         b"kill" => client_kill(ctx, st, argv),
+        b"tracking" => client_tracking(ctx, st, argv),
+        b"trackinginfo" => client_trackinginfo(st),
+        b"getredir" => Outcome::reply(Reply::Int(if st.tracking.on {
+            st.tracking.redirect as i64
+        } else {
+            -1
+        })),
+        b"caching" => client_caching(st, &argv[2]),
+        b"no-evict" => match argv[2].to_ascii_lowercase().as_slice() {
+            // There is no client eviction in a sentinel: accept the setting, like Redis.
+            b"on" | b"off" => Outcome::reply(Reply::ok()),
+            _ => syntax_error(),
+        },
+        b"pause" => {
+            if super::resp::string2ll(&argv[2]).is_none_or(|t| t < 0) {
+                return Outcome::err("ERR timeout is not an integer or out of range");
+            }
+            match argv.get(3).map(|m| m.to_ascii_lowercase()) {
+                None => {}
+                Some(m) if m == b"write" || m == b"all" => {}
+                Some(_) => return Outcome::err("ERR CLIENT PAUSE mode must be WRITE or ALL"),
+            }
+            if argv.len() > 4 {
+                return syntax_error();
+            }
+            // Accepted without effect: a sentinel's clients only read, and its own work must go on.
+            Outcome::reply(Reply::ok())
+        }
+        b"unpause" => Outcome::reply(Reply::ok()),
+        b"unblock" => {
+            if super::resp::string2ll(&argv[2]).is_none() {
+                return Outcome::err("ERR value is not an integer or out of range");
+            }
+            match argv.get(3).map(|m| m.to_ascii_lowercase()) {
+                None => {}
+                Some(m) if m == b"timeout" || m == b"error" => {}
+                Some(_) => {
+                    return Outcome::err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+                }
+            }
+            if argv.len() > 4 {
+                return syntax_error();
+            }
+            // No sentinel command blocks, so there is never a client to unblock.
+            Outcome::reply(Reply::Int(0))
+        }
         b"reply" => {
             let mode = argv[2].to_ascii_lowercase();
             match mode.as_slice() {
@@ -470,6 +547,10 @@ fn client(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome 
         b"help" => Outcome::Reply(commands::help(
             "CLIENT",
             &[
+                "CACHING (YES|NO)",
+                "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+                "GETREDIR",
+                "    Return the client ID we are redirecting to when tracking is enabled.",
                 "GETNAME",
                 "    Return the name of the current connection.",
                 "ID",
@@ -498,6 +579,10 @@ fn client(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome 
                 "      Return clients of specified type.",
                 "    * ID <client-id> [<client-id> ...]",
                 "      Return clients of specified IDs only.",
+                "UNPAUSE",
+                "    Stop the current client pause, resuming traffic.",
+                "PAUSE <timeout> [WRITE|ALL]",
+                "    Suspend all, or just write, clients for <timeout> milliseconds.",
                 "REPLY (ON|OFF|SKIP)",
                 "    Control the replies sent to the current connection.",
                 "SETNAME <name>",
@@ -506,10 +591,137 @@ fn client(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome 
                 "    Set client meta attr. Options are:",
                 "    * LIB-NAME: the client lib name.",
                 "    * LIB-VER: the client lib version.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                "    Unblock the specified blocked client.",
+                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+                "         [OPTIN] [OPTOUT] [NOLOOP]",
+                "    Control server assisted client side caching.",
+                "TRACKINGINFO",
+                "    Report tracking status for the current connection.",
+                "NO-EVICT (ON|OFF)",
+                "    Protect current client connection from eviction.",
             ],
         )),
         _ => Outcome::err(errors::unknown_subcommand("client", &argv[1])),
     }
+}
+
+fn client_tracking(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
+    let on = match argv[2].to_ascii_lowercase().as_slice() {
+        b"on" => true,
+        b"off" => false,
+        _ => return syntax_error(),
+    };
+    let mut t = Tracking {
+        on,
+        ..Tracking::default()
+    };
+    let mut i = 3;
+    while i < argv.len() {
+        let more = i + 1 < argv.len();
+        match argv[i].to_ascii_lowercase().as_slice() {
+            b"redirect" if more => {
+                i += 1;
+                let Some(id) = super::resp::string2ll(&argv[i]) else {
+                    return Outcome::err("ERR value is not an integer or out of range");
+                };
+                let exists = id > 0 && ctx.clients.snapshot().iter().any(|c| c.id as i64 == id);
+                if !exists {
+                    return Outcome::err("ERR The client ID you want redirect to does not exist");
+                }
+                t.redirect = id as u64;
+            }
+            b"prefix" if more => {
+                i += 1;
+                t.prefixes.push(argv[i].clone());
+            }
+            b"bcast" => t.bcast = true,
+            b"optin" => t.optin = true,
+            b"optout" => t.optout = true,
+            b"noloop" => t.noloop = true,
+            _ => return syntax_error(),
+        }
+        i += 1;
+    }
+    if !on {
+        st.tracking = Tracking::default();
+        return Outcome::reply(Reply::ok());
+    }
+    if !t.bcast && !t.prefixes.is_empty() {
+        return Outcome::err("ERR PREFIX option requires BCAST mode to be enabled");
+    }
+    if t.optin && t.optout {
+        return Outcome::err("ERR You can't use both OPTIN and OPTOUT");
+    }
+    if t.bcast && (t.optin || t.optout) {
+        return Outcome::err("ERR OPTIN and OPTOUT are not compatible with BCAST");
+    }
+    st.tracking = t;
+    Outcome::reply(Reply::ok())
+}
+
+fn client_caching(st: &mut ConnState, arg: &[u8]) -> Outcome {
+    let yes = match arg.to_ascii_lowercase().as_slice() {
+        b"yes" => true,
+        b"no" => false,
+        _ => return syntax_error(),
+    };
+    let t = &mut st.tracking;
+    if !t.on || !(t.optin || t.optout) {
+        return Outcome::err(
+            "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        );
+    }
+    if yes && !t.optin {
+        return Outcome::err(
+            "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+        );
+    }
+    if !yes && !t.optout {
+        return Outcome::err(
+            "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+        );
+    }
+    t.caching = Some(yes);
+    Outcome::reply(Reply::ok())
+}
+
+/// `CLIENT TRACKINGINFO`: flags (a set), redirect, prefixes, as Redis 7.0.
+fn client_trackinginfo(st: &ConnState) -> Outcome {
+    let t = &st.tracking;
+    let mut flags = Vec::new();
+    if !t.on {
+        flags.push("off");
+    } else {
+        flags.push("on");
+        for (set, name) in [
+            (t.bcast, "bcast"),
+            (t.optin, "optin"),
+            (t.optout, "optout"),
+            (t.caching == Some(true), "caching-yes"),
+            (t.caching == Some(false), "caching-no"),
+            (t.noloop, "noloop"),
+        ] {
+            if set {
+                flags.push(name);
+            }
+        }
+    }
+    let redirect = if t.on { t.redirect as i64 } else { -1 };
+    let b = |s: &str| Frame::Reply(Reply::bulk(s));
+    Outcome::Reply(Frame::Map(vec![
+        (b("flags"), Frame::Set(flags.into_iter().map(b).collect())),
+        (b("redirect"), Frame::Reply(Reply::Int(redirect))),
+        (
+            b("prefixes"),
+            Frame::Array(
+                t.prefixes
+                    .iter()
+                    .map(|p| Frame::Reply(Reply::Bulk(p.clone())))
+                    .collect(),
+            ),
+        ),
+    ]))
 }
 
 fn client_list(ctx: &ServerContext, argv: &[Vec<u8>], now: Instant) -> Outcome {
@@ -620,6 +832,252 @@ fn client_kill(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Out
     Outcome::reply(Reply::Int(killed))
 }
 
+/// The ACL categories, in Redis's order (`ACL CAT`).
+const ACL_CATEGORIES: &[&str] = &[
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+];
+
+const NO_ACL_FILE: &str = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
+
+/// `ACL`: vedette has exactly one user, `default`, with all permissions and the password `requirepass`
+/// (as a Redis sentinel with only `requirepass` configured). Users cannot be changed at run time.
+fn acl(ctx: &ServerContext, _st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
+    let b = |s: &str| Reply::bulk(s);
+    let sub = argv[1].to_ascii_lowercase();
+    let pass_hash = ctx
+        .config
+        .requirepass
+        .as_ref()
+        .map(|p| hex(&sha256(p.as_bytes())));
+    match sub.as_slice() {
+        b"whoami" => Outcome::reply(b("default")),
+        b"users" => Outcome::reply(Reply::Array(vec![b("default")])),
+        b"list" => {
+            let pass = match &pass_hash {
+                Some(h) => format!("#{h}"),
+                None => "nopass".into(),
+            };
+            Outcome::reply(Reply::Array(vec![b(&format!(
+                "user default on {pass} ~* &* +@all"
+            ))]))
+        }
+        b"getuser" => {
+            if argv[2].as_slice() != b"default" {
+                return Outcome::reply(Reply::Nil);
+            }
+            let bs = |s: &str| Frame::Reply(Reply::bulk(s));
+            let mut flags = vec![bs("on")];
+            let mut passwords = Vec::new();
+            match &pass_hash {
+                Some(h) => passwords.push(bs(h)),
+                None => flags.push(bs("nopass")),
+            }
+            Outcome::Reply(Frame::Map(vec![
+                (bs("flags"), Frame::Set(flags)),
+                (bs("passwords"), Frame::Array(passwords)),
+                (bs("commands"), bs("+@all")),
+                (bs("keys"), bs("~*")),
+                (bs("channels"), bs("&*")),
+                (bs("selectors"), Frame::Array(Vec::new())),
+            ]))
+        }
+        b"cat" => match argv.get(2) {
+            None => Outcome::reply(Reply::Array(
+                ACL_CATEGORIES.iter().map(|c| b(c)).collect(),
+            )),
+            Some(_) if argv.len() > 3 => syntax_error(),
+            Some(cat) => {
+                let cat = lossy(cat).to_ascii_lowercase();
+                if !ACL_CATEGORIES.contains(&cat.as_str()) {
+                    return Outcome::err(format!("ERR Unknown category '{}'", lossy(&argv[2])));
+                }
+                Outcome::reply(Reply::Array(
+                    commands::names_in_category(&cat)
+                        .iter()
+                        .map(|n| b(n))
+                        .collect(),
+                ))
+            }
+        },
+        b"log" => match argv.get(2) {
+            None => Outcome::reply(Reply::Array(Vec::new())),
+            Some(_) if argv.len() > 3 => syntax_error(),
+            Some(a) if a.eq_ignore_ascii_case(b"reset") => Outcome::reply(Reply::ok()),
+            // Nothing is ever denied (one all-powerful user), so the log is always empty.
+            Some(a) => match super::resp::string2ll(a) {
+                Some(_) => Outcome::reply(Reply::Array(Vec::new())),
+                None => Outcome::err("ERR value is not an integer or out of range"),
+            },
+        },
+        b"genpass" => {
+            let bits = match argv.get(2) {
+                None => 256,
+                Some(a) => match super::resp::string2ll(a) {
+                    Some(n @ 1..=4096) => n as usize,
+                    _ => return Outcome::err(
+                        "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096",
+                    ),
+                },
+            };
+            let chars = bits.div_ceil(4);
+            let bytes: Vec<u8> = (0..chars.div_ceil(2)).map(|_| rand::random()).collect();
+            let mut pass = hex(&bytes);
+            pass.truncate(chars);
+            Outcome::reply(Reply::Bulk(pass.into_bytes()))
+        }
+        b"dryrun" => {
+            if argv[2].as_slice() != b"default" {
+                return Outcome::err(format!("ERR User '{}' not found", lossy(&argv[2])));
+            }
+            let target = &argv[3..];
+            match commands::lookup(&target[0]) {
+                None => Outcome::err(format!("ERR Command '{}' not found", lossy(&target[0]))),
+                Some(spec) if !spec.arity_ok(target.len()) => {
+                    Outcome::err(errors::wrong_arity(spec.name))
+                }
+                // The default user may run everything.
+                Some(_) => Outcome::reply(Reply::ok()),
+            }
+        }
+        b"save" | b"load" => Outcome::err(NO_ACL_FILE),
+        b"setuser" => Outcome::err(
+            "ERR ACL SETUSER is not supported: the only user is 'default', whose password is requirepass",
+        ),
+        b"deluser" => {
+            if argv[2..].iter().any(|u| u.as_slice() == b"default") {
+                return Outcome::err("ERR The 'default' user cannot be removed");
+            }
+            Outcome::reply(Reply::Int(0))
+        }
+        b"help" => Outcome::Reply(commands::help(
+            "ACL",
+            &[
+                "CAT [<category>]",
+                "    List all commands that belong to <category>, or all command categories",
+                "    when no category is specified.",
+                "DELUSER <username> [<username> ...]",
+                "    Delete a list of users.",
+                "DRYRUN <username> <command> [<arg> ...]",
+                "    Returns whether the user can execute the given command without executing the command.",
+                "GETUSER <username>",
+                "    Get the user's details.",
+                "GENPASS [<bits>]",
+                "    Generate a secure 256-bit user password. The optional `bits` argument can",
+                "    be used to specify a different size.",
+                "LIST",
+                "    Show users details in config file format.",
+                "LOAD",
+                "    Reload users from the ACL file.",
+                "LOG [<count> | RESET]",
+                "    Show the ACL log entries.",
+                "SAVE",
+                "    Save the current config to the ACL file.",
+                "SETUSER <username> <attribute> [<attribute> ...]",
+                "    Create or modify a user with the specified attributes.",
+                "USERS",
+                "    List all the registered usernames.",
+                "WHOAMI",
+                "    Return the current connection username.",
+            ],
+        )),
+        _ => Outcome::err(errors::unknown_subcommand("acl", &argv[1])),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 (FIPS 180-4), for the password hash Redis shows in `ACL LIST` / `ACL GETUSER`. Small and
+/// only run on those two commands, so not worth a dependency.
+fn sha256(data: &[u8]) -> [u8; 32] {
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+    let mut h: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
+    ];
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&((data.len() as u64) * 8).to_be_bytes());
+    for chunk in msg.chunks_exact(64) {
+        let mut w = [0u32; 64];
+        for (i, word) in chunk.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..64 {
+            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16]
+                .wrapping_add(s0)
+                .wrapping_add(w[i - 7])
+                .wrapping_add(s1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
+        for i in 0..64 {
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let ch = (e & f) ^ (!e & g);
+            let t1 = hh
+                .wrapping_add(s1)
+                .wrapping_add(ch)
+                .wrapping_add(K[i])
+                .wrapping_add(w[i]);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let maj = (a & b) ^ (a & c) ^ (b & c);
+            let t2 = s0.wrapping_add(maj);
+            hh = g;
+            g = f;
+            f = e;
+            e = d.wrapping_add(t1);
+            d = c;
+            c = b;
+            b = a;
+            a = t1.wrapping_add(t2);
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 32];
+    for (i, word) in h.iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
 fn shutdown(st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
     let (mut nosave, mut save, mut flags, mut abort) = (false, false, false, false);
     for a in &argv[1..] {
@@ -715,6 +1173,23 @@ mod tests {
         assert!(!ct_eq(b"abc", b"abd"));
         assert!(!ct_eq(b"abc", b"ab"));
         assert!(ct_eq(b"", b""));
+    }
+
+    #[test]
+    fn sha256_vectors() {
+        assert_eq!(
+            hex(&sha256(b"")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            hex(&sha256(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let long = [b'a'; 1000];
+        assert_eq!(
+            hex(&sha256(&long)),
+            "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"
+        );
     }
 
     #[test]

@@ -116,16 +116,18 @@ impl Outbox {
     }
 
     /// Queue a persist; consecutive persists with nothing in between are coalesced into the newest.
-    pub(crate) fn persist(&mut self, state: PersistedState) -> u64 {
-        if let Some(Item::Out(Output::Persist { seq, state: s })) = self.q.back_mut() {
-            **s = state;
+    /// Queue a persist marker. The state written is snapshotted when the marker is released (see
+    /// [`Sentinel::poll_output`]), so every write carries the newest state and what reaches the disk never
+    /// goes backwards, whatever order retries and markers leave in. Consecutive markers coalesce.
+    pub(crate) fn persist(&mut self) -> u64 {
+        if let Some(Item::Out(Output::Persist { seq, .. })) = self.q.back() {
             return seq.0;
         }
         self.next_seq += 1;
         let seq = self.next_seq;
         self.q.push_back(Item::Out(Output::Persist {
             seq: PersistSeq(seq),
-            state: Box::new(state),
+            state: Box::new(PersistedState::new(String::new())),
         }));
         self.last_persist = Some(seq);
         seq
@@ -191,7 +193,7 @@ impl Outbox {
     }
 
     /// After a failed write: put a fresh persist of `state` in front of everything and reopen the queue to it.
-    fn retry(&mut self, state: PersistedState) {
+    fn retry(&mut self) {
         if !self.retry_due {
             return;
         }
@@ -199,7 +201,7 @@ impl Outbox {
         self.next_seq += 1;
         self.q.push_front(Item::Out(Output::Persist {
             seq: PersistSeq(self.next_seq),
-            state: Box::new(state),
+            state: Box::new(PersistedState::new(String::new())),
         }));
         self.waiting = None;
     }
@@ -511,10 +513,7 @@ impl Sentinel {
         if now < self.next_tick {
             return;
         }
-        if self.out.retry_due {
-            let st = self.persisted_state();
-            self.out.retry(st);
-        }
+        self.out.retry();
         self.tilt_check(wall_ms);
         let names: Vec<String> = self.masters.keys().cloned().collect();
         for name in &names {
@@ -563,7 +562,13 @@ impl Sentinel {
 
     /// Next piece of work for the shell.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop()
+        match self.out.pop()? {
+            Output::Persist { seq, .. } => Some(Output::Persist {
+                seq,
+                state: Box::new(self.persisted_state()),
+            }),
+            o => Some(o),
+        }
     }
 
     /// When `handle_timeout` must run next.
@@ -660,8 +665,7 @@ impl Sentinel {
 
     /// Queue a persist of the current state; returns its sequence number.
     pub(crate) fn flush(&mut self) -> u64 {
-        let st = self.persisted_state();
-        self.out.persist(st)
+        self.out.persist()
     }
 
     /// Timings in force (SENTINEL DEBUG).

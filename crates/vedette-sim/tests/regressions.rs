@@ -83,3 +83,10 @@ fn seed_692_no_early_sdown_after_switch() {
         "new master declared down before down-after elapsed"
     );
 }
+
+/// A retried persist overtook an older queued one, which then wrote an older epoch over a newer one
+/// (epoch_monotonic). Fixed by snapshotting the state when a persist is released, not when it is queued.
+#[test]
+fn seed_3192_persisted_epoch_never_goes_back() {
+    check(3192);
+}
