@@ -250,6 +250,33 @@ impl Cluster {
         s
     }
 
+    /// Every sentinel's events recorded at or after `t` (times relative to `t`), for reports on slow runs.
+    pub fn render_events_since(&self, t: Instant) -> String {
+        let mut s = String::new();
+        for (i, ev) in self.events.iter().enumerate() {
+            let _ = writeln!(s, "--- events of {} ---", self.sname(i));
+            for e in ev.all().iter().filter(|e| e.at >= t) {
+                let _ = writeln!(
+                    s,
+                    "  +{}ms {} {}",
+                    (e.at - t).as_millis(),
+                    e.channel,
+                    e.payload
+                );
+            }
+        }
+        s
+    }
+
+    /// The last `n` log lines of every sentinel.
+    pub fn log_tails(&self, n: usize) -> String {
+        let mut s = String::new();
+        for (i, sen) in self.sentinels.iter().enumerate() {
+            let _ = writeln!(s, "--- log of {} ---\n{}", self.sname(i), sen.log_tail(n));
+        }
+        s
+    }
+
     /// Panic with `msg` and every sentinel's events.
     #[track_caller]
     pub fn fail(&self, msg: impl std::fmt::Display) -> ! {

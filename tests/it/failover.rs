@@ -473,6 +473,14 @@ fn repeated_failovers(kills: usize, stop: bool) {
             ack.at - t
         ));
         eprintln!("{}", figures.last().map(String::as_str).unwrap_or(""));
+        if first - t > SECS(5) {
+            // Exactly one failover still, but slow: an election failed. Show why.
+            eprintln!(
+                "SLOW FAILOVER ({how} {k}):\n{}\n{}",
+                c.render_events_since(t),
+                c.log_tails(60)
+            );
+        }
         // Watch: no second failover of the healthy new master.
         c.watch_quiet(SECS(5), "+switch-master", &[k, k, k], k);
         master = new_idx;
