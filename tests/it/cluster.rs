@@ -268,11 +268,34 @@ impl Cluster {
         s
     }
 
-    /// The last `n` log lines of every sentinel.
+    /// The last `n` log lines of every sentinel that mention the election or the failover.
     pub fn log_tails(&self, n: usize) -> String {
+        const WORDS: &[&str] = &[
+            "vote",
+            "epoch",
+            "leader",
+            "failover",
+            "elect",
+            "abort",
+            "is-master-down",
+            "tilt",
+        ];
         let mut s = String::new();
         for (i, sen) in self.sentinels.iter().enumerate() {
-            let _ = writeln!(s, "--- log of {} ---\n{}", self.sname(i), sen.log_tail(n));
+            let all = sen.log_tail(usize::MAX);
+            let hits: Vec<&str> = all
+                .lines()
+                .filter(|l| {
+                    let l = l.to_ascii_lowercase();
+                    WORDS.iter().any(|w| l.contains(w))
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "--- log of {} (election/failover lines) ---\n{}",
+                self.sname(i),
+                hits[hits.len().saturating_sub(n)..].join("\n")
+            );
         }
         s
     }
