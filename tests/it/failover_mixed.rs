@@ -32,8 +32,42 @@ fn mixed_sigkill(spec: Spec) -> usize {
     let d = wait_role_slave(&c, 0, best, SECS(30));
     eprintln!("mixed: restarted old master became a replica {d:?} after answering PING");
     c.wait_settled(2);
-    c.watch_quiet(SECS(2), "+switch-master", &[1, 1, 1], 1);
+    watch_mixed(&c);
     leader
+}
+
+/// After the failover: no vedette may start a second one. A real redis-sentinel sometimes does, on a loaded
+/// machine: a ~1 s scheduling stall makes it see the brand-new master S_DOWN (down-after is only 1000 ms),
+/// and it keeps its peers' MASTER_DOWN replies from the previous failover for 5 s (reference §5.3), so it
+/// reaches O_DOWN alone and the others vote for it. That is tolerated (and reported); the cluster must
+/// still converge on one master and one config epoch.
+fn watch_mixed(c: &Cluster) {
+    std::thread::sleep(SECS(2));
+    if c.total("+elected-leader") == 1 && c.counts("+switch-master") == [1, 1, 1] {
+        return;
+    }
+    let mut elected: Vec<(std::time::Instant, usize)> = (0..c.sentinels.len())
+        .flat_map(|i| {
+            c.on(i, "+elected-leader")
+                .into_iter()
+                .map(move |e| (e.at, i))
+        })
+        .collect();
+    elected.sort();
+    if elected
+        .iter()
+        .skip(1)
+        .any(|&(_, i)| c.sentinels[i].flavor == Flavor::Vedette)
+    {
+        c.fail("a vedette led a second failover of the healthy new master");
+    }
+    eprintln!(
+        "NOTE: a redis-sentinel started a second failover of the new master:\n{}",
+        c.render_events()
+    );
+    let master = c.sentinels[0].master_port(MASTER).unwrap_or(0);
+    c.wait_master_everywhere(master, SECS(30));
+    c.wait_same_config_epoch(SECS(10));
 }
 
 const R: Flavor = Flavor::Redis;
@@ -90,7 +124,7 @@ fn mixed_manual(flavors: &[Flavor]) {
     eprintln!("mixed manual: old master demoted {d:?} after the checks");
     c.wait_replica_of(0, best, SECS(20));
     c.wait_settled(2);
-    c.watch_quiet(SECS(2), "+switch-master", &[1, 1, 1], 1);
+    watch_mixed(&c);
 }
 
 #[test]
