@@ -793,6 +793,15 @@ impl Sentinel {
     /// A hello, from an instance's pub/sub link (`via_instance`) or a PUBLISH to our port (reference §2.5).
     pub(crate) fn on_hello(&mut self, payload: &[u8], via_instance: bool) {
         let now = self.now;
+        // Our own hellos come back on every instance's channel: drop them before parsing (Redis: substring
+        // test for our run id).
+        if via_instance
+            && payload
+                .windows(self.myid.len().max(1))
+                .any(|w| w == self.myid.as_bytes())
+        {
+            return;
+        }
         let h = match Hello::parse(payload) {
             Ok(h) => h,
             Err(e) => {
