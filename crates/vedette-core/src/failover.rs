@@ -196,7 +196,10 @@ impl Sentinel {
                     })
                     .count() as u64;
                 let jitter = self.rng.below(RANK_JITTER_MS);
-                let t = now.plus(rank * RANK_STEP_MS + jitter);
+                // Each step must outlast the time the sentinel ranked before us needs to make its vote
+                // durable and ask: on a slow disk that is its fsync, which we estimate by ours.
+                let step = RANK_STEP_MS.max(2 * self.slow_persist_ms + 50);
+                let t = now.plus(rank * step + jitter);
                 if let Some(m) = self.masters.get_mut(name) {
                     m.start_not_before = Some(t);
                 }

@@ -264,6 +264,11 @@ pub struct Sentinel {
     pub(crate) now: Instant,
     /// Bumped whenever some master's advertised address may have changed (for the shell's read cache).
     pub(crate) addr_version: u64,
+    /// When the persist in flight was released, to measure how long durable writes take here.
+    persist_released_at: Option<Instant>,
+    /// Recent worst persist latency (decays by 1/8 per write): a slow disk delays our vote requests, so the
+    /// rank delay that orders would-be leaders must outlast it.
+    pub(crate) slow_persist_ms: u64,
     pub(crate) mutation: Option<Mutation>,
 }
 
@@ -288,6 +293,8 @@ impl Sentinel {
             next_tick: now,
             now,
             addr_version: 0,
+            persist_released_at: None,
+            slow_persist_ms: 0,
             mutation: None,
         };
         for pm in state.masters.values() {
@@ -443,7 +450,13 @@ impl Sentinel {
     pub fn handle_input(&mut self, now: Instant, input: Input) {
         self.set_now(now);
         match input {
-            Input::Persisted(seq) => self.out.done(seq.0, true),
+            Input::Persisted(seq) => {
+                if let Some(at) = self.persist_released_at.take() {
+                    let lat = self.now.since(at);
+                    self.slow_persist_ms = lat.max(self.slow_persist_ms - self.slow_persist_ms / 8);
+                }
+                self.out.done(seq.0, true)
+            }
             Input::PersistFailed(seq) => self.out.done(seq.0, false),
             Input::LinkUp {
                 link,
@@ -569,10 +582,13 @@ impl Sentinel {
     /// Next piece of work for the shell.
     pub fn poll_output(&mut self) -> Option<Output> {
         match self.out.pop()? {
-            Output::Persist { seq, .. } => Some(Output::Persist {
-                seq,
-                state: Box::new(self.persisted_state()),
-            }),
+            Output::Persist { seq, .. } => {
+                self.persist_released_at = Some(self.now);
+                Some(Output::Persist {
+                    seq,
+                    state: Box::new(self.persisted_state()),
+                })
+            }
             o => Some(o),
         }
     }
