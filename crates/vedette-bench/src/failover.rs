@@ -106,6 +106,10 @@ pub struct TrialResult {
     /// Lost writes that were acknowledged by another server than the old master, or after the first
     /// `+switch-master`: these must never be lost.
     pub lost_after_failover: Option<u64>,
+    /// Acknowledged writes per server port (shows where a client kept writing).
+    pub acks_by_port: BTreeMap<u16, u64>,
+    /// Lost writes per port that acknowledged them.
+    pub lost_by_port: BTreeMap<u16, u64>,
     pub old_master: u16,
     pub new_master: Option<u16>,
     pub final_master: Option<u16>,
@@ -138,6 +142,8 @@ impl TrialResult {
             acked_writes: 0,
             lost_writes: None,
             lost_after_failover: None,
+            acks_by_port: BTreeMap::new(),
+            lost_by_port: BTreeMap::new(),
             old_master: 0,
             new_master: None,
             final_master: None,
@@ -167,6 +173,12 @@ impl TrialResult {
             n(self.lost_after_failover),
             n(self.spurious_switches),
         );
+        if self.lost_writes.unwrap_or(0) > 0 || self.spurious_switches.unwrap_or(0) > 0 {
+            s.push_str(&format!(
+                "; old master {}, acks by port {:?}, lost by port {:?}, final master {:?}",
+                self.old_master, self.acks_by_port, self.lost_by_port, self.final_master
+            ));
+        }
         if let Some(e) = &self.error {
             s.push_str(&format!("; ERROR: {e}"));
         }
@@ -573,7 +585,11 @@ async fn trial_inner(
     };
     w.stop.store(true, Ordering::Relaxed);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer_task).await;
-    r.acked_writes = w.acks().len() as u64;
+    let acks = w.acks();
+    r.acked_writes = acks.len() as u64;
+    for a in &acks {
+        *r.acks_by_port.entry(a.port).or_default() += 1;
+    }
 
     let evs = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let since = t0.checked_sub(Duration::from_secs(1)).unwrap_or(t0);
@@ -669,6 +685,7 @@ async fn after_convergence(
         for (a, f) in chunk.iter().zip(found) {
             if f == 0 {
                 lost += 1;
+                *r.lost_by_port.entry(a.port).or_default() += 1;
                 if a.port != old || a.at > switch_at {
                     lost_after += 1;
                 }
