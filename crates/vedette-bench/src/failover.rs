@@ -110,6 +110,8 @@ pub struct TrialResult {
     pub acks_by_port: BTreeMap<u16, u64>,
     /// Lost writes per port that acknowledged them.
     pub lost_by_port: BTreeMap<u16, u64>,
+    /// Slowest fsync of the `--fsync-probe` from 1 s before the fault to convergence.
+    pub fsync_max_ms: Option<f64>,
     pub old_master: u16,
     pub new_master: Option<u16>,
     pub final_master: Option<u16>,
@@ -144,6 +146,7 @@ impl TrialResult {
             lost_after_failover: None,
             acks_by_port: BTreeMap::new(),
             lost_by_port: BTreeMap::new(),
+            fsync_max_ms: None,
             old_master: 0,
             new_master: None,
             final_master: None,
@@ -173,6 +176,9 @@ impl TrialResult {
             n(self.lost_after_failover),
             n(self.spurious_switches),
         );
+        if let Some(f) = self.fsync_max_ms {
+            s.push_str(&format!("; fsync max {f:.0} ms"));
+        }
         if self.lost_writes.unwrap_or(0) > 0 || self.spurious_switches.unwrap_or(0) > 0 {
             s.push_str(&format!(
                 "; old master {}, acks by port {:?}, lost by port {:?}, final master {:?}",
@@ -541,6 +547,10 @@ async fn trial_inner(
         tokio::time::sleep(POLL).await;
     }
     let converged_at = Instant::now();
+    r.fsync_max_ms = procs::fsync_max_between(
+        t0.checked_sub(Duration::from_secs(1)).unwrap_or(t0),
+        converged_at,
+    );
     let ms = |t: Option<Instant>| t.map(|t| ms_since(t0, t));
     r.sdown_ms = ms(m.sdown);
     r.odown_ms = ms(m.odown);

@@ -375,3 +375,87 @@ pub fn rss_kib(pid: i32) -> Option<u64> {
         .parse()
         .ok()
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// fsync latency probe
+
+fn fsync_samples() -> &'static Mutex<Vec<(Instant, f64)>> {
+    static S: OnceLock<Mutex<Vec<(Instant, f64)>>> = OnceLock::new();
+    S.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Starts a background thread that every 200 ms writes, fsyncs and renames a small file in the temp dir
+/// (what a sentinel does to persist a vote) and records how long that took. Both implementations fsync
+/// their config before answering a vote, so a slow disk shows up in election times; this lets the report
+/// tell such trials apart.
+pub fn start_fsync_probe() -> Result<()> {
+    let dir = WorkDir::new("fsync-probe")?;
+    let handle = std::thread::Builder::new()
+        .name("fsync-probe".into())
+        .spawn(move || {
+            let tmp = dir.path.join("probe.tmp");
+            let dst = dir.path.join("probe");
+            while !PROBE_STOP.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let ok = (|| -> std::io::Result<()> {
+                    use std::io::Write;
+                    let mut f = File::create(&tmp)?;
+                    f.write_all(&[b'x'; 2048])?;
+                    f.sync_all()?;
+                    fs::rename(&tmp, &dst)?;
+                    File::open(&dir.path)?.sync_all()
+                })();
+                if ok.is_ok() {
+                    let ms = t.elapsed().as_secs_f64() * 1000.0;
+                    fsync_samples()
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((t, ms));
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+        .context("starting the fsync probe")?;
+    *probe_handle().lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+    Ok(())
+}
+
+static PROBE_STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn probe_handle() -> &'static Mutex<Option<std::thread::JoinHandle<()>>> {
+    static H: OnceLock<Mutex<Option<std::thread::JoinHandle<()>>>> = OnceLock::new();
+    H.get_or_init(|| Mutex::new(None))
+}
+
+/// Stops the probe and removes its directory (no-op when it was not started).
+pub fn stop_fsync_probe() {
+    PROBE_STOP.store(true, Ordering::Relaxed);
+    let h = probe_handle()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(h) = h {
+        let _ = h.join();
+    }
+}
+
+/// Slowest probe fsync that started in `[from, to]` (None when the probe is off or has no sample).
+pub fn fsync_max_between(from: Instant, to: Instant) -> Option<f64> {
+    fsync_samples()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|(t, _)| *t >= from && *t <= to)
+        .map(|&(_, ms)| ms)
+        .reduce(f64::max)
+}
+
+/// All probe latencies so far (ms).
+pub fn fsync_all() -> Vec<f64> {
+    fsync_samples()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|&(_, ms)| ms)
+        .collect()
+}
