@@ -623,6 +623,16 @@ async fn trial_inner(
         }
     }
     r.spurious_switches = Some(per_sentinel.iter().map(|&n| n.saturating_sub(1)).sum());
+    // The convergence loop may have stopped before a milestone event arrived (the leader can publish
+    // +promoted-slave after the observers' +switch-master and the client's first write): take the first
+    // occurrences from the complete log.
+    let fin = milestones(&evs, t0, old);
+    let ms = |t: Option<Instant>| t.map(|t| ms_since(t0, t));
+    r.sdown_ms = ms(fin.sdown);
+    r.odown_ms = ms(fin.odown);
+    r.elected_ms = ms(fin.elected);
+    r.promoted_ms = ms(fin.promoted);
+    r.switch_ms = ms(fin.switch.map(|s| s.0));
     if result.is_err() || !r.converged {
         print_timeline(r);
     }

@@ -568,7 +568,7 @@ const TRIAL_FIGURES: &[TrialFigure] = &[
     ("spurious extra +switch-master", "count", 0, |r| {
         r.spurious_switches.map(|x| x as f64)
     }),
-    ("acknowledged writes per trial", "count", 0, |r| {
+    ("acknowledged writes per trial", "writes", 0, |r| {
         Some(r.acked_writes as f64)
     }),
     ("lost acknowledged writes", "count", 0, |r| {

@@ -14,6 +14,8 @@ pub struct Stat {
     pub n: usize,
     /// Trials run.
     pub of: usize,
+    /// Sum over the trials (shown for counts, where a median of 0 can hide rare events).
+    pub sum: f64,
 }
 
 pub fn stat(values: &[Option<f64>]) -> Option<Stat> {
@@ -34,6 +36,7 @@ pub fn stat(values: &[Option<f64>]) -> Option<Stat> {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     };
     Some(Stat {
+        sum: v.iter().sum(),
         median,
         min: v[0],
         max: v[n - 1],
@@ -92,7 +95,7 @@ fn fmt_num(x: f64, d: usize) -> String {
     format!("{x:.d$}")
 }
 
-fn fmt_stat(s: Option<Stat>, d: usize) -> String {
+fn fmt_stat(s: Option<Stat>, d: usize, unit: &str) -> String {
     match s {
         None => "–".into(),
         Some(s) => {
@@ -106,6 +109,9 @@ fn fmt_stat(s: Option<Stat>, d: usize) -> String {
                     fmt_num(s.max, d)
                 )
             };
+            if unit == "count" && s.max > 0.0 && s.n > 1 {
+                out.push_str(&format!(", total {}", fmt_num(s.sum, d)));
+            }
             if s.n < s.of {
                 out.push_str(&format!(" (n={}/{})", s.n, s.of));
             }
@@ -125,8 +131,8 @@ pub fn markdown(rows: &[Row]) -> String {
             "| {} | {} | {} | {} | {} |\n",
             r.figure,
             r.unit,
-            fmt_stat(r.vedette, r.decimals),
-            fmt_stat(r.redis_sentinel, r.decimals),
+            fmt_stat(r.vedette, r.decimals, &r.unit),
+            fmt_stat(r.redis_sentinel, r.decimals, &r.unit),
             ratio
         ));
     }
