@@ -191,6 +191,7 @@ async fn main() -> ExitCode {
             _ = term.recv() => {}
         }
         procs::kill_all_registered();
+        procs::remove_all_dirs();
         eprintln!("vedette-bench: interrupted; every started process killed");
         std::process::exit(130);
     });

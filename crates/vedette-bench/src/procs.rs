@@ -180,6 +180,24 @@ pub fn free_port() -> Result<u16> {
 // ---------------------------------------------------------------------------------------------------------
 // Work directories
 
+fn live_dirs() -> &'static Mutex<BTreeSet<PathBuf>> {
+    static DIRS: OnceLock<Mutex<BTreeSet<PathBuf>>> = OnceLock::new();
+    DIRS.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+/// Removes every temp dir not marked to keep (used on Ctrl-C / SIGTERM, after [`kill_all_registered`]).
+pub fn remove_all_dirs() {
+    let dirs: Vec<PathBuf> = live_dirs()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .collect();
+    for d in dirs {
+        fs::remove_dir_all(&d).ok();
+    }
+}
+
 /// A temp directory removed on drop unless [`WorkDir::keep`] was called.
 pub struct WorkDir {
     pub path: PathBuf,
@@ -196,11 +214,19 @@ impl WorkDir {
             fs::remove_dir_all(&path).ok();
         }
         fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        live_dirs()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.clone());
         Ok(WorkDir { path, keep: false })
     }
 
     pub fn keep(&mut self) {
         self.keep = true;
+        live_dirs()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.path);
     }
 
     pub fn sub(&self, name: &str) -> Result<PathBuf> {
@@ -214,6 +240,10 @@ impl Drop for WorkDir {
     fn drop(&mut self) {
         if !self.keep {
             fs::remove_dir_all(&self.path).ok();
+            live_dirs()
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&self.path);
         }
     }
 }

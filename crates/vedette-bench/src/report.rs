@@ -138,3 +138,36 @@ pub fn markdown(rows: &[Row]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_min_max_and_missing_values() {
+        let s = stat(&[Some(3.0), None, Some(1.0), Some(2.0), Some(10.0)]).expect("values");
+        assert_eq!((s.median, s.min, s.max, s.n, s.of), (2.5, 1.0, 10.0, 4, 5));
+        assert_eq!(s.sum, 16.0);
+        assert!(stat(&[None, None]).is_none());
+        assert_eq!(stat(&[Some(5.0)]).map(|s| s.median), Some(5.0));
+    }
+
+    #[test]
+    fn markdown_shows_ranges_totals_and_gaps() {
+        let v = stat(&[Some(0.0), Some(0.0), Some(3.0)]);
+        let r = stat(&[Some(1000.0), Some(2000.0), None]);
+        let rows = [
+            Row::new("s", "spurious", "count", 0, v, v),
+            Row::new("s", "switch", "ms", 0, v, r),
+        ];
+        let md = markdown(&rows);
+        assert!(
+            md.contains("| spurious | count | 0 [0–3], total 3 | 0 [0–3], total 3 | – |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| switch | ms | 0 [0–3] | 1500 [1000–2000] (n=2/3) | 0.00 |"),
+            "{md}"
+        );
+    }
+}
