@@ -1,0 +1,838 @@
+//! `vedette-bench`: failover timings, query throughput and resource use of vedette side by side with the
+//! real `redis-sentinel`, on 127.0.0.1 with throw-away processes.
+//!
+//! Sections (all by default, `--sections` picks):
+//! * `failover`: per implementation, fault kind (SIGKILL / SIGSTOP of the master) and trial, a fresh
+//!   1 master + 2 replicas + 3 sentinels cluster; times every failover step after the fault from the
+//!   sentinels' events and from a client writing through the sentinels; counts lost writes and spurious
+//!   second failovers; with `--rejoin` also how long the returned old master stays writable.
+//! * `throughput`: `redis-benchmark` of `SENTINEL get-master-addr-by-name` with and without pipelining.
+//! * `resources`: RSS and CPU% of one sentinel monitoring 1 / 100 / 1000 masters.
+//!
+//! Implementations alternate (A B A B ...) so slow drifts of a shared machine hit both alike. Prints
+//! Markdown tables of medians [min–max] and the vedette / redis-sentinel ratio; `--json` prints every raw
+//! result as JSON on stdout instead (tables then go to stderr). Exits 1 only when something failed to run
+//! or converge, never because of a timing.
+
+mod client;
+mod cluster;
+mod failover;
+mod procs;
+mod report;
+mod resources;
+mod throughput;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::{Parser, ValueEnum};
+use serde::Serialize;
+
+use cluster::Timings;
+use failover::{Fault, TrialOpts, TrialResult};
+use procs::{Bins, Impl};
+use report::{stat, Row, Stat};
+use resources::ResourceResult;
+use throughput::ThroughputResult;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FaultArg {
+    Kill,
+    Stop,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Only {
+    Vedette,
+    Redis,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Section {
+    Failover,
+    Throughput,
+    Resources,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vedette-bench",
+    about = "Benchmarks vedette side by side with redis-sentinel"
+)]
+struct Args {
+    /// Failover trials per implementation and fault kind [default: 10; 1 with --quick].
+    #[arg(long)]
+    trials: Option<usize>,
+    /// Fault kinds: kill (SIGKILL the master), stop (SIGSTOP it).
+    #[arg(long, value_delimiter = ',', default_value = "kill,stop")]
+    faults: Vec<FaultArg>,
+    /// One trial / run each and short windows (CI smoke test).
+    #[arg(long)]
+    quick: bool,
+    /// Run only one implementation.
+    #[arg(long)]
+    only: Option<Only>,
+    /// Sections to run.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "failover,throughput,resources"
+    )]
+    sections: Vec<Section>,
+    /// After each failover, bring the old master back and time how long it stays a writable master.
+    #[arg(long)]
+    rejoin: bool,
+    /// Print all raw results as JSON on stdout (tables go to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Measure fsync latency in the temp dir every 200 ms during the run (reported per trial and overall).
+    #[arg(long)]
+    fsync_probe: bool,
+    /// Keep every trial's temp dir (configs, logs); failed trials always keep theirs.
+    #[arg(long)]
+    keep: bool,
+    /// The vedette binary [default: `vedette` next to this binary].
+    #[arg(long)]
+    vedette_bin: Option<PathBuf>,
+    #[arg(long, default_value = "redis-sentinel")]
+    redis_sentinel_bin: PathBuf,
+    #[arg(long, default_value = "redis-server")]
+    redis_server_bin: PathBuf,
+    #[arg(long, default_value = "redis-benchmark")]
+    redis_benchmark_bin: PathBuf,
+    /// `sentinel down-after-milliseconds`.
+    #[arg(long, default_value_t = 1000)]
+    down_after_ms: u64,
+    /// `sentinel failover-timeout`.
+    #[arg(long, default_value_t = 10000)]
+    failover_timeout_ms: u64,
+    /// A failover not converged this long after the fault is recorded as a failure.
+    #[arg(long, default_value_t = 30)]
+    trial_timeout_secs: u64,
+    /// Seconds to keep watching after convergence (and after the rejoin) for spurious failovers.
+    #[arg(long, default_value_t = 5)]
+    watch_secs: u64,
+    /// Pause of the writer after each acknowledged write.
+    #[arg(long, default_value_t = 1)]
+    write_interval_ms: u64,
+    /// Throughput runs per implementation [default: 3; 1 with --quick].
+    #[arg(long)]
+    bench_runs: Option<usize>,
+    /// redis-benchmark -n [default: 200000; 20000 with --quick].
+    #[arg(long)]
+    bench_requests: Option<u64>,
+    /// redis-benchmark -c.
+    #[arg(long, default_value_t = 50)]
+    bench_clients: u32,
+    /// Numbers of masters one sentinel monitors in the resources section.
+    #[arg(long, value_delimiter = ',', default_value = "1,100,1000")]
+    sizes: Vec<usize>,
+    /// Measurement window of the resources section in seconds [default: 30; 3 with --quick].
+    #[arg(long)]
+    resource_secs: Option<u64>,
+    /// Resource runs per implementation and size.
+    #[arg(long, default_value_t = 1)]
+    resource_runs: usize,
+    /// Names monitored per redis-server in the resources section (limits the hello fan-out).
+    #[arg(long, default_value_t = 10)]
+    names_per_server: usize,
+}
+
+#[derive(Serialize)]
+struct Meta {
+    unix_time: u64,
+    nproc: usize,
+    cpu_model: String,
+    load_avg_at_start: String,
+    vedette_version: String,
+    redis_sentinel_version: String,
+    redis_server_version: String,
+    command: Vec<String>,
+    timings: Timings,
+    trials: usize,
+    rejoin: bool,
+    load_avg_at_end: String,
+    /// `--fsync-probe` latencies over the whole run.
+    fsync_ms: Option<Stat>,
+    fsync_p99_ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Target {
+    target: String,
+    met: Option<bool>,
+    measured: String,
+}
+
+#[derive(Serialize)]
+struct Output {
+    meta: Meta,
+    summary: Vec<Row>,
+    targets: Vec<Target>,
+    failover: Vec<TrialResult>,
+    throughput: Vec<ThroughputResult>,
+    resources: Vec<ResourceResult>,
+    errors: usize,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tokio::spawn(async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        procs::kill_all_registered();
+        procs::remove_all_dirs();
+        eprintln!("vedette-bench: interrupted; every started process killed");
+        std::process::exit(130);
+    });
+    match run(args).await {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(n) => {
+            eprintln!("vedette-bench: {n} trial(s) or run(s) failed (see above)");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            procs::kill_all_registered();
+            eprintln!("vedette-bench: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn default_vedette_bin() -> PathBuf {
+    let next_to_us = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("vedette")));
+    match next_to_us {
+        Some(p) if p.exists() => p,
+        _ => PathBuf::from("target/release/vedette"),
+    }
+}
+
+async fn version(bin: &std::path::Path) -> String {
+    let out = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::process::Command::new(bin)
+            .arg("--version")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await;
+    match out {
+        Ok(Ok(o)) => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => "unknown".into(),
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+async fn run(args: Args) -> Result<usize> {
+    let bins = Bins {
+        vedette: args.vedette_bin.clone().unwrap_or_else(default_vedette_bin),
+        redis_sentinel: args.redis_sentinel_bin.clone(),
+        redis_server: args.redis_server_bin.clone(),
+        redis_benchmark: args.redis_benchmark_bin.clone(),
+    };
+    let impls: Vec<Impl> = match args.only {
+        Some(Only::Vedette) => vec![Impl::Vedette],
+        Some(Only::Redis) => vec![Impl::Redis],
+        None => vec![Impl::Vedette, Impl::Redis],
+    };
+    if impls.contains(&Impl::Vedette) && !bins.vedette.exists() {
+        bail!(
+            "vedette binary {} not found (cargo build --release, or --vedette-bin)",
+            bins.vedette.display()
+        );
+    }
+    let quick = args.quick;
+    let trials = args.trials.unwrap_or(if quick { 1 } else { 10 });
+    let timings = Timings {
+        down_after_ms: args.down_after_ms,
+        failover_timeout_ms: args.failover_timeout_ms,
+    };
+    let faults: Vec<Fault> = {
+        let mut f: Vec<Fault> = args
+            .faults
+            .iter()
+            .map(|f| match f {
+                FaultArg::Kill => Fault::Kill,
+                FaultArg::Stop => Fault::Stop,
+            })
+            .collect();
+        f.dedup();
+        f
+    };
+    let meta = Meta {
+        unix_time: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        nproc: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        cpu_model: cpu_model(),
+        load_avg_at_start: std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        vedette_version: version(&bins.vedette).await,
+        redis_sentinel_version: version(&bins.redis_sentinel).await,
+        redis_server_version: version(&bins.redis_server).await,
+        command: std::env::args().collect(),
+        timings,
+        trials,
+        rejoin: args.rejoin,
+        load_avg_at_end: String::new(),
+        fsync_ms: None,
+        fsync_p99_ms: None,
+    };
+    if args.fsync_probe {
+        procs::start_fsync_probe()?;
+    }
+    eprintln!(
+        "vedette-bench: {} ({}), {} CPUs, load {}",
+        bins.vedette.display(),
+        meta.vedette_version,
+        meta.nproc,
+        meta.load_avg_at_start
+    );
+
+    let mut errors = 0usize;
+    let mut trial_results: Vec<TrialResult> = Vec::new();
+    let mut tp_results: Vec<ThroughputResult> = Vec::new();
+    let mut res_results: Vec<ResourceResult> = Vec::new();
+
+    if args.sections.contains(&Section::Failover) {
+        let o = TrialOpts {
+            timings,
+            trial_timeout: Duration::from_secs(args.trial_timeout_secs),
+            watch: Duration::from_secs(args.watch_secs),
+            rejoin: args.rejoin,
+            write_interval: Duration::from_millis(args.write_interval_ms),
+            keep: args.keep,
+        };
+        for t in 0..trials {
+            for &fault in &faults {
+                for &imp in &impls {
+                    let r = failover::run_trial(&bins, imp, fault, t, &o).await;
+                    eprintln!(
+                        "[failover {} {}/{}] {}: {}",
+                        fault.label(),
+                        t + 1,
+                        trials,
+                        imp.label(),
+                        r.summary()
+                    );
+                    if let Some(d) = &r.workdir {
+                        eprintln!("  files kept in {d}");
+                    }
+                    if r.error.is_some() || !r.converged {
+                        errors += 1;
+                    }
+                    trial_results.push(r);
+                }
+            }
+        }
+    }
+
+    if args.sections.contains(&Section::Throughput) {
+        let runs = args.bench_runs.unwrap_or(if quick { 1 } else { 3 });
+        let o = throughput::ThroughputOpts {
+            clients: args.bench_clients,
+            requests: args
+                .bench_requests
+                .unwrap_or(if quick { 20_000 } else { 200_000 }),
+            pipelines: [1, 16],
+        };
+        for run in 0..runs {
+            for &imp in &impls {
+                for r in throughput::run(&bins, imp, run, timings, o).await {
+                    let rps = r.rps.map_or("-".into(), |x| format!("{x:.0}"));
+                    let cpu = r
+                        .cpu_us_per_request
+                        .map_or("-".into(), |x| format!("{x:.2}"));
+                    eprintln!(
+                        "[throughput {}/{runs}] {} -P {}: {rps} req/s, {cpu} µs CPU/request{}",
+                        run + 1,
+                        imp.label(),
+                        r.pipeline,
+                        r.error
+                            .as_deref()
+                            .map(|e| format!("; ERROR: {e}"))
+                            .unwrap_or_default()
+                    );
+                    if r.error.is_some() {
+                        errors += 1;
+                    }
+                    tp_results.push(r);
+                }
+            }
+        }
+    }
+
+    if args.sections.contains(&Section::Resources) {
+        let window = Duration::from_secs(args.resource_secs.unwrap_or(if quick { 3 } else { 30 }));
+        let warmup = if quick {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(3)
+        };
+        let nps = args.names_per_server.max(1);
+        let servers = args
+            .sizes
+            .iter()
+            .map(|&s| s.div_ceil(nps))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        eprintln!("[resources] starting {servers} redis-server(s)");
+        let pool = resources::Pool::start(&bins, servers).await?;
+        for &size in &args.sizes {
+            for run in 0..args.resource_runs {
+                for &imp in &impls {
+                    let o = resources::ResourceOpts {
+                        masters: size,
+                        names_per_server: nps,
+                        warmup,
+                        window,
+                        timings,
+                    };
+                    let r = resources::run(&bins, imp, run, &pool, o).await;
+                    eprintln!(
+                        "[resources {size} masters {}/{}] {}: RSS {} MiB, CPU {} %{}",
+                        run + 1,
+                        args.resource_runs,
+                        imp.label(),
+                        r.rss_mib.map_or("-".into(), |x| format!("{x:.1}")),
+                        r.cpu_pct.map_or("-".into(), |x| format!("{x:.2}")),
+                        r.error
+                            .as_deref()
+                            .map(|e| format!("; ERROR: {e}"))
+                            .unwrap_or_default()
+                    );
+                    if r.error.is_some() {
+                        errors += 1;
+                    }
+                    res_results.push(r);
+                }
+            }
+        }
+    }
+
+    procs::stop_fsync_probe();
+    let mut meta = meta;
+    meta.load_avg_at_end = std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let mut fs = procs::fsync_all();
+    meta.fsync_ms = stat(&fs.iter().map(|&x| Some(x)).collect::<Vec<_>>());
+    fs.sort_by(f64::total_cmp);
+    meta.fsync_p99_ms = fs
+        .get((fs.len() * 99 / 100).min(fs.len().saturating_sub(1)))
+        .copied();
+    let (tables, rows) = tables(
+        &trial_results,
+        &faults,
+        &tp_results,
+        &res_results,
+        &args.sizes,
+        trials,
+        timings,
+    );
+    let targets = targets(
+        &rows,
+        &faults,
+        &args.sizes,
+        timings,
+        args.rejoin,
+        &trial_results,
+    );
+    let mut text = format!(
+        "Load average at start: {}; at end: {}\n",
+        meta.load_avg_at_start, meta.load_avg_at_end
+    );
+    if let Some(f) = meta.fsync_ms {
+        text.push_str(&format!(
+            "fsync probe (write + fsync + rename + fsync dir in the temp dir, every 200 ms): median {:.1} ms, \
+             p99 {:.1} ms, max {:.1} ms over {} samples\n",
+            f.median,
+            meta.fsync_p99_ms.unwrap_or(f.max),
+            f.max,
+            f.n
+        ));
+    }
+    text.push_str(&tables);
+    text.push_str("\nTargets (informational; timings never fail the run):\n\n");
+    for t in &targets {
+        let mark = match t.met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "n/a",
+        };
+        text.push_str(&format!("- [{mark}] {}: {}\n", t.target, t.measured));
+    }
+    if args.json {
+        eprintln!("{text}");
+        let out = Output {
+            meta,
+            summary: rows,
+            targets,
+            failover: trial_results,
+            throughput: tp_results,
+            resources: res_results,
+            errors,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{text}");
+    }
+    Ok(errors)
+}
+
+/// Per-implementation values of a figure.
+fn split<T>(
+    items: &[T],
+    imp: impl Fn(&T) -> Impl,
+    f: impl Fn(&T) -> Option<f64>,
+) -> (Option<Stat>, Option<Stat>) {
+    let of = |i: Impl| {
+        let v: Vec<Option<f64>> = items.iter().filter(|x| imp(x) == i).map(&f).collect();
+        stat(&v)
+    };
+    (of(Impl::Vedette), of(Impl::Redis))
+}
+
+type TrialFigure = (
+    &'static str,
+    &'static str,
+    usize,
+    fn(&TrialResult) -> Option<f64>,
+);
+
+const TRIAL_FIGURES: &[TrialFigure] = &[
+    ("first +sdown (any sentinel)", "ms", 0, |r| r.sdown_ms),
+    ("first +odown", "ms", 0, |r| r.odown_ms),
+    ("+elected-leader", "ms", 0, |r| r.elected_ms),
+    ("+promoted-slave", "ms", 0, |r| r.promoted_ms),
+    ("first +switch-master", "ms", 0, |r| r.switch_ms),
+    ("all sentinels report the new master", "ms", 0, |r| {
+        r.all_agree_ms
+    }),
+    ("first write acked by the new master", "ms", 0, |r| {
+        r.first_write_ms
+    }),
+    (
+        "outage beyond detection (first write − down-after)",
+        "ms",
+        0,
+        |r| r.outage_beyond_detection_ms,
+    ),
+    (
+        "client write gap (last ack on old → first on new)",
+        "ms",
+        0,
+        |r| r.write_gap_ms,
+    ),
+    ("other replica re-linked to the new master", "ms", 0, |r| {
+        r.relinked_ms
+    }),
+    ("returned old master writable for", "ms", 0, |r| {
+        r.rejoin_writable_ms
+    }),
+    (
+        "probe writes accepted by the returned old master",
+        "count",
+        0,
+        |r| r.rejoin_acked_writes.map(|x| x as f64),
+    ),
+    ("spurious extra +switch-master", "count", 0, |r| {
+        r.spurious_switches.map(|x| x as f64)
+    }),
+    ("acknowledged writes per trial", "writes", 0, |r| {
+        Some(r.acked_writes as f64)
+    }),
+    ("lost acknowledged writes", "count", 0, |r| {
+        r.lost_writes.map(|x| x as f64)
+    }),
+    (
+        "lost writes acknowledged after the failover",
+        "count",
+        0,
+        |r| r.lost_after_failover.map(|x| x as f64),
+    ),
+    ("failed trials", "count", 0, |r| {
+        Some(if r.error.is_some() || !r.converged {
+            1.0
+        } else {
+            0.0
+        })
+    }),
+];
+
+#[allow(clippy::too_many_arguments)]
+fn tables(
+    trials_r: &[TrialResult],
+    faults: &[Fault],
+    tp: &[ThroughputResult],
+    res: &[ResourceResult],
+    sizes: &[usize],
+    trials: usize,
+    timings: Timings,
+) -> (String, Vec<Row>) {
+    let mut text = String::new();
+    let mut all = Vec::new();
+    if !trials_r.is_empty() {
+        for &fault in faults {
+            let section = format!("failover-{}", fault.label());
+            let these: Vec<&TrialResult> = trials_r.iter().filter(|r| r.fault == fault).collect();
+            let rows: Vec<Row> = TRIAL_FIGURES
+                .iter()
+                .filter(|(name, ..)| {
+                    !name.contains("returned old master")
+                        || these.iter().any(|r| r.rejoin_writable_ms.is_some())
+                })
+                .map(|(name, unit, d, f)| {
+                    let (v, r) = split(&these, |r| r.implementation, |r| f(r));
+                    Row::new(&section, name, unit, *d, v, r)
+                })
+                .collect();
+            text.push_str(&format!(
+                "\n### Failover, fault = {} of the master ({} trial(s) per implementation; down-after {} ms, \
+                 failover-timeout {} ms; times in ms after the fault)\n\n",
+                match fault {
+                    Fault::Kill => "SIGKILL",
+                    Fault::Stop => "SIGSTOP",
+                },
+                trials,
+                timings.down_after_ms,
+                timings.failover_timeout_ms
+            ));
+            text.push_str(&report::markdown(&rows));
+            all.extend(rows);
+        }
+    }
+    if !tp.is_empty() {
+        let mut rows = Vec::new();
+        for p in [1u32, 16] {
+            let these: Vec<&ThroughputResult> = tp.iter().filter(|r| r.pipeline == p).collect();
+            let (v, r) = split(&these, |r| r.implementation, |r| r.rps);
+            rows.push(Row::new(
+                "throughput",
+                &format!("requests/s, -P {p}"),
+                "req/s",
+                0,
+                v,
+                r,
+            ));
+            let (v, r) = split(&these, |r| r.implementation, |r| r.p50_ms);
+            rows.push(Row::new(
+                "throughput",
+                &format!("p50 latency, -P {p}"),
+                "ms",
+                3,
+                v,
+                r,
+            ));
+            let (v, r) = split(&these, |r| r.implementation, |r| r.cpu_us_per_request);
+            rows.push(Row::new(
+                "throughput",
+                &format!("sentinel CPU per request, -P {p}"),
+                "µs",
+                2,
+                v,
+                r,
+            ));
+        }
+        let c = tp
+            .first()
+            .map(|r| (r.clients, r.requests))
+            .unwrap_or((0, 0));
+        text.push_str(&format!(
+            "\n### Query throughput (redis-benchmark -c {} -n {} SENTINEL get-master-addr-by-name mymaster)\n\n",
+            c.0, c.1
+        ));
+        text.push_str(&report::markdown(&rows));
+        all.extend(rows);
+    }
+    if !res.is_empty() {
+        let mut rows = Vec::new();
+        for &s in sizes {
+            let these: Vec<&ResourceResult> = res.iter().filter(|r| r.masters == s).collect();
+            let (v, r) = split(&these, |r| r.implementation, |r| r.rss_mib);
+            rows.push(Row::new(
+                "resources",
+                &format!("RSS, {s} master(s)"),
+                "MiB",
+                1,
+                v,
+                r,
+            ));
+            let (v, r) = split(&these, |r| r.implementation, |r| r.cpu_pct);
+            rows.push(Row::new(
+                "resources",
+                &format!("CPU, {s} master(s)"),
+                "%",
+                2,
+                v,
+                r,
+            ));
+        }
+        let w = res.first().map(|r| r.window_s).unwrap_or(0.0);
+        text.push_str(&format!(
+            "\n### Resources of one sentinel (window {w:.0} s; RSS at the end of the window)\n\n"
+        ));
+        text.push_str(&report::markdown(&rows));
+        all.extend(rows);
+    }
+    (text, all)
+}
+
+fn find<'a>(rows: &'a [Row], section: &str, figure: &str) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.section == section && r.figure == figure)
+}
+
+fn targets(
+    rows: &[Row],
+    faults: &[Fault],
+    sizes: &[usize],
+    timings: Timings,
+    rejoin: bool,
+    trials: &[TrialResult],
+) -> Vec<Target> {
+    let mut out = Vec::new();
+    let med = |r: Option<&Row>, i: Impl| r.and_then(|r| r.get(i)).map(|s| s.median);
+    for &fault in faults {
+        let sec = format!("failover-{}", fault.label());
+        let ved: Vec<&TrialResult> = trials
+            .iter()
+            .filter(|r| r.implementation == Impl::Vedette && r.fault == fault)
+            .collect();
+        // A per-trial limit is met only when every vedette trial meets it.
+        let per_trial =
+            |f: fn(&TrialResult) -> Option<f64>, limit: f64| -> (Option<bool>, String) {
+                let vals: Vec<Option<f64>> = ved.iter().map(|r| f(r)).collect();
+                let Some(s) = stat(&vals) else {
+                    return (None, "vedette: not measured".into());
+                };
+                let over = vals.iter().filter(|v| v.is_none_or(|v| v > limit)).count();
+                (
+                    Some(over == 0),
+                    format!(
+                    "vedette median {:.0} ms, max {:.0} ms; {over}/{} trial(s) over {limit:.0} ms",
+                    s.median,
+                    s.max,
+                    vals.len()
+                ),
+                )
+            };
+        let row = find(
+            rows,
+            &sec,
+            "outage beyond detection (first write − down-after)",
+        );
+        let r = med(row, Impl::Redis);
+        let (met, measured) = per_trial(|t| t.outage_beyond_detection_ms, 250.0);
+        let v = med(row, Impl::Vedette);
+        let fifth = v.zip(r).map(|(v, r)| v <= r / 5.0);
+        out.push(Target {
+            target: format!(
+                "[{}] outage beyond detection ≤ 250 ms (every trial) and median ≤ 1/5 of redis-sentinel's",
+                fault.label()
+            ),
+            met: met.map(|m| m && fifth.unwrap_or(true)),
+            measured: format!(
+                "{measured}; redis-sentinel median {}",
+                r.map_or("-".into(), |x| format!("{x:.0} ms"))
+            ),
+        });
+        let limit = timings.down_after_ms as f64 + 500.0;
+        let (met, measured) = per_trial(|t| t.all_agree_ms, limit);
+        out.push(Target {
+            target: format!(
+                "[{}] all sentinels report the new master within down-after + 500 ms (every trial)",
+                fault.label()
+            ),
+            met,
+            measured,
+        });
+        if rejoin {
+            let (met, measured) = per_trial(|t| t.rejoin_writable_ms, 1000.0);
+            out.push(Target {
+                target: format!(
+                    "[{}] returned old master writable ≤ 1 s (every trial)",
+                    fault.label()
+                ),
+                met,
+                measured,
+            });
+        }
+    }
+    let ved: Vec<&TrialResult> = trials
+        .iter()
+        .filter(|r| r.implementation == Impl::Vedette)
+        .collect();
+    if !ved.is_empty() {
+        let lost: u64 = ved.iter().filter_map(|r| r.lost_after_failover).sum();
+        let spurious: u64 = ved.iter().filter_map(|r| r.spurious_switches).sum();
+        out.push(Target {
+            target: "0 lost writes acknowledged after the failover, 0 spurious second failovers".into(),
+            met: Some(lost == 0 && spurious == 0),
+            measured: format!("vedette: {lost} lost after failover, {spurious} spurious +switch-master over all trials"),
+        });
+    }
+    for p in [1, 16] {
+        let row = find(rows, "throughput", &format!("requests/s, -P {p}"));
+        let (v, r) = (med(row, Impl::Vedette), med(row, Impl::Redis));
+        if v.is_some() {
+            out.push(Target {
+                target: format!("query throughput (-P {p}) ≥ redis-sentinel's"),
+                met: v.zip(r).map(|(v, r)| v >= r),
+                measured: format!(
+                    "vedette {} req/s, redis-sentinel {} req/s",
+                    v.map_or("-".into(), |x| format!("{x:.0}")),
+                    r.map_or("-".into(), |x| format!("{x:.0}"))
+                ),
+            });
+        }
+    }
+    for &s in sizes {
+        for (fig, unit) in [("RSS", "MiB"), ("CPU", "%")] {
+            let row = find(rows, "resources", &format!("{fig}, {s} master(s)"));
+            let (v, r) = (med(row, Impl::Vedette), med(row, Impl::Redis));
+            if v.is_some() {
+                out.push(Target {
+                    target: format!("{fig} with {s} master(s) ≤ redis-sentinel's"),
+                    met: v.zip(r).map(|(v, r)| v <= r),
+                    measured: format!(
+                        "vedette {} {unit}, redis-sentinel {} {unit}",
+                        v.map_or("-".into(), |x| format!("{x:.2}")),
+                        r.map_or("-".into(), |x| format!("{x:.2}"))
+                    ),
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,491 @@
+//! Child processes, ports and temp dirs.
+//!
+//! Every process the bench starts is a [`Proc`]: killed by PID (SIGKILL, then reaped) when dropped, which
+//! covers normal trial ends and panics; its PID also sits in a global registry so Ctrl-C / SIGTERM can kill
+//! whatever is still alive before exiting ([`kill_all_registered`]). Children additionally get
+//! `PR_SET_PDEATHSIG = SIGKILL`, so even a SIGKILLed bench leaves nothing behind.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::client;
+
+// ---------------------------------------------------------------------------------------------------------
+// Registry of live children (for Ctrl-C)
+
+fn live() -> &'static Mutex<BTreeSet<i32>> {
+    static LIVE: OnceLock<Mutex<BTreeSet<i32>>> = OnceLock::new();
+    LIVE.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+/// SIGKILLs every child still registered (used on Ctrl-C / SIGTERM, where no destructor runs).
+pub fn kill_all_registered() {
+    let pids: Vec<i32> = live()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .copied()
+        .collect();
+    for pid in pids {
+        // SAFETY: plain syscall on a PID we started and have not reaped yet.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Processes
+
+/// A child process that is SIGKILLed and reaped when dropped.
+pub struct Proc {
+    pub name: String,
+    pub log: PathBuf,
+    child: Option<Child>,
+    pid: i32,
+}
+
+impl Proc {
+    /// Spawns `cmd` with stdout and stderr appended to `log`.
+    pub fn spawn(name: impl Into<String>, mut cmd: Command, log: &Path) -> Result<Proc> {
+        let name = name.into();
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        let err = out.try_clone()?;
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        // SAFETY: prctl is async-signal-safe; it only sets an attribute of the forked child.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {name} ({:?})", cmd.get_program()))?;
+        let pid = child.id() as i32;
+        live().lock().unwrap_or_else(|e| e.into_inner()).insert(pid);
+        Ok(Proc {
+            name,
+            log: log.to_path_buf(),
+            child: Some(child),
+            pid,
+        })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Sends `sig` (SIGSTOP, SIGCONT, SIGKILL...) to the process.
+    pub fn signal(&self, sig: libc::c_int) -> Result<()> {
+        if self.child.is_none() {
+            bail!("{} is not running", self.name);
+        }
+        // SAFETY: plain syscall on our own unreaped child.
+        let rc = unsafe { libc::kill(self.pid, sig) };
+        if rc != 0 {
+            bail!(
+                "kill({}, {sig}) for {}: {}",
+                self.pid,
+                self.name,
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(())
+    }
+
+    /// True while the process has not exited.
+    pub fn alive(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// SIGKILL and reap (idempotent).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+            live()
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&self.pid);
+        }
+    }
+
+    /// The last `n` lines of the log, for error reports.
+    pub fn log_tail(&self, n: usize) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Ports
+
+/// Ports below Linux's default ephemeral range (32768-60999), so outbound connections never occupy them,
+/// and never handed out twice per run, so a restarted instance can get its old port back.
+const PORT_LO: u16 = 20_000;
+const PORT_HI: u16 = 32_000;
+
+fn used_ports() -> &'static Mutex<BTreeSet<u16>> {
+    static USED: OnceLock<Mutex<BTreeSet<u16>>> = OnceLock::new();
+    USED.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+/// A free TCP port on 127.0.0.1 (checked by binding it), unique within this run.
+pub fn free_port() -> Result<u16> {
+    let span = u32::from(PORT_HI - PORT_LO);
+    let seed = std::process::id().wrapping_mul(7919)
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+    let mut used = used_ports().lock().unwrap_or_else(|e| e.into_inner());
+    let start = seed % span;
+    for i in 0..span {
+        let port = PORT_LO + ((start + i * 13) % span) as u16;
+        if used.contains(&port) {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            used.insert(port);
+            return Ok(port);
+        }
+    }
+    bail!("no free port in {PORT_LO}..{PORT_HI}")
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Work directories
+
+fn live_dirs() -> &'static Mutex<BTreeSet<PathBuf>> {
+    static DIRS: OnceLock<Mutex<BTreeSet<PathBuf>>> = OnceLock::new();
+    DIRS.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+/// Removes every temp dir not marked to keep (used on Ctrl-C / SIGTERM, after [`kill_all_registered`]).
+pub fn remove_all_dirs() {
+    let dirs: Vec<PathBuf> = live_dirs()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .collect();
+    for d in dirs {
+        fs::remove_dir_all(&d).ok();
+    }
+}
+
+/// A temp directory removed on drop unless [`WorkDir::keep`] was called.
+pub struct WorkDir {
+    pub path: PathBuf,
+    keep: bool,
+}
+
+impl WorkDir {
+    pub fn new(label: &str) -> Result<WorkDir> {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("vedette-bench.{}.{n}.{label}", std::process::id()));
+        if path.exists() {
+            fs::remove_dir_all(&path).ok();
+        }
+        fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        live_dirs()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.clone());
+        Ok(WorkDir { path, keep: false })
+    }
+
+    pub fn keep(&mut self) {
+        self.keep = true;
+        live_dirs()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.path);
+    }
+
+    pub fn sub(&self, name: &str) -> Result<PathBuf> {
+        let p = self.path.join(name);
+        fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
+        Ok(p)
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            fs::remove_dir_all(&self.path).ok();
+            live_dirs()
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&self.path);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Starting redis-server and sentinels
+
+/// Which sentinel implementation a process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum Impl {
+    #[serde(rename = "vedette")]
+    Vedette,
+    #[serde(rename = "redis-sentinel")]
+    Redis,
+}
+
+impl Impl {
+    pub fn label(self) -> &'static str {
+        match self {
+            Impl::Vedette => "vedette",
+            Impl::Redis => "redis-sentinel",
+        }
+    }
+}
+
+/// Paths of the binaries under comparison.
+#[derive(Clone, Debug)]
+pub struct Bins {
+    pub vedette: PathBuf,
+    pub redis_sentinel: PathBuf,
+    pub redis_server: PathBuf,
+    pub redis_benchmark: PathBuf,
+}
+
+impl Bins {
+    pub fn sentinel(&self, imp: Impl) -> &Path {
+        match imp {
+            Impl::Vedette => &self.vedette,
+            Impl::Redis => &self.redis_sentinel,
+        }
+    }
+}
+
+/// Polls `PING` on `port` until it answers, at most `timeout`.
+pub async fn wait_pong(port: u16, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(v) = client::cmd_once(port, &["PING"], Duration::from_millis(200)).await {
+            if client::as_string(&v).as_deref() == Some("PONG") {
+                return Ok(());
+            }
+        }
+        if Instant::now() >= deadline {
+            bail!("127.0.0.1:{port} did not answer PING within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Starts `redis-server` on `port` (optionally replicating from `master`), data dir under `dir`, and
+/// waits until it answers PING.
+pub async fn start_redis(
+    bins: &Bins,
+    dir: &Path,
+    port: u16,
+    master: Option<u16>,
+    extra: &[&str],
+) -> Result<Proc> {
+    let data = dir.join(format!("redis-{port}"));
+    fs::create_dir_all(&data)?;
+    let mut cmd = Command::new(&bins.redis_server);
+    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(["--repl-diskless-sync-delay", "0", "--logfile", ""])
+        .arg("--dir")
+        .arg(&data);
+    if let Some(m) = master {
+        cmd.args(["--replicaof", "127.0.0.1", &m.to_string()]);
+    }
+    cmd.args(extra);
+    let proc = Proc::spawn(
+        format!("redis-server:{port}"),
+        cmd,
+        &dir.join(format!("redis-{port}.log")),
+    )?;
+    if let Err(e) = wait_pong(port, Duration::from_secs(10)).await {
+        bail!("{e}\n{}", proc.log_tail(10));
+    }
+    Ok(proc)
+}
+
+/// Starts a sentinel of implementation `imp` from `conf_body` (written to `<dir>/sentinel.conf`) and waits
+/// until it answers PING.
+pub async fn start_sentinel(
+    bins: &Bins,
+    imp: Impl,
+    dir: &Path,
+    port: u16,
+    conf_body: &str,
+) -> Result<Proc> {
+    fs::create_dir_all(dir)?;
+    let conf = dir.join("sentinel.conf");
+    let text = format!(
+        "port {port}\nbind 127.0.0.1\ndaemonize no\nlogfile \"\"\ndir \"{}\"\n{conf_body}",
+        dir.display()
+    );
+    fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
+    let mut cmd = Command::new(bins.sentinel(imp));
+    cmd.arg(&conf);
+    if imp == Impl::Redis
+        && bins
+            .redis_sentinel
+            .file_name()
+            .is_some_and(|n| n == "redis-server")
+    {
+        cmd.arg("--sentinel");
+    }
+    let proc = Proc::spawn(format!("{}:{port}", imp.label()), cmd, &dir.join("log.txt"))?;
+    if let Err(e) = wait_pong(port, Duration::from_secs(15)).await {
+        bail!("{e}\n{}", proc.log_tail(10));
+    }
+    Ok(proc)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// /proc sampling
+
+/// utime + stime of `pid`, in clock ticks.
+pub fn cpu_ticks(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces; fields after the closing parenthesis are fixed.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state); utime is field 14, stime field 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Clock ticks per second (`_SC_CLK_TCK`).
+pub fn clk_tck() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+/// VmRSS of `pid` in KiB.
+pub fn rss_kib(pid: i32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// fsync latency probe
+
+fn fsync_samples() -> &'static Mutex<Vec<(Instant, f64)>> {
+    static S: OnceLock<Mutex<Vec<(Instant, f64)>>> = OnceLock::new();
+    S.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Starts a background thread that every 200 ms writes, fsyncs and renames a small file in the temp dir
+/// (what a sentinel does to persist a vote) and records how long that took. Both implementations fsync
+/// their config before answering a vote, so a slow disk shows up in election times; this lets the report
+/// tell such trials apart.
+pub fn start_fsync_probe() -> Result<()> {
+    let dir = WorkDir::new("fsync-probe")?;
+    let handle = std::thread::Builder::new()
+        .name("fsync-probe".into())
+        .spawn(move || {
+            let tmp = dir.path.join("probe.tmp");
+            let dst = dir.path.join("probe");
+            while !PROBE_STOP.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let ok = (|| -> std::io::Result<()> {
+                    use std::io::Write;
+                    let mut f = File::create(&tmp)?;
+                    f.write_all(&[b'x'; 2048])?;
+                    f.sync_all()?;
+                    fs::rename(&tmp, &dst)?;
+                    File::open(&dir.path)?.sync_all()
+                })();
+                if ok.is_ok() {
+                    let ms = t.elapsed().as_secs_f64() * 1000.0;
+                    fsync_samples()
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((t, ms));
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+        .context("starting the fsync probe")?;
+    *probe_handle().lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+    Ok(())
+}
+
+static PROBE_STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn probe_handle() -> &'static Mutex<Option<std::thread::JoinHandle<()>>> {
+    static H: OnceLock<Mutex<Option<std::thread::JoinHandle<()>>>> = OnceLock::new();
+    H.get_or_init(|| Mutex::new(None))
+}
+
+/// Stops the probe and removes its directory (no-op when it was not started).
+pub fn stop_fsync_probe() {
+    PROBE_STOP.store(true, Ordering::Relaxed);
+    let h = probe_handle()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(h) = h {
+        let _ = h.join();
+    }
+}
+
+/// Slowest probe fsync that started in `[from, to]` (None when the probe is off or has no sample).
+pub fn fsync_max_between(from: Instant, to: Instant) -> Option<f64> {
+    fsync_samples()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|(t, _)| *t >= from && *t <= to)
+        .map(|&(_, ms)| ms)
+        .reduce(f64::max)
+}
+
+/// All probe latencies so far (ms).
+pub fn fsync_all() -> Vec<f64> {
+    fsync_samples()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|&(_, ms)| ms)
+        .collect()
+}

@@ -1,0 +1,187 @@
+//! Resource use of one sentinel monitoring 1, 100, 1000... masters: RSS and CPU% over a window.
+//!
+//! The masters are real redis-servers, each monitored under several names (a sentinel monitors the same
+//! address under different names independently). Names per server are capped (`names_per_server`)
+//! because every hello a sentinel publishes on a server reaches all of that server's hello subscribers:
+//! with all names on one server the hello fan-out grows with the square of the name count and would
+//! dominate the measurement.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Result};
+use serde::Serialize;
+
+use crate::client;
+use crate::cluster::Timings;
+use crate::procs::{self, Bins, Impl, Proc, WorkDir};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ResourceResult {
+    pub implementation: Impl,
+    pub run: usize,
+    pub masters: usize,
+    pub servers: usize,
+    pub window_s: f64,
+    /// VmRSS at the end of the window.
+    pub rss_mib: Option<f64>,
+    /// (utime + stime) over the window / window length.
+    pub cpu_pct: Option<f64>,
+    /// Every master still flagged plain `master` (no s_down) at the end of the window.
+    pub all_masters_ok: Option<bool>,
+    pub error: Option<String>,
+}
+
+/// A pool of plain redis-servers (masters without replicas) shared by all resource runs.
+pub struct Pool {
+    pub dir: WorkDir,
+    pub ports: Vec<u16>,
+    _procs: Vec<Proc>,
+}
+
+impl Pool {
+    pub async fn start(bins: &Bins, n: usize) -> Result<Pool> {
+        let dir = WorkDir::new("resources")?;
+        let mut ports = Vec::new();
+        let mut ps = Vec::new();
+        for _ in 0..n {
+            let port = procs::free_port()?;
+            ps.push(procs::start_redis(bins, &dir.path, port, None, &[]).await?);
+            ports.push(port);
+        }
+        Ok(Pool {
+            dir,
+            ports,
+            _procs: ps,
+        })
+    }
+}
+
+/// Knobs of one resource run.
+#[derive(Clone, Copy, Debug)]
+pub struct ResourceOpts {
+    pub masters: usize,
+    pub names_per_server: usize,
+    pub warmup: Duration,
+    pub window: Duration,
+    pub timings: Timings,
+}
+
+pub async fn run(
+    bins: &Bins,
+    imp: Impl,
+    run: usize,
+    pool: &Pool,
+    o: ResourceOpts,
+) -> ResourceResult {
+    let servers = o
+        .masters
+        .div_ceil(o.names_per_server.max(1))
+        .clamp(1, pool.ports.len().max(1));
+    let mut r = ResourceResult {
+        implementation: imp,
+        run,
+        masters: o.masters,
+        servers,
+        window_s: o.window.as_secs_f64(),
+        rss_mib: None,
+        cpu_pct: None,
+        all_masters_ok: None,
+        error: None,
+    };
+    if let Err(e) = inner(bins, imp, run, pool, o, servers, &mut r).await {
+        r.error = Some(format!("{e:#}"));
+    }
+    r
+}
+
+async fn inner(
+    bins: &Bins,
+    imp: Impl,
+    run: usize,
+    pool: &Pool,
+    o: ResourceOpts,
+    servers: usize,
+    r: &mut ResourceResult,
+) -> Result<()> {
+    let mut conf = String::new();
+    for i in 0..o.masters {
+        let port = pool
+            .ports
+            .get(i % servers)
+            .ok_or_else(|| anyhow!("empty redis-server pool"))?;
+        conf.push_str(&format!(
+            "sentinel monitor m{i} 127.0.0.1 {port} 1\n\
+             sentinel down-after-milliseconds m{i} {}\n\
+             sentinel failover-timeout m{i} {}\n",
+            o.timings.down_after_ms, o.timings.failover_timeout_ms
+        ));
+    }
+    let port = procs::free_port()?;
+    let dir = pool
+        .dir
+        .sub(&format!("{}-{}-{run}", imp.label(), o.masters))?;
+    let mut sentinel = procs::start_sentinel(bins, imp, &dir, port, &conf).await?;
+    let res = measure(&mut sentinel, port, o, r).await;
+    sentinel.kill();
+    res
+}
+
+async fn measure(
+    sentinel: &mut Proc,
+    port: u16,
+    o: ResourceOpts,
+    r: &mut ResourceResult,
+) -> Result<()> {
+    // Ready when every master has been INFOed (run id known).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (known, _) = masters_state(port).await.unwrap_or((0, 0));
+        if known == o.masters {
+            break;
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "only {known}/{} masters have a run id after 60 s",
+                o.masters
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(o.warmup).await;
+    let pid = sentinel.pid();
+    let t0 = Instant::now();
+    let c0 = procs::cpu_ticks(pid).ok_or_else(|| anyhow!("cannot read /proc/{pid}/stat"))?;
+    tokio::time::sleep(o.window).await;
+    let c1 = procs::cpu_ticks(pid).ok_or_else(|| anyhow!("cannot read /proc/{pid}/stat"))?;
+    let secs = t0.elapsed().as_secs_f64();
+    r.cpu_pct = Some((c1.saturating_sub(c0)) as f64 / procs::clk_tck() / secs * 100.0);
+    r.rss_mib = procs::rss_kib(pid).map(|k| k as f64 / 1024.0);
+    if !sentinel.alive() {
+        bail!(
+            "sentinel exited during the window:\n{}",
+            sentinel.log_tail(10)
+        );
+    }
+    let (_, ok) = masters_state(port).await?;
+    r.all_masters_ok = Some(ok == o.masters);
+    Ok(())
+}
+
+/// (masters with a run id, masters flagged exactly `master`) from `SENTINEL MASTERS`.
+async fn masters_state(port: u16) -> Result<(usize, usize)> {
+    let v = client::cmd_once(port, &["SENTINEL", "masters"], Duration::from_secs(5)).await?;
+    let redis::Value::Array(items) = v else {
+        bail!("SENTINEL MASTERS: unexpected reply");
+    };
+    let mut known = 0;
+    let mut ok = 0;
+    for m in items.iter().map(client::as_map) {
+        if m.get("runid").is_some_and(|id| !id.is_empty()) {
+            known += 1;
+        }
+        if m.get("flags").map(String::as_str) == Some("master") {
+            ok += 1;
+        }
+    }
+    Ok((known, ok))
+}
