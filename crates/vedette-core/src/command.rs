@@ -691,20 +691,7 @@ impl Sentinel {
         m.replicas.clear();
         m.sentinels.clear();
         let old_master_link = m.c.link;
-        m.c.s_down = false;
-        m.c.runid = None;
-        m.c.script_kill_sent = false;
-        m.o_down = false;
-        m.master_reboot = false;
-        m.leader = None;
-        m.failover_state = crate::instance::FailoverState::None;
-        m.failover_state_change_time = now;
-        m.failover_start_time = None;
-        m.force_failover = false;
-        m.promoted = None;
-        m.start_not_before = None;
-        m.info.role_reported = Role::Master;
-        m.info.role_reported_time = now;
+        m.reset_state(now);
         let (h, p) = (m.c.host.clone(), m.c.port);
         for l in links {
             self.release_link(l);

@@ -258,6 +258,26 @@ pub(crate) struct Master {
 }
 
 impl Master {
+    /// What Redis's master reset clears (reference §7.9): every flag but MASTER, our vote target, the
+    /// failover and its timers, the run id and the reported role. Links, tables and epochs are the caller's.
+    pub(crate) fn reset_state(&mut self, now: Instant) {
+        self.c.s_down = false;
+        self.c.runid = None;
+        self.c.script_kill_sent = false;
+        self.o_down = false;
+        self.master_reboot = false;
+        self.leader = None;
+        self.failover_state = FailoverState::None;
+        self.failover_state_change_time = now;
+        self.failover_start_time = None;
+        self.force_failover = false;
+        self.promoted = None;
+        self.start_not_before = None;
+        self.last_ask = None;
+        self.info.role_reported = Role::Master;
+        self.info.role_reported_time = now;
+    }
+
     pub(crate) fn in_failover(&self) -> bool {
         self.failover_state != FailoverState::None
     }

@@ -102,17 +102,17 @@ pub struct HelloTemplate {
 impl HelloTemplate {
     /// The payload with `local_ip` standing in when no announce-ip is set.
     pub fn render(&self, local_ip: &str) -> String {
-        format!(
-            "{},{},{},{},{},{},{},{}",
-            self.ip.as_deref().unwrap_or(local_ip),
-            self.port,
-            self.runid,
-            self.current_epoch,
-            self.master_name,
-            self.master_ip,
-            self.master_port,
-            self.master_config_epoch
-        )
+        crate::wire::hello::Hello {
+            ip: self.ip.clone().unwrap_or_else(|| local_ip.to_string()),
+            port: self.port,
+            runid: self.runid.clone(),
+            current_epoch: self.current_epoch,
+            master_name: self.master_name.clone(),
+            master_ip: self.master_ip.clone(),
+            master_port: self.master_port,
+            master_config_epoch: self.master_config_epoch,
+        }
+        .render()
     }
 }
 

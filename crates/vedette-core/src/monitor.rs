@@ -1038,23 +1038,9 @@ impl Sentinel {
         m.c.port = port;
         m.cfg.host = host.to_string();
         m.cfg.port = port;
-        m.c.s_down = false;
+        m.reset_state(now);
         m.c.s_down_since = None;
-        m.c.runid = None;
-        m.c.script_kill_sent = false;
-        m.o_down = false;
         m.o_down_since = None;
-        m.master_reboot = false;
-        m.leader = None;
-        m.failover_state = FailoverState::None;
-        m.failover_state_change_time = now;
-        m.failover_start_time = None;
-        m.force_failover = false;
-        m.promoted = None;
-        m.start_not_before = None;
-        m.last_ask = None;
-        m.info.role_reported = Role::Master;
-        m.info.role_reported_time = now;
         for p in m.sentinels.values_mut() {
             p.master_down = false;
             p.leader = None;
@@ -1120,6 +1106,9 @@ impl Sentinel {
         if !old_link_used {
             self.release_link(old_link);
         }
+        // Announce the new configuration at once (Redis: only the leader forces hellos), so peers converge,
+        // and confirm our view for the quick demotion of a returning old master, without waiting 2 s.
+        self.force_hellos(name);
         self.flush();
     }
 
