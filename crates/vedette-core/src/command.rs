@@ -5,7 +5,7 @@ use crate::events::Level;
 use crate::instance::{same_host, Master, Reconf};
 use crate::io::ClientId;
 use crate::reply::{errors, Reply};
-use crate::sentinel::{InstKey, Sentinel};
+use crate::sentinel::Sentinel;
 use crate::wire::info::Role;
 
 /// (name, arity) of every SENTINEL subcommand; negative arity = at least.
@@ -1091,23 +1091,7 @@ impl Sentinel {
     }
 
     fn timing_mut(&mut self, name: &str) -> Option<&mut u64> {
-        let t = &mut self.t;
-        Some(match name {
-            "info-period" => &mut t.info_period,
-            "ping-period" => &mut t.ping_period,
-            "ask-period" => &mut t.ask_period,
-            "publish-period" => &mut t.publish_period,
-            "default-down-after" => &mut t.default_down_after,
-            "default-failover-timeout" => &mut t.default_failover_timeout,
-            "tilt-trigger" => &mut t.tilt_trigger,
-            "tilt-period" => &mut t.tilt_period,
-            "slave-reconf-timeout" => &mut t.slave_reconf_timeout,
-            "min-link-reconnect-period" => &mut t.min_link_reconnect_period,
-            "election-timeout" => &mut t.election_timeout,
-            "script-max-runtime" => &mut t.script_max_runtime,
-            "script-retry-delay" => &mut t.script_retry_delay,
-            _ => return None,
-        })
+        timing_field(&mut self.t, name)
     }
 
     fn cmd_debug(&mut self, args: &[Vec<u8>]) -> Reply {
@@ -1149,34 +1133,34 @@ impl Sentinel {
     }
 
     fn clone_timing(&self, name: &str) -> u64 {
-        let t = &self.t;
-        match name {
-            "info-period" => t.info_period,
-            "ping-period" => t.ping_period,
-            "ask-period" => t.ask_period,
-            "publish-period" => t.publish_period,
-            "default-down-after" => t.default_down_after,
-            "default-failover-timeout" => t.default_failover_timeout,
-            "tilt-trigger" => t.tilt_trigger,
-            "tilt-period" => t.tilt_period,
-            "slave-reconf-timeout" => t.slave_reconf_timeout,
-            "min-link-reconnect-period" => t.min_link_reconnect_period,
-            "election-timeout" => t.election_timeout,
-            "script-max-runtime" => t.script_max_runtime,
-            "script-retry-delay" => t.script_retry_delay,
-            _ => 0,
-        }
+        let mut t = self.t.clone();
+        timing_field(&mut t, name).map_or(0, |v| *v)
     }
 
     /// Validate a myid (used by tests and the shell).
     pub fn valid_myid(id: &str) -> bool {
         is_valid_myid(id)
     }
+}
 
-    #[allow(dead_code)]
-    fn key_name(k: &InstKey) -> &str {
-        k.master()
-    }
+/// The `SENTINEL DEBUG` name of each tunable, mapped to its field (one table for reading and writing).
+fn timing_field<'a>(t: &'a mut crate::sentinel::Timings, name: &str) -> Option<&'a mut u64> {
+    Some(match name {
+        "info-period" => &mut t.info_period,
+        "ping-period" => &mut t.ping_period,
+        "ask-period" => &mut t.ask_period,
+        "publish-period" => &mut t.publish_period,
+        "default-down-after" => &mut t.default_down_after,
+        "default-failover-timeout" => &mut t.default_failover_timeout,
+        "tilt-trigger" => &mut t.tilt_trigger,
+        "tilt-period" => &mut t.tilt_period,
+        "slave-reconf-timeout" => &mut t.slave_reconf_timeout,
+        "min-link-reconnect-period" => &mut t.min_link_reconnect_period,
+        "election-timeout" => &mut t.election_timeout,
+        "script-max-runtime" => &mut t.script_max_runtime,
+        "script-retry-delay" => &mut t.script_retry_delay,
+        _ => return None,
+    })
 }
 
 fn role_name(r: Role) -> &'static str {

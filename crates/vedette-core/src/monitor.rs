@@ -2,7 +2,7 @@
 //! processing (reference §2–§5.2).
 
 use crate::events::Level;
-use crate::instance::{addr_name, same_host, FailoverState, Link, Reconf, Sent};
+use crate::instance::{addr_name, same_host, FailoverState, Reconf, Sent};
 use crate::io::{
     ConnectSpec, HelloTemplate, LinkId, LinkKind, LinkReply, OutCommand, Output, ScriptJob,
 };
@@ -1120,12 +1120,5 @@ impl Sentinel {
             l.last_avail_time = now;
             l.last_pong_time = now;
         }
-    }
-
-    /// Remove a link's pending-reply bookkeeping without closing it (used when an instance object is dropped
-    /// but the connection is reused elsewhere).
-    #[allow(dead_code)]
-    pub(crate) fn link(&self, id: LinkId) -> Option<&Link> {
-        self.links.get(&id)
     }
 }
