@@ -27,11 +27,20 @@ pub mod world;
 pub use invariants::Violation;
 pub use plan::Plan;
 pub use report::{failure_report, Summary};
-pub use world::{Outcome, RunOpts, Stats, TraceMode, World};
+pub use world::{Outcome, RunOpts, Stats, StormStats, TraceMode, World};
+
+/// The plan `seed` derives under `opts` (a general plan, or a storm plan with `opts.storm_masters`).
+pub fn plan_for(seed: u64, opts: RunOpts) -> Plan {
+    if opts.storm_masters > 0 {
+        Plan::storm(seed, opts.storm_masters)
+    } else {
+        Plan::from_seed(seed)
+    }
+}
 
 /// Run the plan derived from `seed`.
 pub fn run(seed: u64, opts: RunOpts) -> Outcome {
-    run_plan(Plan::from_seed(seed), opts)
+    run_plan(plan_for(seed, opts), opts)
 }
 
 /// Run a given plan (scenario tests build their own).

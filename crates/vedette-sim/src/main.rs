@@ -3,7 +3,10 @@
 //! ```text
 //! vedette-sim --seeds 10000 [--start 0] [--threads 2]
 //! vedette-sim --seed 1234 [--trace]
+//! vedette-sim --storm 100 --seeds 20
 //! ```
+//! `--storm N` derives failover-storm plans instead (a host carrying N masters, each with one replica,
+//! dies at once under three sentinels; see `Plan::storm`) and prints how fast they were switched.
 //! `--no-persist-failures` keeps disks from failing writes and `--relax inv1,inv2` turns breaches of the
 //! named properties into findings: both exist to look past a known bug for the next one.
 
@@ -14,7 +17,7 @@ use vedette_sim::{default_threads, failure_report, run, run_many, RunOpts, Trace
 fn usage() -> ExitCode {
     eprintln!(
         "usage: vedette-sim [--seeds N] [--start S] [--threads T] | --seed S [--trace]  \
-         [--no-persist-failures] [--relax invariant,...]"
+         [--storm MASTERS] [--no-persist-failures] [--relax invariant,...]"
     );
     ExitCode::from(2)
 }
@@ -60,6 +63,13 @@ fn main() -> ExitCode {
                 None => return usage(),
             },
             "--trace" => trace = true,
+            "--storm" => match val(i) {
+                Some(v) => {
+                    opts.storm_masters = v as usize;
+                    i += 1;
+                }
+                None => return usage(),
+            },
             "--no-persist-failures" => opts.persist_failures = false,
             "--relax" => match args.get(i + 1) {
                 Some(v) => {
@@ -81,7 +91,7 @@ fn main() -> ExitCode {
         i += 1;
     }
     if let Some(seed) = one {
-        let plan = vedette_sim::Plan::from_seed(seed);
+        let plan = vedette_sim::plan_for(seed, opts);
         println!("plan: {}", plan.summary());
         for (n, f) in plan.faults.iter().enumerate() {
             println!(
@@ -102,6 +112,13 @@ fn main() -> ExitCode {
         );
         println!("history hash: {:016x}", o.history_hash);
         println!("stats: {:?}", o.stats);
+        if o.stats.storm.is_some() {
+            let mut sum = vedette_sim::Summary::default();
+            sum.add(&o);
+            for l in sum.render().lines().filter(|l| l.starts_with("storm:")) {
+                println!("{l}");
+            }
+        }
         for f in &o.findings {
             println!("finding: {f}");
         }

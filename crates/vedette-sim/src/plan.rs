@@ -111,6 +111,12 @@ pub enum FaultKind {
         /// Target.
         node: usize,
     },
+    /// A host carrying many Redis instances dies: all of them are killed in the same instant (a failover
+    /// storm when they are masters); restarted at the end with their data.
+    KillHost {
+        /// Targets, resolved when the fault starts.
+        redis: Vec<RedisSel>,
+    },
     /// Persists of a node take longer.
     SlowDisk {
         /// Target.
@@ -220,6 +226,18 @@ pub struct Plan {
     pub safety_ms: u64,
     /// Liveness deadline after heal.
     pub liveness_ms: u64,
+    /// A failover-storm plan ([`Plan::storm`]): what to measure and the deadline to assert.
+    pub storm: Option<StormPlan>,
+}
+
+/// What a failover-storm plan measures: every master of the killed host must be switched on every
+/// sentinel within `bound_ms` of the kill, each exactly once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StormPlan {
+    /// Index of the `KillHost` fault in [`Plan::faults`].
+    pub fault: usize,
+    /// Deadline after the kill (ms).
+    pub bound_ms: u64,
 }
 
 /// First Redis port.
@@ -348,6 +366,7 @@ impl Plan {
             warmup_ms: 0,
             safety_ms: 0,
             liveness_ms: 0,
+            storm: None,
         };
         plan.warmup_ms = 2 * info_period + 3 * publish_period + 1000;
         plan.safety_ms = (8_000 + 2 * failover_timeout_ms).min(20_000);
@@ -362,6 +381,92 @@ impl Plan {
         let base =
             10_000 + tilt_period + 6 * failover_timeout_ms + 4 * info_period + 8 * publish_period;
         plan.liveness_ms = base.saturating_mul(1_000_000) / min_rate.min(1_000_000);
+        plan
+    }
+
+    /// A failover storm derived from `seed`: three sentinels monitor `masters` masters with one replica each
+    /// (the real-process test: down-after 1000, failover-timeout 10000, Redis's default periods), and
+    /// one host carrying every master dies at once. Network, clocks, disks and the instant of the kill vary
+    /// with the seed; there is no other fault. Every master must be switched on every sentinel within
+    /// down-after + 1 s of the kill (checked as `storm_liveness`), exactly once (`storm_one_switch`).
+    pub fn storm(seed: u64, masters: usize) -> Plan {
+        let mut rng = Rng::new(seed ^ 0x5707_3A11_0000_0001);
+        let r = &mut rng;
+        let n_sentinels = 3;
+        let mut instances = Vec::new();
+        let mut groups = Vec::new();
+        for g in 0..masters.max(1) {
+            let master = instances.len();
+            for _ in 0..2 {
+                instances.push(InstancePlan {
+                    port: REDIS_BASE_PORT + instances.len() as u16,
+                    group: g,
+                    priority: 100,
+                });
+            }
+            groups.push(GroupPlan {
+                name: format!("m{g}"),
+                master,
+                replicas: vec![master + 1],
+            });
+        }
+        let down_after_ms = 1000;
+        let failover_timeout_ms = 10_000;
+        let clocks = (0..n_sentinels)
+            .map(|_| ClockPlan {
+                offset: r.below(1_000_000_000),
+                rate_ppm: r.range(999_000, 1_001_000),
+                wall_base: 1_700_000_000_000 + r.below(10_000) as i64,
+            })
+            .collect();
+        let lat_lo = [0, 0, 1][r.index(3)];
+        let lat_hi = lat_lo + [1, 2, 5][r.index(3)];
+        // fsync of a small file on this project's machines: 0.5-1 ms, with an occasional slow one.
+        let disk_lo = [0, 1][r.index(2)];
+        let disk = (disk_lo, disk_lo + [1, 2, 10][r.index(3)]);
+        let at = r.below(1000);
+        let safety_ms = 12_000;
+        let mut plan = Plan {
+            seed,
+            n_sentinels,
+            groups,
+            instances,
+            quorum: 2,
+            down_after_ms,
+            failover_timeout_ms,
+            parallel_syncs: 1,
+            debug: Vec::new(),
+            agreed_set: true,
+            known_replicas: true,
+            latency: (lat_lo, lat_hi),
+            loss_ppm: 0,
+            connect_timeout_ms: 1000,
+            stall_reset_ms: 10_000,
+            clocks,
+            disk,
+            persist_fail_ppm: 0,
+            repl_tick_ms: 100,
+            sync_ms: 50,
+            loading_ms: 0,
+            write_every_ms: 0,
+            faults: Vec::new(),
+            warmup_ms: 0,
+            safety_ms,
+            liveness_ms: 0,
+            storm: Some(StormPlan {
+                fault: 0,
+                bound_ms: down_after_ms + 1000,
+            }),
+        };
+        let redis = (0..masters.max(1)).map(RedisSel::CurrentMaster).collect();
+        plan.faults.push(Fault {
+            at,
+            dur: safety_ms - at,
+            kind: FaultKind::KillHost { redis },
+        });
+        // Warm-up: replicas and peers are pre-seeded; links, first INFO and a couple of hello rounds.
+        plan.warmup_ms = 5000;
+        plan.liveness_ms = 10_000 + 6 * failover_timeout_ms;
         plan
     }
 

@@ -42,6 +42,21 @@ pub struct Summary {
     pub early_sdown: u64,
     /// Runs where the core rejected SENTINEL DEBUG.
     pub debug_rejected: u64,
+    /// Storm plans: runs, masters killed, and per run when the last master was switched everywhere (ms
+    /// after the kill; `u64::MAX` = some never were).
+    pub storm_runs: u64,
+    /// Masters killed over all storm runs.
+    pub storm_masters: u64,
+    /// Per storm run: ms until every master was switched on every sentinel.
+    pub storm_last_ms: Vec<u64>,
+    /// Masters switched everywhere within 1 / 2 / 5 / 10 s of the kill, over all storm runs.
+    pub storm_within: [u64; 4],
+    /// Failover attempts and `-failover-abort-not-elected` after the kill, over all storm runs.
+    pub storm_attempts: u64,
+    /// See `storm_attempts`.
+    pub storm_aborts: u64,
+    /// (sentinel, master) pairs switched more than once, over all storm runs.
+    pub storm_double: u64,
     /// Failing seeds with their violation.
     pub failures: Vec<(u64, String)>,
     /// Wall-clock seconds spent (set by the caller).
@@ -71,6 +86,17 @@ impl Summary {
         self.findings += s.findings;
         self.debug_rejected += u64::from(s.debug_rejected);
         self.early_sdown += s.early_sdown;
+        if let Some(st) = &s.storm {
+            self.storm_runs += 1;
+            self.storm_masters += st.masters as u64;
+            self.storm_last_ms.push(st.last_ms().unwrap_or(u64::MAX));
+            for (i, ms) in [1000, 2000, 5000, 10_000].into_iter().enumerate() {
+                self.storm_within[i] += st.switched_within(ms) as u64;
+            }
+            self.storm_attempts += st.attempts;
+            self.storm_aborts += st.aborts_not_elected;
+            self.storm_double += st.double_switches;
+        }
         if let Some(v) = &o.violation {
             self.failures.push((o.seed, v.to_string()));
         }
@@ -95,6 +121,15 @@ impl Summary {
         self.findings += o.findings;
         self.debug_rejected += o.debug_rejected;
         self.early_sdown += o.early_sdown;
+        self.storm_runs += o.storm_runs;
+        self.storm_masters += o.storm_masters;
+        self.storm_last_ms.extend(o.storm_last_ms);
+        for i in 0..4 {
+            self.storm_within[i] += o.storm_within[i];
+        }
+        self.storm_attempts += o.storm_attempts;
+        self.storm_aborts += o.storm_aborts;
+        self.storm_double += o.storm_double;
         self.failures.extend(o.failures);
     }
 
@@ -148,6 +183,39 @@ impl Summary {
                 self.debug_rejected
             );
         }
+        if self.storm_runs > 0 {
+            let mut last = self.storm_last_ms.clone();
+            last.sort_unstable();
+            let fmt = |v: u64| {
+                if v == u64::MAX {
+                    "never".to_string()
+                } else {
+                    format!("{v} ms")
+                }
+            };
+            let pct = |n: u64| 100.0 * n as f64 / self.storm_masters.max(1) as f64;
+            let _ = writeln!(
+                s,
+                "storm: all masters switched everywhere after: median {}, max {} ({} runs)",
+                fmt(last[last.len() / 2]),
+                fmt(last[last.len() - 1]),
+                self.storm_runs
+            );
+            let _ = writeln!(
+                s,
+                "storm: switched within 1/2/5/10 s: {:.1}% / {:.1}% / {:.1}% / {:.1}% of {} masters",
+                pct(self.storm_within[0]),
+                pct(self.storm_within[1]),
+                pct(self.storm_within[2]),
+                pct(self.storm_within[3]),
+                self.storm_masters
+            );
+            let _ = writeln!(
+                s,
+                "storm: attempts {}, -failover-abort-not-elected {}, double switches {}",
+                self.storm_attempts, self.storm_aborts, self.storm_double
+            );
+        }
         let _ = writeln!(
             s,
             "wall time:                 {:.1} s ({per_sec:.0} histories/s)",
@@ -160,7 +228,7 @@ impl Summary {
 
 /// The full report for a failing seed: re-runs it with tracing (deterministic, so it fails the same way).
 pub fn failure_report(seed: u64, base: RunOpts) -> String {
-    let plan = Plan::from_seed(seed);
+    let plan: Plan = crate::plan_for(seed, base);
     let o = crate::run(
         seed,
         RunOpts {
@@ -195,10 +263,18 @@ pub fn failure_report(seed: u64, base: RunOpts) -> String {
     for l in &o.trace {
         let _ = writeln!(s, "{l}");
     }
-    let _ = writeln!(s, "reproduce: scripts/simulate --seed {seed} --trace");
-    let _ = writeln!(
-        s,
-        "       or: VEDETTE_SIM_SEED={seed} cargo test -p vedette-sim --test seeds -- --nocapture"
-    );
+    if base.storm_masters > 0 {
+        let n = base.storm_masters;
+        let _ = writeln!(
+            s,
+            "reproduce: scripts/simulate --storm {n} --seed {seed} --trace"
+        );
+    } else {
+        let _ = writeln!(s, "reproduce: scripts/simulate --seed {seed} --trace");
+        let _ = writeln!(
+            s,
+            "       or: VEDETTE_SIM_SEED={seed} cargo test -p vedette-sim --test seeds -- --nocapture"
+        );
+    }
     s
 }

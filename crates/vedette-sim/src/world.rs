@@ -34,6 +34,8 @@ const INTERNAL_CLIENT: ClientId = ClientId(u64::MAX - 1);
 const PROBE_BASE: u64 = 1 << 40;
 /// Base of the writing client's query ids.
 const WRITER_BASE: u64 = 1 << 41;
+/// Probe and writer client ids are base + node * stride + group (groups < stride).
+const CLIENT_STRIDE: u64 = 1 << 16;
 
 /// How much tracing a run keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +63,9 @@ pub struct RunOpts {
     pub persist_failures: bool,
     /// Properties whose breaches are only counted as findings (to look past a known bug).
     pub relaxed: &'static [&'static str],
+    /// Seeds derive failover-storm plans with this many masters ([`crate::Plan::storm`]) instead of the
+    /// general plans; 0 = general plans.
+    pub storm_masters: usize,
 }
 
 impl Default for RunOpts {
@@ -72,6 +77,7 @@ impl Default for RunOpts {
             stop_at_violation: true,
             persist_failures: true,
             relaxed: &[],
+            storm_masters: 0,
         }
     }
 }
@@ -113,6 +119,42 @@ pub struct Stats {
     pub debug_rejected: bool,
     /// `+sdown` of a freshly switched master before down-after elapsed (finding `sdown_needs_down_after`).
     pub early_sdown: u64,
+    /// `-failover-abort-not-elected` events.
+    pub aborts_not_elected: u64,
+    /// Failover-storm figures (storm plans only).
+    pub storm: Option<StormStats>,
+}
+
+/// What a failover storm ([`crate::plan::Plan::storm`]) produced, measured from the kill.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StormStats {
+    /// Masters killed.
+    pub masters: usize,
+    /// Per master: ms from the kill until every sentinel had switched it (None: not all did).
+    pub all_switched_ms: Vec<Option<u64>>,
+    /// (sentinel, master) pairs that switched more than once.
+    pub double_switches: u64,
+    /// `+try-failover` events after the kill.
+    pub attempts: u64,
+    /// `-failover-abort-not-elected` events after the kill.
+    pub aborts_not_elected: u64,
+}
+
+impl StormStats {
+    /// Masters switched on every sentinel within `ms` of the kill.
+    pub fn switched_within(&self, ms: u64) -> usize {
+        self.all_switched_ms
+            .iter()
+            .filter(|t| t.is_some_and(|t| t <= ms))
+            .count()
+    }
+
+    /// When the last master was switched on every sentinel (None: some never were).
+    pub fn last_ms(&self) -> Option<u64> {
+        self.all_switched_ms
+            .iter()
+            .try_fold(0u64, |acc, t| t.map(|t| acc.max(t)))
+    }
 }
 
 /// Where a link goes.
@@ -204,6 +246,8 @@ enum Ev {
         inc: u64,
     },
     StartSafety,
+    /// Storm plans: the deadline by which every killed master must be switched everywhere.
+    StormCheck,
     Heal,
 }
 
@@ -255,6 +299,8 @@ struct FaultRt {
     redis: Option<usize>,
     flap_on: bool,
     fired: bool,
+    /// `KillHost`: the instances it killed.
+    killed: Vec<usize>,
 }
 
 /// One simulated world.
@@ -285,6 +331,11 @@ pub struct World {
     probe_answers: BTreeMap<(usize, usize), (u64, Option<u16>)>,
     /// (node, master) -> global time of its last `+switch-master`.
     switched_at: BTreeMap<(usize, usize), u64>,
+    /// Storm plans: global time of the kill, and (node, master) -> switch times since then.
+    storm_kill_at: Option<u64>,
+    storm_switches: BTreeMap<(usize, usize), Vec<u64>>,
+    storm_attempts: u64,
+    storm_aborts_before: u64,
     stable: u32,
     first_converged: Option<u64>,
     stats: Stats,
@@ -455,6 +506,10 @@ impl World {
             probe_round: 0,
             probe_answers: BTreeMap::new(),
             switched_at: BTreeMap::new(),
+            storm_kill_at: None,
+            storm_switches: BTreeMap::new(),
+            storm_attempts: 0,
+            storm_aborts_before: 0,
             stable: 0,
             first_converged: None,
             stats: Stats::default(),
@@ -508,6 +563,7 @@ impl World {
         self.stats.acked_writes = self.client.acked.len() as u64;
         self.stats.findings = self.checker.findings.len() as u64;
         self.stats.votes = self.checker.votes.len() as u64;
+        self.stats.storm = self.storm_stats();
         if self.phase == Phase::Done {
             let mut lost = 0;
             for g in 0..self.plan.groups.len() {
@@ -746,6 +802,7 @@ impl World {
                     self.schedule(end, Ev::FaultEnd(i));
                 }
             }
+            Ev::StormCheck => self.storm_check(),
             Ev::Heal => self.heal(),
         }
     }
@@ -1041,7 +1098,11 @@ impl World {
                     self.checker.leaders.new_epoch(i, v);
                 }
             }
+            ("-failover-abort-not-elected", _) => self.stats.aborts_not_elected += 1,
             ("+try-failover", Some(m)) => {
+                if self.storm_kill_at.is_some() {
+                    self.storm_attempts += 1;
+                }
                 let reach = self.reach_mask(i);
                 let epoch = self.checker.leaders.try_failover(i, m, reach);
                 self.act(Act::TryFailover {
@@ -1096,6 +1157,12 @@ impl World {
             }
             ("+switch-master", Some(m)) => {
                 self.switched_at.insert((i, m), self.now);
+                if self.storm_kill_at.is_some() {
+                    self.storm_switches
+                        .entry((i, m))
+                        .or_default()
+                        .push(self.now);
+                }
                 let port = e
                     .message
                     .split_whitespace()
@@ -1196,7 +1263,7 @@ impl World {
             } else {
                 PROBE_BASE
             };
-            let g = ((client.0 - base) % 16) as usize;
+            let g = ((client.0 - base) % CLIENT_STRIDE) as usize;
             let port = match &reply {
                 Reply::Array(v) => match v.get(1) {
                     Some(Reply::Bulk(b)) => std::str::from_utf8(b)
@@ -1948,7 +2015,7 @@ impl World {
                 let j = cands[self.rng.index(cands.len())];
                 self.client.last_query[g] = self.now;
                 let name = self.plan.groups[g].name.clone();
-                let cl = ClientId(WRITER_BASE + (j as u64) * 16 + g as u64);
+                let cl = ClientId(WRITER_BASE + (j as u64) * CLIENT_STRIDE + g as u64);
                 self.node_call(
                     j,
                     NodeCall::Command {
@@ -2075,6 +2142,20 @@ impl World {
             FaultKind::WallJump { node, delta } => self.nodes[node].clock.jump_wall(delta),
             FaultKind::Pause { node } => self.nodes[node].paused = true,
             FaultKind::SlowDisk { node, extra } => self.nodes[node].disk.extra_ms += extra,
+            FaultKind::KillHost { redis } => {
+                let ks: Vec<usize> = redis.iter().map(|&r| self.resolve(r)).collect();
+                desc = format!("kill host of {} instances", ks.len());
+                for &k in &ks {
+                    self.crash_redis(k);
+                }
+                self.faults[fi].killed = ks;
+                if self.plan.storm.as_ref().is_some_and(|st| st.fault == fi) {
+                    self.storm_kill_at = Some(self.now);
+                    self.storm_aborts_before = self.stats.aborts_not_elected;
+                    let bound = self.plan.storm.as_ref().map_or(0, |st| st.bound_ms);
+                    self.schedule(self.now + bound, Ev::StormCheck);
+                }
+            }
         }
         self.act(Act::Fault(format!("start #{fi}: {desc}")));
     }
@@ -2129,6 +2210,11 @@ impl World {
                 self.nodes[node].disk.extra_ms =
                     self.nodes[node].disk.extra_ms.saturating_sub(extra)
             }
+            FaultKind::KillHost { .. } => {
+                for k in std::mem::take(&mut self.faults[fi].killed) {
+                    self.restart_redis(k, true);
+                }
+            }
         }
         self.act(Act::Fault(format!("end #{fi}")));
     }
@@ -2149,6 +2235,21 @@ impl World {
 
     fn heal(&mut self) {
         self.tr(|| "PHASE heal".into());
+        if let Some(st) = self.storm_stats() {
+            if st.double_switches > 0 {
+                let pairs: Vec<String> = self
+                    .storm_switches
+                    .iter()
+                    .filter(|(_, v)| v.len() > 1)
+                    .map(|((i, m), v)| format!("S{i} m{m} x{}", v.len()))
+                    .collect();
+                self.fail(Err(crate::invariants::violation(
+                    "storm_one_switch",
+                    self.now,
+                    format!("masters switched more than once: {}", pairs.join(", ")),
+                )));
+            }
+        }
         for fi in 0..self.faults.len() {
             self.fault_end(fi);
         }
@@ -2176,6 +2277,59 @@ impl World {
         self.heal_at = self.now;
         self.act(Act::Fault("heal".into()));
         self.schedule(self.now + PROBE_MS, Ev::Probe);
+    }
+
+    // ------------------------------------------------------------------------------------------- storms
+
+    /// The storm's figures so far (None outside storm plans or before the kill).
+    fn storm_stats(&self) -> Option<StormStats> {
+        let kill = self.storm_kill_at?;
+        let n = self.plan.groups.len();
+        let all_switched_ms = (0..n)
+            .map(|m| {
+                (0..self.nodes.len()).try_fold(0u64, |acc, i| {
+                    let t = self.storm_switches.get(&(i, m))?.first()?;
+                    Some(acc.max(t - kill))
+                })
+            })
+            .collect();
+        Some(StormStats {
+            masters: n,
+            all_switched_ms,
+            double_switches: self.storm_switches.values().filter(|v| v.len() > 1).count() as u64,
+            attempts: self.storm_attempts,
+            aborts_not_elected: self.stats.aborts_not_elected - self.storm_aborts_before,
+        })
+    }
+
+    /// `storm_liveness`: at the deadline every killed master is switched on every sentinel.
+    fn storm_check(&mut self) {
+        let Some(st) = self.storm_stats() else { return };
+        let bound = self.plan.storm.as_ref().map_or(0, |s| s.bound_ms);
+        let late: Vec<String> = st
+            .all_switched_ms
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_none())
+            .map(|(m, _)| {
+                let on: Vec<usize> = (0..self.nodes.len())
+                    .filter(|&i| self.storm_switches.contains_key(&(i, m)))
+                    .collect();
+                format!("m{m} (switched on {on:?})")
+            })
+            .collect();
+        if !late.is_empty() {
+            let shown: Vec<&String> = late.iter().take(10).collect();
+            self.fail(Err(crate::invariants::violation(
+                "storm_liveness",
+                self.now,
+                format!(
+                    "{} of {} masters not switched on every sentinel {bound} ms after the kill: {shown:?}",
+                    late.len(),
+                    st.masters
+                ),
+            )));
+        }
     }
 
     // ----------------------------------------------------------------------------------------- liveness
@@ -2218,7 +2372,7 @@ impl World {
             }
             for g in 0..self.plan.groups.len() {
                 let name = self.plan.groups[g].name.clone();
-                let cl = ClientId(PROBE_BASE + (j as u64) * 16 + g as u64);
+                let cl = ClientId(PROBE_BASE + (j as u64) * CLIENT_STRIDE + g as u64);
                 self.node_call(
                     j,
                     NodeCall::Command {
