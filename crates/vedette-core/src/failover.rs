@@ -5,14 +5,31 @@ use crate::events::Level;
 use crate::instance::{same_host, FailoverState, Reconf, Sent};
 use crate::io::{LinkId, OutCommand, Output};
 use crate::sentinel::{InstKey, Mutation, Sentinel};
+use crate::time::Instant;
 
 /// vedette's ordered start: each sentinel that sees ODOWN waits this long per sentinel ranked before it
-/// (alive peers with a smaller run id), so the first in line usually asks alone and split votes are rare.
+/// (live peers with a smaller run id), counted from when those peers report the master down, so the first
+/// in line usually asks alone and split votes are rare.
 const RANK_STEP_MS: u64 = 150;
 /// Jitter on top of the rank delay.
 const RANK_JITTER_MS: u64 = 50;
+/// How long after our ODOWN we wait for a peer ranked before us that does not report the master down (it
+/// may see it a little later than we do; if it never does, we go ahead).
+const RANK_PEER_WAIT_MS: u64 = 500;
 /// vedette asks peers this often while the master is S_DOWN (Redis: ask-period, 1 s).
 const FAST_ASK_MS: u64 = 100;
+/// At most this many fast retries (see [`Sentinel::fast_retry_allowed`]) per ODOWN; then Redis's
+/// 2 × failover-timeout rule applies again.
+const MAX_FAST_RETRIES: u32 = 3;
+
+/// See [`Sentinel::election_outlook`].
+#[derive(Debug, Default, Clone, Copy)]
+struct Outlook {
+    /// We cannot reach a majority in our epoch any more.
+    lost: bool,
+    /// Nobody can: every voter voted in it and no candidate holds enough votes.
+    dead_for_all: bool,
+}
 
 impl Sentinel {
     /// Ask every connected peer whether `master` is down (reference §5.3). `forced` ignores the period.
@@ -35,12 +52,20 @@ impl Sentinel {
             return;
         }
         let (host, port) = (m.c.host.clone(), m.c.port);
-        let runid = if m.in_failover() {
+        let vote = m.in_failover();
+        let runid = if vote {
             self.myid.clone()
         } else {
             "*".to_string()
         };
-        let epoch = self.current_epoch;
+        // vedette: a vote request carries our failover epoch, the only epoch our tally counts. Redis sends its
+        // current epoch, which in a storm has moved on with other masters' elections: each such re-ask costs
+        // the voter its vote for this master in an epoch nobody counts, and defers its own attempts.
+        let epoch = if vote {
+            m.failover_epoch
+        } else {
+            self.current_epoch
+        };
         let mut targets: Vec<LinkId> = Vec::new();
         for p in m.sentinels.values() {
             let recent = p
@@ -68,6 +93,7 @@ impl Sentinel {
                     host: host.clone(),
                     port,
                     epoch,
+                    vote,
                 },
                 OutCommand::AskMasterDown {
                     ip: host.clone(),
@@ -90,7 +116,7 @@ impl Sentinel {
         master: &str,
         host: &str,
         port: u16,
-        _epoch: u64,
+        (asked, vote): (u64, bool),
         r: Option<(i64, String, i64)>,
     ) {
         let now = self.now;
@@ -111,6 +137,18 @@ impl Sentinel {
         let id = id.clone();
         p.last_master_down_reply = Some(now);
         p.master_down = down == 1;
+        if !p.master_down {
+            p.down_since = None;
+        } else if p.down_since.is_none() {
+            p.down_since = Some(now);
+        }
+        if vote {
+            p.vote_reply = Some(crate::instance::VoteReply {
+                asked,
+                leader: (leader != "*").then(|| leader.to_ascii_lowercase()),
+                epoch: leader_epoch.max(0) as u64,
+            });
+        }
         if leader != "*" {
             let changed = p.leader_epoch != leader_epoch.max(0) as u64;
             p.leader = Some(leader.clone());
@@ -151,7 +189,9 @@ impl Sentinel {
             );
         } else if !odown && m.o_down {
             m.o_down = false;
-            m.start_not_before = None;
+            m.start_jitter = None;
+            m.fast_retry = None;
+            m.fast_retries = 0;
             self.event_master(Level::Warning, "-odown", name, "");
         }
     }
@@ -168,7 +208,8 @@ impl Sentinel {
         }
         if let Some(fst) = m.failover_start_time {
             let retry = 2 * m.cfg.failover_timeout_ms;
-            if now < fst || now.since(fst) < retry {
+            let waiting = now < fst || now.since(fst) < retry;
+            if waiting && !self.fast_retry_allowed(name) {
                 if m.failover_delay_logged != Some(fst) {
                     let at = fst.plus(retry).0;
                     tracing::info!(
@@ -183,50 +224,115 @@ impl Sentinel {
                 return;
             }
         }
-        let start_at = match m.start_not_before {
-            Some(t) => t,
+        let jitter = match m.start_jitter {
+            Some(j) => j,
             None => {
-                let rank = m
-                    .sentinels
-                    .iter()
-                    .filter(|(id, p)| {
-                        !p.c.s_down
-                            && id.as_str() < self.myid.as_str()
-                            && self.links.get(&p.c.link).is_some_and(|l| !l.disconnected())
-                    })
-                    .count() as u64;
-                let jitter = self.rng.below(RANK_JITTER_MS);
-                // Each step must outlast the time the sentinel ranked before us needs to make its vote
-                // durable and ask: on a slow disk that is its fsync, which we estimate by ours.
-                let step = RANK_STEP_MS.max(2 * self.slow_persist_ms + 50);
-                let t = now.plus(rank * step + jitter);
+                let j = self.rng.below(RANK_JITTER_MS);
                 if let Some(m) = self.masters.get_mut(name) {
-                    m.start_not_before = Some(t);
+                    m.start_jitter = Some(j);
                 }
-                t
+                j
             }
         };
-        if now < start_at {
+        if now < self.start_at(name, jitter) {
             return;
         }
         self.start_failover(name, false);
+    }
+
+    /// vedette's ordered start: when our attempt for `name` may begin. Every live peer with a smaller run id
+    /// is ranked before us; we wait one step per such peer, counted from the moment the last of them
+    /// reported the master down (they see the failure at slightly different moments than we do, and each
+    /// needs its own ODOWN before it asks), or from our ODOWN plus [`RANK_PEER_WAIT_MS`] for a peer that
+    /// does not report it. The rank uses only what every sentinel sees alike (run ids, and links that
+    /// have been answering), so the same sentinel comes first for every master of a storm; a peer briefly
+    /// flagged down because its loop was busy keeps its place.
+    fn start_at(&self, name: &str, jitter: u64) -> Instant {
+        let now = self.now;
+        let Some(m) = self.masters.get(name) else {
+            return now;
+        };
+        let odown = m.o_down_since.unwrap_or(now);
+        let mut anchor = odown;
+        let mut rank = 0u64;
+        for (id, p) in &m.sentinels {
+            if id.to_ascii_lowercase() >= self.myid.to_ascii_lowercase() {
+                continue;
+            }
+            let live = self.links.get(&p.c.link).is_some_and(|l| {
+                !l.disconnected() && now.since(l.last_avail_time) <= 3 * p.c.down_after.max(1000)
+            });
+            if !live {
+                continue;
+            }
+            rank += 1;
+            let seen = p.down_since.unwrap_or(odown.plus(RANK_PEER_WAIT_MS));
+            anchor = anchor.max(seen.min(odown.plus(RANK_PEER_WAIT_MS)));
+        }
+        if rank == 0 {
+            return odown.plus(jitter);
+        }
+        // Each step must outlast the time the sentinel ranked before us needs to make its vote durable and
+        // ask: on a slow disk that is its fsync, which we estimate by ours.
+        let step = RANK_STEP_MS.max(2 * self.slow_persist_ms + 50);
+        anchor.plus(rank * step + jitter)
+    }
+
+    /// vedette's fast retry: our previous attempt for `name` ran in an epoch that nobody can win any more
+    /// (every voter's vote in it is known: each voted in that very epoch, and no candidate holds enough),
+    /// we have voted for nobody else since, and we are the first of all the sentinels we know for it (so
+    /// at most one sentinel per master retries early). Then the next attempt need not wait Redis's
+    /// 2 × failover-timeout: every other sentinel voted in the dead epoch, so Redis's rules keep each of
+    /// them from starting an attempt of its own for that long (having tried itself, or having voted for
+    /// another), and our new epoch cannot meet a competitor that could win.
+    pub(crate) fn fast_retry_allowed(&self, name: &str) -> bool {
+        let Some(m) = self.masters.get(name) else {
+            return false;
+        };
+        let Some(dead) = m.fast_retry else {
+            return false;
+        };
+        m.fast_retries < MAX_FAST_RETRIES
+            && m.leader_epoch == dead
+            && m.leader
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case(&self.myid))
     }
 
     /// Begin an attempt: new epoch, self-vote (persisted), then ask the peers for their votes.
     pub(crate) fn start_failover(&mut self, name: &str, forced: bool) {
         let now = self.now;
         let jitter = self.rng.below(1000);
-        self.current_epoch += 1;
+        let Some(m) = self.masters.get(name) else {
+            return;
+        };
+        // vedette: an automatic attempt runs in our current epoch when we have not voted in it for this
+        // master and it is newer than the master's configuration: elections are per master, so the masters
+        // of a storm can all be elected in one epoch instead of each taking the next number. Redis takes a new
+        // epoch per attempt; then every attempt for one master pushes every voter past the epochs of the
+        // attempts for the others, and those are refused. (A SENTINEL FAILOVER keeps Redis's new epoch: it
+        // needs no votes, so its epoch must be one nobody else can win.)
+        let reuse = !forced
+            && self.current_epoch > m.leader_epoch
+            && self.current_epoch > m.config_epoch;
+        if !reuse {
+            self.current_epoch += 1;
+        }
         let epoch = self.current_epoch;
+        let fast = !forced && m.failover_start_time.is_some() && self.fast_retry_allowed(name);
         let Some(m) = self.masters.get_mut(name) else {
             return;
         };
+        if fast {
+            m.fast_retries += 1;
+        }
+        m.fast_retry = None;
         m.failover_state = FailoverState::WaitStart;
         m.failover_epoch = epoch;
         m.force_failover = forced;
         m.failover_start_time = Some(now.plus(jitter));
         m.failover_state_change_time = now;
-        m.start_not_before = None;
+        m.start_jitter = None;
         self.event_raw(Level::Warning, "+new-epoch", name, epoch.to_string());
         self.event_master(Level::Warning, "+try-failover", name, "");
         let myid = self.myid.clone();
@@ -380,10 +486,81 @@ impl Sentinel {
         }
         let timeout = self.t.election_timeout.min(m.cfg.failover_timeout_ms);
         let started = m.failover_start_time.unwrap_or(now);
-        if now > started && now.since(started) > timeout {
+        let timed_out = now > started && now.since(started) > timeout;
+        let outlook = self.election_outlook(name);
+        if timed_out || outlook.lost {
             self.event_master(Level::Warning, "-failover-abort-not-elected", name, "");
             self.abort_failover(name);
+            if outlook.dead_for_all && self.first_of_known(name) {
+                if let Some(m) = self.masters.get_mut(name) {
+                    m.fast_retry = Some(m.failover_epoch);
+                }
+            }
         }
+    }
+
+    /// What the answers to our vote requests say about our attempt's epoch (vedette). A peer's answer to a
+    /// request for epoch E is final for E: a vote in E never changes, a vote in a later epoch means it will
+    /// never vote in E, and an older vote means its current epoch had passed E (it only grows), so it never
+    /// will either.
+    fn election_outlook(&self, name: &str) -> Outlook {
+        let Some(m) = self.masters.get(name) else {
+            return Outlook::default();
+        };
+        let e = m.failover_epoch;
+        if m.force_failover {
+            return Outlook::default();
+        }
+        let voters = m.sentinels.len() as u32 + 1;
+        let needed = (voters / 2 + 1).max(m.cfg.quorum);
+        let me = self.myid.to_ascii_lowercase();
+        let mut counts: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+        // Voters whose vote in E may still come (or came for someone we cannot name).
+        let mut open = 0u32;
+        let mut all_voted_in_e = true;
+        match &m.leader {
+            Some(l) if m.leader_epoch == e => *counts.entry(l.to_ascii_lowercase()).or_default() += 1,
+            _ => return Outlook::default(),
+        }
+        for p in m.sentinels.values() {
+            match &p.vote_reply {
+                Some(r) if r.asked == e => {
+                    if r.epoch != e {
+                        all_voted_in_e = false;
+                        continue;
+                    }
+                    match &r.leader {
+                        Some(l) => *counts.entry(l.clone()).or_default() += 1,
+                        // A restarted voter abstains with `*` for the epoch it voted in before.
+                        None => {
+                            open += 1;
+                            all_voted_in_e = false;
+                        }
+                    }
+                }
+                _ => {
+                    open += 1;
+                    all_voted_in_e = false;
+                }
+            }
+        }
+        let mine = counts.get(&me).copied().unwrap_or(0);
+        let best = counts.values().copied().max().unwrap_or(0);
+        Outlook {
+            lost: mine + open < needed,
+            dead_for_all: all_voted_in_e && open == 0 && best < needed,
+        }
+    }
+
+    /// Whether our run id is the smallest of every sentinel we know for `name` (down or not): the one
+    /// sentinel allowed fast retries for it.
+    fn first_of_known(&self, name: &str) -> bool {
+        let me = self.myid.to_ascii_lowercase();
+        self.masters.get(name).is_some_and(|m| {
+            m.sentinels
+                .keys()
+                .all(|id| id.to_ascii_lowercase() > me)
+        })
     }
 
     /// Eligible replicas, best first (reference §7.2).

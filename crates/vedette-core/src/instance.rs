@@ -15,12 +15,14 @@ pub(crate) enum Sent {
     Ping(InstKey),
     Info(InstKey),
     Publish(InstKey),
-    /// An is-master-down-by-addr ask: which master, at which address, in which of our epochs.
+    /// An is-master-down-by-addr ask: which master, at which address, in which of our epochs, and whether
+    /// it carried our run id (a vote request) or `*`.
     Ask {
         master: String,
         host: String,
         port: u16,
         epoch: u64,
+        vote: bool,
     },
     Other,
 }
@@ -196,10 +198,26 @@ pub(crate) struct Peer {
     pub(crate) last_master_down_reply: Option<Instant>,
     pub(crate) leader: Option<String>,
     pub(crate) leader_epoch: u64,
+    /// vedette: when this peer began reporting the master down (cleared when it stops), so the ordered start
+    /// waits for the peers ranked before us from the moment they see the failure, not from ours.
+    pub(crate) down_since: Option<Instant>,
+    /// vedette: its answer to our latest vote request.
+    pub(crate) vote_reply: Option<VoteReply>,
     pub(crate) last_hello_time: Instant,
     /// The master address and config epoch its last hello carried (for vedette's fast rejoin check).
     pub(crate) hello_view: Option<(String, u16, u64)>,
     pub(crate) last_hello_at: Option<Instant>,
+}
+
+/// A peer's answer to one of our vote requests (`is-master-down-by-addr` with our run id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VoteReply {
+    /// The epoch we asked for.
+    pub(crate) asked: u64,
+    /// The leader it reported (`None` for `*`).
+    pub(crate) leader: Option<String>,
+    /// The epoch of that vote.
+    pub(crate) epoch: u64,
 }
 
 /// Failover progress.
@@ -249,10 +267,16 @@ pub(crate) struct Master {
     pub(crate) failover_delay_logged: Option<Instant>,
     pub(crate) force_failover: bool,
     pub(crate) promoted: Option<String>,
-    /// vedette's ordered start: earliest instant our own attempt may begin for the current ODOWN.
-    pub(crate) start_not_before: Option<Instant>,
+    /// vedette's ordered start: the jitter drawn for the current ODOWN (the delay itself is recomputed
+    /// as the peers ranked before us report the failure; see `start_at`).
+    pub(crate) start_jitter: Option<u64>,
     /// Set when we asked peers after SDOWN began, so the first ask goes out at once.
     pub(crate) last_ask: Option<Instant>,
+    /// vedette: our last attempt ran in this epoch, every voter's vote in it is known and nobody can win
+    /// it; the next attempt may start without Redis's 2 × failover-timeout wait (see `fast_retry_allowed`).
+    pub(crate) fast_retry: Option<u64>,
+    /// Fast retries since the master was last reset or left ODOWN.
+    pub(crate) fast_retries: u32,
     pub(crate) replicas: BTreeMap<String, Replica>,
     pub(crate) sentinels: BTreeMap<String, Peer>,
 }
@@ -272,8 +296,10 @@ impl Master {
         self.failover_start_time = None;
         self.force_failover = false;
         self.promoted = None;
-        self.start_not_before = None;
+        self.start_jitter = None;
         self.last_ask = None;
+        self.fast_retry = None;
+        self.fast_retries = 0;
         self.info.role_reported = Role::Master;
         self.info.role_reported_time = now;
     }

@@ -191,10 +191,11 @@ impl Sentinel {
                     host,
                     port,
                     epoch,
+                    vote,
                 },
                 LinkReply::MasterDown(r),
             ) => {
-                self.on_ask_reply(link, &master, &host, port, epoch, r);
+                self.on_ask_reply(link, &master, &host, port, (epoch, vote), r);
             }
             _ => {}
         }

@@ -1781,14 +1781,30 @@ impl World {
                     self.fail(forward);
                 }
             }
-            OutCommand::AskMasterDown { epoch, .. } => {
-                let r = self.checker.epochs.reveal(
-                    self.now,
-                    i,
-                    *epoch,
-                    "is-master-down-by-addr request",
-                    &self.nodes[i].disk.durable,
-                );
+            OutCommand::AskMasterDown {
+                epoch, runid, port, ..
+            } => {
+                let r = if runid == "*" {
+                    self.checker.epochs.reveal(
+                        self.now,
+                        i,
+                        *epoch,
+                        "is-master-down-by-addr request",
+                        &self.nodes[i].disk.durable,
+                    )
+                } else {
+                    let attempt = self
+                        .redis_by_port(*port)
+                        .map(|k| self.redis[k].group)
+                        .and_then(|g| self.checker.leaders.attempt_epoch(i, g));
+                    self.checker.epochs.reveal_vote_request(
+                        self.now,
+                        i,
+                        *epoch,
+                        attempt,
+                        &self.nodes[i].disk.durable,
+                    )
+                };
                 self.fail(r);
             }
             OutCommand::Reconfigure(None) => {

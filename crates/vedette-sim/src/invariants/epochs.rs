@@ -112,6 +112,38 @@ impl Epochs {
         Ok(())
     }
 
+    /// The node asks for votes in `epoch` (vedette asks in its attempt's failover epoch, which later
+    /// attempts for other masters may have passed: it is not a current-epoch reveal). It must be durable,
+    /// and it must be the epoch of the node's current attempt for that master (`attempt`): a request in any
+    /// other epoch gathers votes the tally never counts.
+    pub fn reveal_vote_request(
+        &mut self,
+        t: u64,
+        node: usize,
+        epoch: u64,
+        attempt: Option<u64>,
+        durable: &PersistedState,
+    ) -> Check {
+        let d = durable_epoch(durable);
+        if epoch > d {
+            return Err(violation(
+                "persist_before_speak",
+                t,
+                format!("S{node} asked for votes in epoch {epoch} while its durable epoch is {d}"),
+            ));
+        }
+        if attempt != Some(epoch) {
+            return Err(violation(
+                "vote_request_epoch",
+                t,
+                format!(
+                    "S{node} asked for votes in epoch {epoch}, but its attempt runs in epoch {attempt:?}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The node sends a vote in `epoch` for `master_name`; the durable leader-epoch must cover it.
     pub fn reveal_vote(
         &mut self,

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `one_vote_per_epoch` | sentinel.c `sentinelVoteLeader`: `leader_epoch < req_epoch` (raft-rs `test_follower_vote`) |
 //! | `epoch_monotonic` | sentinel.c: `current_epoch` only grows; persisted before it is used (reference §6.1) |
+//! | `vote_request_epoch` | vedette: a vote request carries the epoch of the asker's attempt, the only epoch its tally counts (Redis sends its current epoch) |
 //! | `persist_before_speak` | DESIGN.md "Persist before you speak"; reference §6.3 ("written before the reply is sent") |
 //! | `one_leader_per_epoch` | at most one `+elected-leader` per (master, epoch) |
 //! | `leader_has_majority` | sentinel.c `sentinelGetLeader`: the winner holds votes *of its failover epoch* from an absolute majority and ≥ quorum |
