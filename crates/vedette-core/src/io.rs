@@ -66,7 +66,8 @@ pub enum OutCommand {
         ip: String,
         /// Master port.
         port: u16,
-        /// Our current epoch.
+        /// Our current epoch; in a vote request, the epoch of our attempt (vedette; Redis sends its current
+        /// epoch there too).
         epoch: u64,
         /// Our run id when we want a vote, `*` otherwise.
         runid: String,
