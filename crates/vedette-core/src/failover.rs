@@ -312,9 +312,8 @@ impl Sentinel {
         // epoch per attempt; then every attempt for one master pushes every voter past the epochs of the
         // attempts for the others, and those are refused. (A SENTINEL FAILOVER keeps Redis's new epoch: it
         // needs no votes, so its epoch must be one nobody else can win.)
-        let reuse = !forced
-            && self.current_epoch > m.leader_epoch
-            && self.current_epoch > m.config_epoch;
+        let reuse =
+            !forced && self.current_epoch > m.leader_epoch && self.current_epoch > m.config_epoch;
         if !reuse {
             self.current_epoch += 1;
         }
@@ -519,7 +518,9 @@ impl Sentinel {
         let mut open = 0u32;
         let mut all_voted_in_e = true;
         match &m.leader {
-            Some(l) if m.leader_epoch == e => *counts.entry(l.to_ascii_lowercase()).or_default() += 1,
+            Some(l) if m.leader_epoch == e => {
+                *counts.entry(l.to_ascii_lowercase()).or_default() += 1
+            }
             _ => return Outlook::default(),
         }
         for p in m.sentinels.values() {
@@ -556,11 +557,9 @@ impl Sentinel {
     /// sentinel allowed fast retries for it.
     fn first_of_known(&self, name: &str) -> bool {
         let me = self.myid.to_ascii_lowercase();
-        self.masters.get(name).is_some_and(|m| {
-            m.sentinels
-                .keys()
-                .all(|id| id.to_ascii_lowercase() > me)
-        })
+        self.masters
+            .get(name)
+            .is_some_and(|m| m.sentinels.keys().all(|id| id.to_ascii_lowercase() > me))
     }
 
     /// Eligible replicas, best first (reference §7.2).

@@ -40,7 +40,16 @@ pub struct Disk {
     pub extra_ms: u64,
 }
 
-/// What an incoming peer connection's current command waits for from the core.
+/// An executed command of a peer session whose reply is not sent yet.
+#[derive(Debug, Clone)]
+pub enum Slot {
+    /// The core's reply is due.
+    Core(Awaiting),
+    /// Answered by the shell; leaves once the replies before it have.
+    Ready(vedette_core::LinkReply),
+}
+
+/// What an incoming peer connection's command waits for from the core.
 #[derive(Debug, Clone)]
 pub enum Awaiting {
     /// `PUBLISH __sentinel__:hello`.
@@ -65,10 +74,12 @@ pub struct Session {
     pub conn: u64,
     /// The dialing sentinel.
     pub from: usize,
-    /// Commands received and not yet answered, in order.
+    /// Commands received and not yet executed, in order.
     pub pending: VecDeque<OutCommand>,
-    /// The core is working on the head command.
-    pub awaiting: Option<Awaiting>,
+    /// Executed commands whose replies have not been sent yet, in order. Like the real shell's session,
+    /// every command received is executed at once (core commands are pipelined into the core), and replies
+    /// leave in order.
+    pub awaiting: VecDeque<Slot>,
     /// A `Pump` is queued in the inbox.
     pub pump_queued: bool,
 }

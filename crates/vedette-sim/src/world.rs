@@ -17,7 +17,7 @@ use vedette_core::{
 use crate::clock::LocalClock;
 use crate::history::{Act, History};
 use crate::invariants::{durable_epoch, Check, Checker, Violation};
-use crate::node::{Awaiting, Disk, NodeCall, Session, SimNode};
+use crate::node::{Awaiting, Disk, NodeCall, Session, SimNode, Slot};
 use crate::plan::{FaultKind, Host, Plan, RedisSel, HOST, REDIS_BASE_PORT, SENTINEL_BASE_PORT};
 use crate::redis_model::{ModelRedis, Role};
 use crate::rng::Rng;
@@ -1287,7 +1287,15 @@ impl World {
             return;
         };
         let conn = s.conn;
-        let aw = s.awaiting.take();
+        let aw = match s.awaiting.pop_front() {
+            Some(Slot::Core(a)) => Some(a),
+            Some(Slot::Ready(r)) => {
+                // Cannot happen (ready replies are sent as soon as they reach the front); keep order anyway.
+                s.awaiting.push_front(Slot::Ready(r));
+                None
+            }
+            None => None,
+        };
         if !s.pending.is_empty() && !s.pump_queued {
             s.pump_queued = true;
             n.inbox.push_back(NodeCall::Pump(client));
@@ -1348,6 +1356,24 @@ impl World {
             Some(Awaiting::Other) | None => (LinkReply::Other, None),
         };
         self.transmit(conn, false, Msg::Reply(lr, tag));
+        self.send_ready(i, client);
+    }
+
+    /// Send the shell-answered replies that have reached the front of a session's queue.
+    fn send_ready(&mut self, i: usize, client: ClientId) {
+        loop {
+            let Some(s) = self.nodes[i].sessions.get_mut(&client) else {
+                return;
+            };
+            let conn = s.conn;
+            if !matches!(s.awaiting.front(), Some(Slot::Ready(_))) {
+                return;
+            }
+            let Some(Slot::Ready(r)) = s.awaiting.pop_front() else {
+                return;
+            };
+            self.transmit(conn, false, Msg::Reply(r, None));
+        }
     }
 
     // ------------------------------------------------------------------------------------------ network
@@ -1423,7 +1449,7 @@ impl World {
                     conn: id,
                     from: node,
                     pending: VecDeque::new(),
-                    awaiting: None,
+                    awaiting: VecDeque::new(),
                     pump_queued: false,
                 },
             );
@@ -1646,19 +1672,16 @@ impl World {
         }
     }
 
-    /// Answer a peer session's queued commands in order. Commands the shell answers itself (PING, INFO)
-    /// are answered at once; ones that need the core wait for `core_ok` (the core is free to run).
+    /// Execute a peer session's queued commands in order, as the real shell's session does: the ones the
+    /// shell answers itself (PING, INFO) at once, the ones that need the core when `core_ok` (the core is
+    /// free to run), all of them without waiting for earlier replies; replies leave in order.
     fn pump(&mut self, j: usize, cl: ClientId, core_ok: bool) {
         loop {
             let n = &mut self.nodes[j];
             let Some(s) = n.sessions.get_mut(&cl) else {
                 return;
             };
-            if s.awaiting.is_some() {
-                return;
-            }
             let Some(cmd) = s.pending.front() else { return };
-            let conn = s.conn;
             let needs_core = matches!(
                 cmd,
                 OutCommand::PublishHello(_) | OutCommand::AskMasterDown { .. }
@@ -1673,19 +1696,12 @@ impl World {
             let Some(cmd) = s.pending.pop_front() else {
                 return;
             };
-            match cmd {
-                OutCommand::Ping => self.transmit(
-                    conn,
-                    false,
-                    Msg::Reply(LinkReply::Ping(Ok("PONG".into())), None),
-                ),
-                OutCommand::Info => {
-                    let text = self.nodes[j].core.as_ref().map(|c| c.info_section(0, 0));
-                    self.transmit(conn, false, Msg::Reply(LinkReply::Info(text), None));
-                }
-                OutCommand::Reconfigure(_) | OutCommand::ScriptKill => {
-                    self.transmit(conn, false, Msg::Reply(LinkReply::Other, None))
-                }
+            let ready = match cmd {
+                OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+                OutCommand::Info => Some(LinkReply::Info(
+                    self.nodes[j].core.as_ref().map(|c| c.info_section(0, 0)),
+                )),
+                OutCommand::Reconfigure(_) | OutCommand::ScriptKill => Some(LinkReply::Other),
                 OutCommand::PublishHello(t) => {
                     s_set_awaiting(&mut self.nodes[j], cl, Awaiting::Publish);
                     let payload = t.render(HOST);
@@ -1695,7 +1711,7 @@ impl World {
                         payload.into_bytes(),
                     ];
                     self.core_command(j, cl, a);
-                    return;
+                    None
                 }
                 OutCommand::AskMasterDown {
                     ip,
@@ -1723,7 +1739,18 @@ impl World {
                     let (p, e) = (port.to_string(), epoch.to_string());
                     let a = argv(&["SENTINEL", "is-master-down-by-addr", &ip, &p, &e, &runid]);
                     self.core_command(j, cl, a);
+                    None
+                }
+            };
+            if let Some(r) = ready {
+                let Some(s) = self.nodes[j].sessions.get_mut(&cl) else {
                     return;
+                };
+                let conn = s.conn;
+                if s.awaiting.is_empty() {
+                    self.transmit(conn, false, Msg::Reply(r, None));
+                } else {
+                    s.awaiting.push_back(Slot::Ready(r));
                 }
             }
         }
@@ -2463,6 +2490,6 @@ impl World {
 
 fn s_set_awaiting(n: &mut SimNode, cl: ClientId, a: Awaiting) {
     if let Some(s) = n.sessions.get_mut(&cl) {
-        s.awaiting = Some(a);
+        s.awaiting.push_back(Slot::Core(a));
     }
 }
