@@ -601,7 +601,7 @@ fn replies_about_an_old_address_never_count_after_a_switch() {
         "m",
         "127.0.0.1",
         6379,
-        0,
+        (0, false),
         Some((1, "*".into(), 0)),
     );
     let m = &fx.s.masters["m"];
