@@ -61,7 +61,7 @@ impl Sentinel {
         // vedette: a vote request carries our failover epoch, the only epoch our tally counts. Redis sends its
         // current epoch, which in a storm has moved on with other masters' elections: each such re-ask costs
         // the voter its vote for this master in an epoch nobody counts, and defers its own attempts.
-        let epoch = if vote {
+        let epoch = if vote && self.mutation != Some(Mutation::AskInCurrentEpoch) {
             m.failover_epoch
         } else {
             self.current_epoch
@@ -292,6 +292,9 @@ impl Sentinel {
         let Some(dead) = m.fast_retry else {
             return false;
         };
+        if self.mutated(Mutation::EagerRetry) {
+            return true;
+        }
         m.fast_retries < MAX_FAST_RETRIES
             && m.leader_epoch == dead
             && m.leader
@@ -490,7 +493,8 @@ impl Sentinel {
         if timed_out || outlook.lost {
             self.event_master(Level::Warning, "-failover-abort-not-elected", name, "");
             self.abort_failover(name);
-            if outlook.dead_for_all && self.first_of_known(name) {
+            let eager = self.mutated(Mutation::EagerRetry);
+            if eager || (outlook.dead_for_all && self.first_of_known(name)) {
                 if let Some(m) = self.masters.get_mut(name) {
                     m.fast_retry = Some(m.failover_epoch);
                 }

@@ -74,6 +74,12 @@ pub enum Mutation {
     SkipPersistBarrier,
     /// Count down-replies about another address (the Redis flaw the issue describes).
     IgnoreQuorum,
+    /// Ask for votes in our current epoch instead of our attempt's epoch (what Redis sends; in a storm the
+    /// votes land in epochs the tally never counts).
+    AskInCurrentEpoch,
+    /// Retry at once after any lost election, from every sentinel, without proof that the epoch is dead
+    /// for everyone (two sentinels can then win two epochs of one outage).
+    EagerRetry,
 }
 
 /// Ticks are this far apart when nothing is in a hurry (Redis: 10–19 Hz).

@@ -388,7 +388,7 @@ impl Plan {
     /// (the real-process test: down-after 1000, failover-timeout 10000, Redis's default periods), and
     /// one host carrying every master dies at once. Network, clocks, disks and the instant of the kill vary
     /// with the seed; there is no other fault. Every master must be switched on every sentinel within
-    /// down-after + 1 s of the kill (checked as `storm_liveness`), exactly once (`storm_one_switch`).
+    /// down-after + 1 s of the kill (checked as `storm_liveness`), exactly once (`storm_one_failover`).
     pub fn storm(seed: u64, masters: usize) -> Plan {
         let mut rng = Rng::new(seed ^ 0x5707_3A11_0000_0001);
         let r = &mut rng;

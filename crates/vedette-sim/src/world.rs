@@ -2279,17 +2279,27 @@ impl World {
     fn heal(&mut self) {
         self.tr(|| "PHASE heal".into());
         if let Some(st) = self.storm_stats() {
-            if st.double_switches > 0 {
-                let pairs: Vec<String> = self
-                    .storm_switches
-                    .iter()
-                    .filter(|(_, v)| v.len() > 1)
-                    .map(|((i, m), v)| format!("S{i} m{m} x{}", v.len()))
-                    .collect();
+            let mut twice: Vec<String> = self
+                .storm_switches
+                .iter()
+                .filter(|(_, v)| v.len() > 1)
+                .map(|((i, m), v)| format!("S{i} switched m{m} {} times", v.len()))
+                .collect();
+            for m in 0..st.masters {
+                let e = self.checker.leaders.promotion_epochs(m);
+                if e.len() > 1 {
+                    twice.push(format!("m{m} promoted in epochs {e:?}"));
+                }
+            }
+            if !twice.is_empty() {
+                twice.truncate(10);
                 self.fail(Err(crate::invariants::violation(
-                    "storm_one_switch",
+                    "storm_one_failover",
                     self.now,
-                    format!("masters switched more than once: {}", pairs.join(", ")),
+                    format!(
+                        "a master of the storm failed over more than once: {}",
+                        twice.join(", ")
+                    ),
                 )));
             }
         }

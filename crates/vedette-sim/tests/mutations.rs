@@ -10,16 +10,36 @@ use vedette_sim::{run, RunOpts};
 const K: u64 = 400;
 
 fn caught(hook: fn(&mut Sentinel, usize), expect: &[&str]) -> (u64, String) {
+    caught_in(hook, expect, 0, K)
+}
+
+/// As [`caught`], in storm plans with `storm_masters` masters, trying `k` seeds.
+fn caught_in(
+    hook: fn(&mut Sentinel, usize),
+    expect: &[&str],
+    storm_masters: usize,
+    k: u64,
+) -> (u64, String) {
+    // Storm plans check safety here, not the deadline (which a mutation may also break).
+    let relaxed: &'static [&'static str] = if storm_masters > 0 {
+        &["storm_liveness"]
+    } else {
+        &[]
+    };
     let opts = RunOpts {
         on_new_sentinel: Some(hook),
         persist_failures: false,
+        storm_masters,
+        relaxed,
         ..RunOpts::default()
     };
     let control = RunOpts {
         persist_failures: false,
+        storm_masters,
+        relaxed,
         ..RunOpts::default()
     };
-    for seed in 0..K {
+    for seed in 0..k {
         let o = run(seed, opts);
         if let Some(v) = o.violation {
             // Only count it if the unmutated core passes the same seed (a real core bug must not stand in
@@ -29,7 +49,7 @@ fn caught(hook: fn(&mut Sentinel, usize), expect: &[&str]) -> (u64, String) {
             }
         }
     }
-    panic!("mutation not caught within {K} seeds (expected one of {expect:?})");
+    panic!("mutation not caught within {k} seeds (expected one of {expect:?})");
 }
 
 #[test]
@@ -57,4 +77,28 @@ fn ignore_quorum_is_caught() {
         &["odown_needs_quorum"],
     );
     println!("IgnoreQuorum caught at seed {seed}: {v}");
+}
+
+#[test]
+fn ask_in_current_epoch_is_caught() {
+    let (seed, v) = caught(
+        |s, _| s.set_mutation(Some(Mutation::AskInCurrentEpoch)),
+        &["vote_request_epoch"],
+    );
+    println!("AskInCurrentEpoch caught at seed {seed}: {v}");
+}
+
+#[test]
+fn eager_retry_is_caught() {
+    let (seed, v) = caught_in(
+        |s, _| s.set_mutation(Some(Mutation::EagerRetry)),
+        &[
+            "storm_one_failover",
+            "one_promotion_per_epoch",
+            "one_leader_per_epoch",
+        ],
+        30,
+        40,
+    );
+    println!("EagerRetry caught at seed {seed}: {v}");
 }

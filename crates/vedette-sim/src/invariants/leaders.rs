@@ -197,6 +197,15 @@ impl Leaders {
         (won, unique, minority, e)
     }
 
+    /// Epochs in which some replica of `master` was promoted.
+    pub fn promotion_epochs(&self, master: usize) -> Vec<u64> {
+        self.promoted
+            .keys()
+            .filter(|(m, _)| *m == master)
+            .map(|(_, e)| *e)
+            .collect()
+    }
+
     /// Number of distinct (master, epoch) promotions.
     pub fn promotions(&self) -> usize {
         self.promoted.len()
