@@ -58,11 +58,11 @@ const POLL: Duration = Duration::from_millis(10);
 
 /// One sentinel event as recorded by a subscriber.
 #[derive(Clone, Debug)]
-struct Event {
-    at: Instant,
-    sentinel: usize,
-    channel: String,
-    payload: String,
+pub(crate) struct Event {
+    pub(crate) at: Instant,
+    pub(crate) sentinel: usize,
+    pub(crate) channel: String,
+    pub(crate) payload: String,
 }
 
 /// An event in a trial's result: milliseconds after the fault.
@@ -195,11 +195,16 @@ impl TrialResult {
 // ---------------------------------------------------------------------------------------------------------
 // Subscribers
 
-type Events = Arc<Mutex<Vec<Event>>>;
+pub(crate) type Events = Arc<Mutex<Vec<Event>>>;
 
 /// PSUBSCRIBEs `*` on a sentinel and records every message with its arrival time. `ready` fires once the
 /// subscription is confirmed.
-async fn subscriber(port: u16, idx: usize, events: Events, ready: oneshot::Sender<Result<()>>) {
+pub(crate) async fn subscriber(
+    port: u16,
+    idx: usize,
+    events: Events,
+    ready: oneshot::Sender<Result<()>>,
+) {
     let setup = async {
         let c = redis::Client::open(("127.0.0.1", port))?;
         let mut ps = tokio::time::timeout(Duration::from_secs(2), c.get_async_pubsub())
@@ -343,7 +348,7 @@ async fn writer(sentinels: Vec<u16>, w: Arc<Writer>, interval: Duration) {
 // ---------------------------------------------------------------------------------------------------------
 // The trial
 
-fn ms_since(t0: Instant, t: Instant) -> f64 {
+pub(crate) fn ms_since(t0: Instant, t: Instant) -> f64 {
     if t >= t0 {
         (t - t0).as_secs_f64() * 1000.0
     } else {
@@ -352,7 +357,7 @@ fn ms_since(t0: Instant, t: Instant) -> f64 {
 }
 
 /// Aborts the spawned tasks of a trial when it ends, however it ends.
-struct Tasks(Vec<JoinHandle<()>>);
+pub(crate) struct Tasks(pub(crate) Vec<JoinHandle<()>>);
 
 impl Drop for Tasks {
     fn drop(&mut self) {

@@ -8,6 +8,10 @@
 //!   second failovers; with `--rejoin` also how long the returned old master stays writable.
 //! * `throughput`: `redis-benchmark` of `SENTINEL get-master-addr-by-name` with and without pipelining.
 //! * `resources`: RSS and CPU% of one sentinel monitoring 1 / 100 / 1000 masters.
+//! * `storm` (only when asked for: `--storm` or `--sections storm`): a host carrying N masters (default
+//!   100, each with one replica) dies at once under 3 sentinels; per run, the time until every master is
+//!   switched on every sentinel, how many were switched within 1 / 2 / 5 / 10 s, spurious second
+//!   switches and lost elections (`-failover-abort-not-elected`).
 //!
 //! Implementations alternate (A B A B ...) so slow drifts of a shared machine hit both alike. Prints
 //! Markdown tables of medians [min–max] and the vedette / redis-sentinel ratio; `--json` prints every raw
@@ -20,6 +24,7 @@ mod failover;
 mod procs;
 mod report;
 mod resources;
+mod storm;
 mod throughput;
 
 use std::path::PathBuf;
@@ -35,6 +40,7 @@ use failover::{Fault, TrialOpts, TrialResult};
 use procs::{Bins, Impl};
 use report::{stat, Row, Stat};
 use resources::ResourceResult;
+use storm::StormResult;
 use throughput::ThroughputResult;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -54,6 +60,7 @@ enum Section {
     Failover,
     Throughput,
     Resources,
+    Storm,
 }
 
 #[derive(Debug, Parser)]
@@ -138,6 +145,18 @@ struct Args {
     /// Names monitored per redis-server in the resources section (limits the hello fan-out).
     #[arg(long, default_value_t = 10)]
     names_per_server: usize,
+    /// Run the failover-storm section only (same as `--sections storm`).
+    #[arg(long)]
+    storm: bool,
+    /// Masters (each with one replica) of the storm section.
+    #[arg(long, default_value_t = 100)]
+    storm_masters: usize,
+    /// Storm runs per implementation [default: 5; 1 with --quick].
+    #[arg(long)]
+    storm_runs: Option<usize>,
+    /// A storm whose masters are not all switched everywhere this long after the kill is a failure.
+    #[arg(long, default_value_t = 60)]
+    storm_timeout_secs: u64,
 }
 
 #[derive(Serialize)]
@@ -174,6 +193,7 @@ struct Output {
     failover: Vec<TrialResult>,
     throughput: Vec<ThroughputResult>,
     resources: Vec<ResourceResult>,
+    storm: Vec<StormResult>,
     errors: usize,
 }
 
@@ -246,7 +266,10 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-async fn run(args: Args) -> Result<usize> {
+async fn run(mut args: Args) -> Result<usize> {
+    if args.storm {
+        args.sections = vec![Section::Storm];
+    }
     let bins = Bins {
         vedette: args.vedette_bin.clone().unwrap_or_else(default_vedette_bin),
         redis_sentinel: args.redis_sentinel_bin.clone(),
@@ -439,6 +462,43 @@ async fn run(args: Args) -> Result<usize> {
         }
     }
 
+    let mut storm_results: Vec<StormResult> = Vec::new();
+    if args.sections.contains(&Section::Storm) {
+        let nofile = procs::raise_nofile();
+        let runs = args.storm_runs.unwrap_or(if quick { 1 } else { 5 });
+        let o = storm::StormOpts {
+            masters: args.storm_masters.max(1),
+            timings,
+            timeout: Duration::from_secs(args.storm_timeout_secs),
+            watch: Duration::from_secs(args.watch_secs),
+            keep: args.keep,
+        };
+        eprintln!(
+            "[storm] {} masters with one replica each, 3 sentinels, {runs} run(s) per implementation \
+             (RLIMIT_NOFILE {nofile})",
+            o.masters
+        );
+        for run in 0..runs {
+            for &imp in &impls {
+                let r = storm::run(&bins, imp, run, &o).await;
+                eprintln!(
+                    "[storm {} masters {}/{runs}] {}: {}",
+                    o.masters,
+                    run + 1,
+                    imp.label(),
+                    r.summary()
+                );
+                if let Some(d) = &r.workdir {
+                    eprintln!("  files kept in {d}");
+                }
+                if r.failed() {
+                    errors += 1;
+                }
+                storm_results.push(r);
+            }
+        }
+    }
+
     procs::stop_fsync_probe();
     let mut meta = meta;
     meta.load_avg_at_end = std::fs::read_to_string("/proc/loadavg")
@@ -451,7 +511,7 @@ async fn run(args: Args) -> Result<usize> {
     meta.fsync_p99_ms = fs
         .get((fs.len() * 99 / 100).min(fs.len().saturating_sub(1)))
         .copied();
-    let (tables, rows) = tables(
+    let (mut tables, mut rows) = tables(
         &trial_results,
         &faults,
         &tp_results,
@@ -460,7 +520,12 @@ async fn run(args: Args) -> Result<usize> {
         trials,
         timings,
     );
-    let targets = targets(
+    if !storm_results.is_empty() {
+        let (t, r) = storm_table(&storm_results, timings);
+        tables.push_str(&t);
+        rows.extend(r);
+    }
+    let mut targets = targets(
         &rows,
         &faults,
         &args.sizes,
@@ -468,6 +533,7 @@ async fn run(args: Args) -> Result<usize> {
         args.rejoin,
         &trial_results,
     );
+    targets.extend(storm_targets(&storm_results, timings));
     let mut text = format!(
         "Load average at start: {}; at end: {}\n",
         meta.load_avg_at_start, meta.load_avg_at_end
@@ -501,6 +567,7 @@ async fn run(args: Args) -> Result<usize> {
             failover: trial_results,
             throughput: tp_results,
             resources: res_results,
+            storm: storm_results,
             errors,
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -706,6 +773,115 @@ fn tables(
         all.extend(rows);
     }
     (text, all)
+}
+
+type StormFigure = (&'static str, &'static str, fn(&StormResult) -> Option<f64>);
+
+const STORM_FIGURES: &[StormFigure] = &[
+    (
+        "first +switch-master (any master, any sentinel)",
+        "ms",
+        |r| r.first_switch_ms,
+    ),
+    ("every master switched on every sentinel", "ms", |r| {
+        r.all_switched_ms
+    }),
+    ("masters switched everywhere within 1 s", "count", |r| {
+        r.switched_within.first().map(|&n| n as f64)
+    }),
+    ("masters switched everywhere within 2 s", "count", |r| {
+        r.switched_within.get(1).map(|&n| n as f64)
+    }),
+    ("masters switched everywhere within 5 s", "count", |r| {
+        r.switched_within.get(2).map(|&n| n as f64)
+    }),
+    ("masters switched everywhere within 10 s", "count", |r| {
+        r.switched_within.get(3).map(|&n| n as f64)
+    }),
+    (
+        "spurious failovers (masters switched twice)",
+        "count",
+        |r| Some(r.spurious_masters as f64),
+    ),
+    ("+try-failover (all sentinels)", "count", |r| {
+        Some(r.try_failover as f64)
+    }),
+    (
+        "-failover-abort-not-elected (all sentinels)",
+        "count",
+        |r| Some(r.aborts_not_elected as f64),
+    ),
+    ("peer sentinels flagged +sdown", "count", |r| {
+        Some(r.peer_sdown as f64)
+    }),
+    ("failed runs", "count", |r| {
+        Some(if r.failed() { 1.0 } else { 0.0 })
+    }),
+];
+
+fn storm_table(res: &[StormResult], timings: Timings) -> (String, Vec<Row>) {
+    let rows: Vec<Row> = STORM_FIGURES
+        .iter()
+        .map(|(name, unit, f)| {
+            let (v, r) = split(res, |r| r.implementation, f);
+            Row::new("storm", name, unit, 0, v, r)
+        })
+        .collect();
+    let masters = res.first().map_or(0, |r| r.masters);
+    let runs = res
+        .iter()
+        .filter(|r| r.implementation == res[0].implementation)
+        .count();
+    let mut text = format!(
+        "\n### Failover storm: {masters} masters (one replica each) SIGKILLed at once, 3 sentinels ({runs} run(s) \
+         per implementation; down-after {} ms, failover-timeout {} ms; times in ms after the kill)\n\n",
+        timings.down_after_ms, timings.failover_timeout_ms
+    );
+    text.push_str(&report::markdown(&rows));
+    (text, rows)
+}
+
+fn storm_targets(res: &[StormResult], timings: Timings) -> Vec<Target> {
+    let ved: Vec<&StormResult> = res
+        .iter()
+        .filter(|r| r.implementation == Impl::Vedette)
+        .collect();
+    if ved.is_empty() {
+        return Vec::new();
+    }
+    let limit = (timings.down_after_ms + 1000) as f64;
+    let within = ved
+        .iter()
+        .filter(|r| r.all_switched_ms.is_some_and(|t| t <= limit))
+        .count();
+    let spurious: usize = ved.iter().map(|r| r.spurious_masters).sum();
+    let worst = ved
+        .iter()
+        .map(|r| r.all_switched_ms.unwrap_or(f64::INFINITY))
+        .fold(0.0, f64::max);
+    let redis: Vec<f64> = res
+        .iter()
+        .filter(|r| r.implementation == Impl::Redis)
+        .filter_map(|r| r.all_switched_ms)
+        .collect();
+    let redis_med = stat(&redis.iter().map(|&x| Some(x)).collect::<Vec<_>>());
+    vec![Target {
+        target: format!(
+            "storm: every master switched on every sentinel within down-after + 1 s in every run (≥ 5 runs), \
+             0 spurious failovers"
+        ),
+        met: Some(within == ved.len() && ved.len() >= 5 && spurious == 0),
+        measured: format!(
+            "vedette: {within}/{} run(s) within {limit:.0} ms, worst {}, {spurious} spurious; redis-sentinel median {}",
+            ved.len(),
+            if worst.is_finite() {
+                format!("{worst:.0} ms")
+            } else {
+                "not all switched".into()
+            },
+            redis_med.map_or("-".into(), |s| format!("{:.0} ms", s.median))
+        ),
+    }]
 }
 
 fn find<'a>(rows: &'a [Row], section: &str, figure: &str) -> Option<&'a Row> {

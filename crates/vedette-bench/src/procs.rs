@@ -312,6 +312,21 @@ pub async fn start_redis(
     master: Option<u16>,
     extra: &[&str],
 ) -> Result<Proc> {
+    let proc = spawn_redis(bins, dir, port, master, extra)?;
+    if let Err(e) = wait_pong(port, Duration::from_secs(10)).await {
+        bail!("{e}\n{}", proc.log_tail(10));
+    }
+    Ok(proc)
+}
+
+/// Spawns `redis-server` like [`start_redis`] without waiting for it (to start many at once).
+pub fn spawn_redis(
+    bins: &Bins,
+    dir: &Path,
+    port: u16,
+    master: Option<u16>,
+    extra: &[&str],
+) -> Result<Proc> {
     let data = dir.join(format!("redis-{port}"));
     fs::create_dir_all(&data)?;
     let mut cmd = Command::new(&bins.redis_server);
@@ -324,15 +339,36 @@ pub async fn start_redis(
         cmd.args(["--replicaof", "127.0.0.1", &m.to_string()]);
     }
     cmd.args(extra);
-    let proc = Proc::spawn(
+    Proc::spawn(
         format!("redis-server:{port}"),
         cmd,
         &dir.join(format!("redis-{port}.log")),
-    )?;
-    if let Err(e) = wait_pong(port, Duration::from_secs(10)).await {
-        bail!("{e}\n{}", proc.log_tail(10));
+    )
+}
+
+/// Raises this process's soft `RLIMIT_NOFILE` to its hard limit (children inherit it): a storm cluster
+/// holds thousands of connections. Returns the soft limit in force afterwards.
+pub fn raise_nofile() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let want = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
     }
-    Ok(proc)
+    lim.rlim_cur
 }
 
 /// Starts a sentinel of implementation `imp` from `conf_body` (written to `<dir>/sentinel.conf`) and waits
