@@ -866,10 +866,9 @@ fn storm_targets(res: &[StormResult], timings: Timings) -> Vec<Target> {
         .collect();
     let redis_med = stat(&redis.iter().map(|&x| Some(x)).collect::<Vec<_>>());
     vec![Target {
-        target: format!(
-            "storm: every master switched on every sentinel within down-after + 1 s in every run (≥ 5 runs), \
-             0 spurious failovers"
-        ),
+        target: "storm: every master switched on every sentinel within down-after + 1 s in every run (≥ 5 runs), \
+                 0 spurious failovers"
+            .into(),
         met: Some(within == ved.len() && ved.len() >= 5 && spurious == 0),
         measured: format!(
             "vedette: {within}/{} run(s) within {limit:.0} ms, worst {}, {spurious} spurious; redis-sentinel median {}",
