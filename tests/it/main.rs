@@ -17,3 +17,6 @@ mod clients;
 mod cluster;
 mod failover;
 mod failover_mixed;
+
+// Step 6 — never worse than Redis Sentinel under its own faults.
+mod storm;
