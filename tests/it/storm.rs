@@ -54,7 +54,12 @@ fn storm_of_20_masters_switches_every_master_once_within_down_after_plus_1s() {
     for s in &sentinels {
         // As Redis's own suite does: a stalled test machine must not freeze failovers for 30 s.
         let r = s.cmd(&["SENTINEL", "DEBUG", "tilt-period", "5000"]);
-        assert_eq!(r, Value::Status("OK".into()), "SENTINEL DEBUG on {}", s.port);
+        assert_eq!(
+            r,
+            Value::Status("OK".into()),
+            "SENTINEL DEBUG on {}",
+            s.port
+        );
     }
     for s in &sentinels {
         for i in 0..MASTERS {
@@ -128,10 +133,15 @@ fn storm_of_20_masters_switches_every_master_once_within_down_after_plus_1s() {
                         ));
                     }
                     if v.len() > 1 {
-                        problems.push(format!("sentinel {s} switched {m} {} times: {v:?}", v.len()));
+                        problems.push(format!(
+                            "sentinel {s} switched {m} {} times: {v:?}",
+                            v.len()
+                        ));
                     }
                     if v.iter().any(|(_, p)| *p != Some(replica)) {
-                        problems.push(format!("sentinel {s} switched {m} elsewhere than :{replica}: {v:?}"));
+                        problems.push(format!(
+                            "sentinel {s} switched {m} elsewhere than :{replica}: {v:?}"
+                        ));
                     }
                 }
             }
@@ -150,12 +160,19 @@ fn storm_of_20_masters_switches_every_master_once_within_down_after_plus_1s() {
     if !problems.is_empty() {
         let mut report = String::new();
         for (s, ev) in events.iter().enumerate() {
-            let _ = writeln!(report, "--- election events of sentinel {s} since the kill ---");
+            let _ = writeln!(
+                report,
+                "--- election events of sentinel {s} since the kill ---"
+            );
             for e in ev.all().iter().filter(|e| e.at >= t0) {
                 if matches!(
                     e.channel.as_str(),
-                    "+odown" | "+try-failover" | "+elected-leader" | "-failover-abort-not-elected"
-                        | "+switch-master" | "+tilt"
+                    "+odown"
+                        | "+try-failover"
+                        | "+elected-leader"
+                        | "-failover-abort-not-elected"
+                        | "+switch-master"
+                        | "+tilt"
                 ) {
                     let _ = writeln!(
                         report,

@@ -43,8 +43,16 @@ pub struct Disk {
 /// An executed command of a peer session whose reply is not sent yet.
 #[derive(Debug, Clone)]
 pub enum Slot {
-    /// The core's reply is due.
-    Core(Awaiting),
+    /// Run by the core under its own client id (as the real driver gives every command one), so the core
+    /// may answer pipelined commands in any order; the reply (once there) leaves in command order.
+    Core {
+        /// The command's client id in the core.
+        id: ClientId,
+        /// What the reply is about.
+        aw: Awaiting,
+        /// The reply, once the core gave it, as it goes on the wire (with the vote it carries, if any).
+        done: Option<(vedette_core::LinkReply, Option<crate::world::VoteTag>)>,
+    },
     /// Answered by the shell; leaves once the replies before it have.
     Ready(vedette_core::LinkReply),
 }
@@ -113,6 +121,8 @@ pub struct SimNode {
     pub timer_gen: u64,
     /// Incoming peer sessions.
     pub sessions: BTreeMap<ClientId, Session>,
+    /// Client id of a core command in flight -> the session it came from.
+    pub commands: BTreeMap<ClientId, ClientId>,
     /// Outgoing links -> connection id.
     pub links: BTreeMap<LinkId, u64>,
     /// Local time of the last `Persist` executed (outputs behind it are released late).

@@ -167,7 +167,7 @@ enum Target {
 
 /// What an is-master-down-by-addr reply said, so its arrival at the asker can be recorded.
 #[derive(Debug, Clone)]
-struct VoteTag {
+pub struct VoteTag {
     voter: usize,
     master: usize,
     epoch: u64,
@@ -179,7 +179,7 @@ struct VoteTag {
 #[derive(Debug, Clone)]
 enum Msg {
     Cmd(OutCommand),
-    Reply(LinkReply, Option<Box<VoteTag>>),
+    Reply(LinkReply, Option<VoteTag>),
     Hello(Vec<u8>),
     /// Graceful close by the server (CLIENT KILL) after what was queued before.
     Close,
@@ -458,6 +458,7 @@ impl World {
                 timer_at: None,
                 timer_gen: 0,
                 sessions: BTreeMap::new(),
+                commands: BTreeMap::new(),
                 links: BTreeMap::new(),
                 last_persist_local: 0,
                 seed: rng.next_u64(),
@@ -866,6 +867,7 @@ impl World {
         }
         n.disk.pending.clear();
         let links: Vec<u64> = std::mem::take(&mut n.links).into_values().collect();
+        n.commands.clear();
         let sessions: Vec<u64> = std::mem::take(&mut n.sessions)
             .into_values()
             .map(|s| s.conn)
@@ -1283,22 +1285,19 @@ impl World {
             return;
         }
         let n = &mut self.nodes[i];
-        let Some(s) = n.sessions.get_mut(&client) else {
+        let Some(session) = n.commands.remove(&client) else {
             return;
         };
-        let conn = s.conn;
-        let aw = match s.awaiting.pop_front() {
-            Some(Slot::Core(a)) => Some(a),
-            Some(Slot::Ready(r)) => {
-                // Cannot happen (ready replies are sent as soon as they reach the front); keep order anyway.
-                s.awaiting.push_front(Slot::Ready(r));
-                None
-            }
-            None => None,
+        let Some(s) = n.sessions.get_mut(&session) else {
+            return;
         };
+        let aw = s.awaiting.iter().find_map(|slot| match slot {
+            Slot::Core { id, aw, .. } if *id == client => Some(aw.clone()),
+            _ => None,
+        });
         if !s.pending.is_empty() && !s.pump_queued {
             s.pump_queued = true;
-            n.inbox.push_back(NodeCall::Pump(client));
+            n.inbox.push_back(NodeCall::Pump(session));
         }
         let (lr, tag) = match aw {
             Some(Awaiting::Publish) => (LinkReply::Publish(!reply.is_error()), None),
@@ -1314,14 +1313,14 @@ impl World {
                 };
                 let mut tag = None;
                 if let Some((down, leader, e)) = &parsed {
-                    tag = Some(Box::new(VoteTag {
+                    tag = Some(VoteTag {
                         voter: i,
                         master,
                         epoch: (*e).max(0) as u64,
                         leader: leader.clone(),
                         port,
                         down: *down == 1,
-                    }));
+                    });
                     if leader != "*" {
                         let epoch = (*e).max(0) as u64;
                         let r = self.checker.votes.cast(
@@ -1355,24 +1354,42 @@ impl World {
             }
             Some(Awaiting::Other) | None => (LinkReply::Other, None),
         };
-        self.transmit(conn, false, Msg::Reply(lr, tag));
-        self.send_ready(i, client);
+        if let Some(s) = self.nodes[i].sessions.get_mut(&session) {
+            for slot in s.awaiting.iter_mut() {
+                if let Slot::Core { id, done, .. } = slot {
+                    if *id == client {
+                        *done = Some((lr, tag));
+                        break;
+                    }
+                }
+            }
+        }
+        self.send_ready(i, session);
     }
 
-    /// Send the shell-answered replies that have reached the front of a session's queue.
-    fn send_ready(&mut self, i: usize, client: ClientId) {
+    /// Send the replies that have reached the front of a session's queue, in command order.
+    fn send_ready(&mut self, i: usize, session: ClientId) {
         loop {
-            let Some(s) = self.nodes[i].sessions.get_mut(&client) else {
+            let Some(s) = self.nodes[i].sessions.get_mut(&session) else {
                 return;
             };
             let conn = s.conn;
-            if !matches!(s.awaiting.front(), Some(Slot::Ready(_))) {
+            let ready = match s.awaiting.front() {
+                Some(Slot::Ready(_)) | Some(Slot::Core { done: Some(_), .. }) => true,
+                _ => false,
+            };
+            if !ready {
                 return;
             }
-            let Some(Slot::Ready(r)) = s.awaiting.pop_front() else {
-                return;
+            let msg = match s.awaiting.pop_front() {
+                Some(Slot::Ready(r)) => Msg::Reply(r, None),
+                Some(Slot::Core {
+                    done: Some((r, tag)),
+                    ..
+                }) => Msg::Reply(r, tag),
+                _ => return,
             };
-            self.transmit(conn, false, Msg::Reply(r, None));
+            self.transmit(conn, false, msg);
         }
     }
 
@@ -1703,14 +1720,14 @@ impl World {
                 )),
                 OutCommand::Reconfigure(_) | OutCommand::ScriptKill => Some(LinkReply::Other),
                 OutCommand::PublishHello(t) => {
-                    s_set_awaiting(&mut self.nodes[j], cl, Awaiting::Publish);
+                    let id = self.core_slot(j, cl, Awaiting::Publish);
                     let payload = t.render(HOST);
                     let a = vec![
                         b"PUBLISH".to_vec(),
                         b"__sentinel__:hello".to_vec(),
                         payload.into_bytes(),
                     ];
-                    self.core_command(j, cl, a);
+                    self.core_command(j, id, a);
                     None
                 }
                 OutCommand::AskMasterDown {
@@ -1723,22 +1740,19 @@ impl World {
                         .redis_by_port(port)
                         .map(|k| self.redis[k].group)
                         .unwrap_or(usize::MAX);
-                    if master == usize::MAX {
-                        s_set_awaiting(&mut self.nodes[j], cl, Awaiting::Other);
+                    let aw = if master == usize::MAX {
+                        Awaiting::Other
                     } else {
-                        s_set_awaiting(
-                            &mut self.nodes[j],
-                            cl,
-                            Awaiting::Ask {
-                                master,
-                                port,
-                                runid: runid.clone(),
-                            },
-                        );
-                    }
+                        Awaiting::Ask {
+                            master,
+                            port,
+                            runid: runid.clone(),
+                        }
+                    };
+                    let id = self.core_slot(j, cl, aw);
                     let (p, e) = (port.to_string(), epoch.to_string());
                     let a = argv(&["SENTINEL", "is-master-down-by-addr", &ip, &p, &e, &runid]);
-                    self.core_command(j, cl, a);
+                    self.core_command(j, id, a);
                     None
                 }
             };
@@ -1754,6 +1768,18 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Queue a reply slot for a core command of session `cl` on node `j`; returns the command's client id.
+    fn core_slot(&mut self, j: usize, cl: ClientId, aw: Awaiting) -> ClientId {
+        let id = ClientId(self.next_client);
+        self.next_client += 1;
+        let n = &mut self.nodes[j];
+        n.commands.insert(id, cl);
+        if let Some(s) = n.sessions.get_mut(&cl) {
+            s.awaiting.push_back(Slot::Core { id, aw, done: None });
+        }
+        id
     }
 
     fn core_command(&mut self, j: usize, cl: ClientId, a: Vec<Vec<u8>>) {
@@ -2495,11 +2521,5 @@ impl World {
             }
         }
         Ok(())
-    }
-}
-
-fn s_set_awaiting(n: &mut SimNode, cl: ClientId, a: Awaiting) {
-    if let Some(s) = n.sessions.get_mut(&cl) {
-        s.awaiting.push_back(Slot::Core(a));
     }
 }
