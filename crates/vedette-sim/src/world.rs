@@ -1374,10 +1374,10 @@ impl World {
                 return;
             };
             let conn = s.conn;
-            let ready = match s.awaiting.front() {
-                Some(Slot::Ready(_)) | Some(Slot::Core { done: Some(_), .. }) => true,
-                _ => false,
-            };
+            let ready = matches!(
+                s.awaiting.front(),
+                Some(Slot::Ready(_)) | Some(Slot::Core { done: Some(_), .. })
+            );
             if !ready {
                 return;
             }
