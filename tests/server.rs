@@ -922,3 +922,100 @@ async fn sentinel_commands_reach_the_core() {
         String::from_utf8_lossy(&debug)
     );
 }
+
+/// A core double that holds each command's reply until `batch` commands are pending (or 1 s passed since
+/// the oldest), then answers them all in order with the command's last argument; reports the most
+/// commands it ever held at once.
+fn spawn_batching_core(batch: usize) -> (CoreHandle, Arc<std::sync::atomic::AtomicUsize>) {
+    let (tx, mut rx) = mpsc::channel::<CoreRequest>(64);
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = most.clone();
+    tokio::spawn(async move {
+        let mut held: Vec<(Vec<Vec<u8>>, tokio::sync::oneshot::Sender<Reply>)> = Vec::new();
+        loop {
+            let next = if held.is_empty() {
+                match rx.recv().await {
+                    Some(r) => Some(r),
+                    None => return,
+                }
+            } else {
+                timeout(Duration::from_secs(1), rx.recv())
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            let timed_out = next.is_none();
+            match next {
+                Some(CoreRequest::Command { argv, reply }) => held.push((argv, reply)),
+                Some(CoreRequest::InfoSection { reply }) => {
+                    let _ = reply.send(String::new());
+                }
+                None => {}
+            }
+            seen.fetch_max(held.len(), std::sync::atomic::Ordering::Relaxed);
+            if held.len() >= batch || timed_out {
+                for (argv, reply) in held.drain(..) {
+                    let last = argv.last().cloned().unwrap_or_default();
+                    let _ = reply.send(Reply::Bulk(last));
+                }
+            }
+        }
+    });
+    (CoreHandle::new(tx), most)
+}
+
+/// A pipeline of core commands reaches the core as a whole (so one state write can cover all the votes
+/// a peer asks for in a storm), and replies keep the pipeline's order around commands the session
+/// answers itself and around `CLIENT REPLY SKIP`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_core_commands_reach_the_core_together() {
+    let (core, most) = spawn_batching_core(10);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let ctx = ServerContext::new(
+        core,
+        PubSubHub::new(),
+        Arc::new(ServerConfig::default()),
+        None,
+    );
+    let shutdown = CancellationToken::new();
+    let _task = tokio::spawn(server::serve(ctx, vec![listener], shutdown.clone()));
+    let mut c = Raw::connect(addr).await;
+    let mut req = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..10 {
+        let tag = format!("v{i}");
+        req.extend(multibulk(&["SENTINEL", "is-master-down-by-addr", &tag]));
+        want.extend(format!("${}\r\n{tag}\r\n", tag.len()).into_bytes());
+    }
+    let t = Instant::now();
+    c.cmd(&req, &want).await;
+    assert_eq!(
+        most.load(std::sync::atomic::Ordering::Relaxed),
+        10,
+        "the core never held the whole pipeline"
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(900),
+        "replies waited for the core's timeout: the pipeline reached it one command at a time"
+    );
+    // Order around a command the session answers itself, and CLIENT REPLY SKIP of a core command.
+    let mut req = Vec::new();
+    for a in [
+        multibulk(&["SENTINEL", "x", "a"]),
+        multibulk(&["PING"]),
+        multibulk(&["CLIENT", "REPLY", "SKIP"]),
+        multibulk(&["SENTINEL", "x", "skipped"]),
+    ] {
+        req.extend(a);
+    }
+    for i in 0..9 {
+        req.extend(multibulk(&["SENTINEL", "x", &format!("r{i}")]));
+    }
+    let mut want = b"$1\r\na\r\n+PONG\r\n".to_vec();
+    for i in 0..9 {
+        want.extend(format!("$2\r\nr{i}\r\n").into_bytes());
+    }
+    c.cmd(&req, &want).await;
+    shutdown.cancel();
+}
