@@ -90,13 +90,6 @@ impl CoreHandle {
 
     /// Run a core command; a stopped driver answers with an error reply.
     pub async fn command(&self, argv: Vec<Vec<u8>>) -> Reply {
-        self.submit(argv).await.reply().await
-    }
-
-    /// Hand a core command to the driver without waiting for its reply, so a session can pass a whole
-    /// pipeline of commands (a peer's vote requests for every master of a storm) to the core at once and
-    /// one state write covers all of their votes. The driver runs requests in the order they were sent.
-    pub async fn submit(&self, argv: Vec<Vec<u8>>) -> PendingReply {
         let (reply, rx) = oneshot::channel();
         if self
             .tx
@@ -104,9 +97,10 @@ impl CoreHandle {
             .await
             .is_err()
         {
-            return PendingReply(None);
+            return Reply::err("ERR sentinel is shutting down");
         }
-        PendingReply(Some(rx))
+        rx.await
+            .unwrap_or_else(|_| Reply::err("ERR sentinel is shutting down"))
     }
 
     /// The `# Sentinel` INFO section.
@@ -121,22 +115,6 @@ impl CoreHandle {
             return String::new();
         }
         rx.await.unwrap_or_default()
-    }
-}
-
-/// The reply to a command handed to the driver with [`CoreHandle::submit`].
-#[derive(Debug)]
-pub struct PendingReply(Option<oneshot::Receiver<Reply>>);
-
-impl PendingReply {
-    /// Wait for the reply; a stopped driver answers with an error reply.
-    pub async fn reply(self) -> Reply {
-        match self.0 {
-            Some(rx) => rx
-                .await
-                .unwrap_or_else(|_| Reply::err("ERR sentinel is shutting down")),
-            None => Reply::err("ERR sentinel is shutting down"),
-        }
     }
 }
 

@@ -21,7 +21,6 @@ use super::info::{self, Sections, REDIS_VERSION};
 use super::pubsub::{stringmatch, Message, PubSubHub};
 use super::resp::{Frame, Proto};
 use super::ServerContext;
-use crate::driver::PendingReply;
 
 /// What executing one command produced.
 #[derive(Debug)]
@@ -193,79 +192,12 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// What submitting one command produced.
-#[derive(Debug)]
-pub(crate) enum Submitted {
-    /// Executed (or refused by the checks): the outcome.
-    Done(Outcome),
-    /// Handed to the core; its reply comes later, after the replies of the core commands before it.
-    Core(PendingReply),
-}
-
-/// Commands that go to the core and may be pipelined into it: every `SENTINEL` subcommand but the
-/// address query the sessions answer from the snapshot, `ROLE` and `PUBLISH` (the core runs them in
-/// order and each reply only says what the core did; nothing the session does depends on them).
-pub(crate) fn pipelinable(argv: &[Vec<u8>]) -> bool {
-    let Some(name) = argv.first() else {
-        return false;
-    };
-    if name.eq_ignore_ascii_case(b"role") || name.eq_ignore_ascii_case(b"publish") {
-        return true;
-    }
-    name.eq_ignore_ascii_case(b"sentinel")
-        && !argv.get(1).is_some_and(|sub| {
-            sub.eq_ignore_ascii_case(b"get-master-addr-by-name")
-                || sub.eq_ignore_ascii_case(b"get-primary-addr-by-name")
-        })
-}
-
-/// Run the checks of one [`pipelinable`] command and hand it to the core without waiting for the reply.
-pub(crate) async fn submit(
-    ctx: &ServerContext,
-    st: &mut ConnState,
-    argv: Vec<Vec<u8>>,
-) -> Submitted {
-    execute_or_submit(ctx, st, argv, true).await
-}
-
 /// Run one command (non-empty argv).
 pub(crate) async fn execute(
     ctx: &ServerContext,
     st: &mut ConnState,
     argv: Vec<Vec<u8>>,
 ) -> Outcome {
-    match execute_or_submit(ctx, st, argv, false).await {
-        Submitted::Done(o) => o,
-        Submitted::Core(p) => Outcome::reply(p.reply().await),
-    }
-}
-
-async fn execute_or_submit(
-    ctx: &ServerContext,
-    st: &mut ConnState,
-    argv: Vec<Vec<u8>>,
-    pipelined: bool,
-) -> Submitted {
-    let (spec, caching) = match checks(st, &argv) {
-        Ok(c) => c,
-        Err(o) => return Submitted::Done(o),
-    };
-    super::clients::Stats::add(&ctx.stats.commands_processed, 1);
-    let out = if pipelined && pipelinable(&argv) {
-        Submitted::Core(ctx.core.submit(argv).await)
-    } else {
-        Submitted::Done(run(ctx, st, spec, argv).await)
-    };
-    // CLIENT CACHING applies to the next command only.
-    if !caching {
-        st.tracking.caching = None;
-    }
-    out
-}
-
-/// Redis's `processCommand` checks, in its order. When they pass: the command's spec, and whether it is
-/// `CLIENT CACHING` (which applies to the next command, so it must not clear itself).
-fn checks(st: &mut ConnState, argv: &[Vec<u8>]) -> Result<(&'static CommandSpec, bool), Outcome> {
     let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
     if name == "host:" || name == "post" {
         // Redis's defence against cross-protocol scripting: an HTTP request is dropped without a reply.
@@ -273,13 +205,13 @@ fn checks(st: &mut ConnState, argv: &[Vec<u8>]) -> Result<(&'static CommandSpec,
             client = %st.entry.addr,
             "possible SECURITY ATTACK detected: a client sent an HTTP request to the sentinel port; connection aborted"
         );
-        return Err(Outcome::Close);
+        return Outcome::Close;
     }
     let Some(spec) = commands::lookup(&argv[0]) else {
-        return Err(Outcome::err(errors::unknown_command(argv)));
+        return Outcome::err(errors::unknown_command(&argv));
     };
     if !spec.arity_ok(argv.len()) {
-        return Err(Outcome::err(errors::wrong_arity(spec.name)));
+        return Outcome::err(errors::wrong_arity(spec.name));
     }
     // Containers we execute here check their subcommand like Redis's dispatcher; SENTINEL's are the core's.
     let mut fullname = spec.name.to_string();
@@ -287,13 +219,11 @@ fn checks(st: &mut ConnState, argv: &[Vec<u8>]) -> Result<(&'static CommandSpec,
         let sub = spec.subcommand(&argv[1]);
         if spec.name != "sentinel" {
             let Some(sub) = sub else {
-                return Err(Outcome::err(errors::unknown_subcommand(
-                    spec.name, &argv[1],
-                )));
+                return Outcome::err(errors::unknown_subcommand(spec.name, &argv[1]));
             };
             fullname = format!("{}|{}", spec.name, sub.name);
             if !sub.arity_ok(argv.len()) {
-                return Err(Outcome::err(errors::wrong_arity(&fullname)));
+                return Outcome::err(errors::wrong_arity(&fullname));
             }
         } else if let Some(sub) = sub {
             fullname = format!("sentinel|{}", sub.name);
@@ -305,7 +235,7 @@ fn checks(st: &mut ConnState, argv: &[Vec<u8>]) -> Result<(&'static CommandSpec,
         es.last_interaction = Instant::now();
     }
     if !st.authenticated && !spec.no_auth() {
-        return Err(Outcome::err("NOAUTH Authentication required."));
+        return Outcome::err("NOAUTH Authentication required.");
     }
     if st.subscriptions() > 0
         && st.proto == Proto::Resp2
@@ -314,11 +244,17 @@ fn checks(st: &mut ConnState, argv: &[Vec<u8>]) -> Result<(&'static CommandSpec,
             "ping" | "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe"
         )
     {
-        return Err(Outcome::err(format!(
+        return Outcome::err(format!(
             "ERR Can't execute '{fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-        )));
+        ));
     }
-    Ok((spec, fullname == "client|caching"))
+    super::clients::Stats::add(&ctx.stats.commands_processed, 1);
+    let out = run(ctx, st, spec, argv).await;
+    // CLIENT CACHING applies to the next command only.
+    if fullname != "client|caching" {
+        st.tracking.caching = None;
+    }
+    out
 }
 
 async fn run(

@@ -4,11 +4,6 @@
 //!   command in the buffer is executed before the replies are written with a single `write_all`, so a
 //!   pipeline of 1000 PINGs costs one read and one write, not 1000 of each. Replies are also flushed
 //!   when more than [`FLUSH_AT`] bytes are pending, so a long pipeline of large replies stays bounded.
-//! * Core commands (`SENTINEL ...`, `ROLE`, `PUBLISH`) of a pipeline are all handed to the core before
-//!   their replies are awaited (in order), so a peer's vote requests for every master of a failover
-//!   storm reach the core together and one state write covers all of those votes, instead of one write
-//!   each, one after the other. Any other command waits for the replies before it to be collected, so
-//!   replies and effects keep their order.
 //! * While a reply is being written the session does not read: a client that sends without reading
 //!   gets TCP backpressure instead of growing our buffers.
 //! * Every wait also watches the server's shutdown token and this client's kill token, so a stuck
@@ -19,7 +14,6 @@
 //!   [`PUBSUB_WRITE_TIMEOUT`] (Redis's pubsub output-buffer soft limit is 60 s).
 //! * `timeout`: a client idle for longer is closed, except subscribers, as in Redis.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,17 +27,13 @@ use tokio_util::sync::CancellationToken;
 use vedette_core::Reply;
 
 use super::clients::{Registration, Stats};
-use super::dispatch::{self, ConnState, Outcome, Submitted};
+use super::dispatch::{self, ConnState, Outcome};
 use super::pubsub::Message;
 use super::resp::{encode_frame, Frame, Limits, RequestParser};
 use super::ServerContext;
-use crate::driver::PendingReply;
 
 /// Flush pending replies once they exceed this many bytes, even mid-pipeline.
 pub const FLUSH_AT: usize = 64 * 1024;
-/// At most this many core commands of one pipeline are handed to the core before their replies are
-/// collected (bounds the replies held per client).
-const PIPELINE_MAX: usize = 128;
 /// Read granularity.
 const READ_CHUNK: usize = 16 * 1024;
 /// Buffers larger than this are released once empty (after a big request or reply).
@@ -60,9 +50,6 @@ struct Session {
     inbuf: BytesMut,
     out: Vec<u8>,
     parser: RequestParser,
-    /// Core commands handed to the driver whose replies are not encoded yet, with whether `CLIENT REPLY`
-    /// suppresses them (see [`dispatch::submit`]).
-    batch: VecDeque<(PendingReply, bool)>,
     st: ConnState,
     kill: CancellationToken,
     last_read: Instant,
@@ -100,7 +87,6 @@ pub(crate) async fn run(
         inbuf: BytesMut::with_capacity(READ_CHUNK),
         out: Vec::new(),
         parser: RequestParser::new(),
-        batch: VecDeque::new(),
         kill: entry.kill.clone(),
         last_read: Instant::now(),
     };
@@ -218,18 +204,6 @@ impl Session {
 
     /// Execute every complete command in the input buffer. `Some(end)` closes the connection.
     async fn process_input(&mut self) -> Option<End> {
-        let end = self.process_commands().await;
-        // Whatever ends the pipeline, the replies of the core commands before it go out first.
-        if let Some(e) = self.finish_batch().await {
-            return Some(e);
-        }
-        if end.is_none() && self.inbuf.is_empty() && self.inbuf.capacity() > SHRINK_ABOVE {
-            self.inbuf = BytesMut::with_capacity(READ_CHUNK);
-        }
-        end
-    }
-
-    async fn process_commands(&mut self) -> Option<End> {
         loop {
             if self.st.close_after_reply {
                 return None;
@@ -240,12 +214,9 @@ impl Session {
             };
             let argv = match self.parser.parse(&mut self.inbuf, limits) {
                 Ok(Some(argv)) => argv,
-                Ok(None) => return None,
+                Ok(None) => break,
                 Err(e) => {
                     tracing::debug!(id = self.st.entry.id, addr = %self.st.entry.addr, error = %e, "protocol error");
-                    if let Some(end) = self.finish_batch().await {
-                        return Some(end);
-                    }
                     let frame = Frame::Reply(Reply::err(e.reply_text()));
                     Stats::add(&self.ctx.stats.error_replies, 1);
                     encode_frame(&frame, self.st.proto, &mut self.out);
@@ -255,33 +226,7 @@ impl Session {
             if argv.is_empty() {
                 continue;
             }
-            let outcome = if dispatch::pipelinable(&argv) {
-                match dispatch::submit(&self.ctx, &mut self.st, argv).await {
-                    Submitted::Core(p) => {
-                        let suppress = self.st.reply_off || self.st.skip;
-                        self.batch.push_back((p, suppress));
-                        self.st.command_done();
-                        if self.batch.len() >= PIPELINE_MAX {
-                            if let Some(end) = self.finish_batch().await {
-                                return Some(end);
-                            }
-                        }
-                        continue;
-                    }
-                    Submitted::Done(o) => {
-                        if let Some(end) = self.finish_batch().await {
-                            return Some(end);
-                        }
-                        o
-                    }
-                }
-            } else {
-                // Anything else runs once the replies before it are in, so effects keep their order.
-                if let Some(end) = self.finish_batch().await {
-                    return Some(end);
-                }
-                dispatch::execute(&self.ctx, &mut self.st, argv).await
-            };
+            let outcome = dispatch::execute(&self.ctx, &mut self.st, argv).await;
             match outcome {
                 Outcome::Reply(frame) => {
                     if matches!(frame, Frame::Reply(Reply::Error(_))) {
@@ -306,23 +251,8 @@ impl Session {
                 }
             }
         }
-    }
-
-    /// Wait for the replies of the core commands handed over so far and encode them, in order.
-    async fn finish_batch(&mut self) -> Option<End> {
-        while let Some((p, suppress)) = self.batch.pop_front() {
-            let reply = p.reply().await;
-            if reply.is_error() {
-                Stats::add(&self.ctx.stats.error_replies, 1);
-            }
-            if !suppress {
-                encode_frame(&Frame::Reply(reply), self.st.proto, &mut self.out);
-            }
-            if self.out.len() >= FLUSH_AT {
-                if let Err(end) = self.flush().await {
-                    return Some(end);
-                }
-            }
+        if self.inbuf.is_empty() && self.inbuf.capacity() > SHRINK_ABOVE {
+            self.inbuf = BytesMut::with_capacity(READ_CHUNK);
         }
         None
     }
