@@ -44,7 +44,8 @@ use crate::config::ServerConfig;
 use crate::driver::CoreHandle;
 
 pub use clients::{ClientEntry, ClientKind, ClientRegistry, Stats};
-pub use commands::{CommandSpec, COMMANDS};
+pub use commands::{CommandNames, CommandSpec, COMMANDS};
+pub(crate) use dispatch::sha256_hex;
 pub use info::{Sections, REDIS_VERSION};
 pub use pubsub::{stringmatch, Message, PubSubHub, SUBSCRIBER_BACKLOG};
 
