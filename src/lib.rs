@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod driver;
+pub mod fds;
 pub mod link;
 pub mod persist;
 pub mod scripts;

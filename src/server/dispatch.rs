@@ -207,9 +207,14 @@ pub(crate) async fn execute(
         );
         return Outcome::Close;
     }
-    let Some(spec) = commands::lookup(&argv[0]) else {
+    let Some(spec) = ctx.commands.lookup(&argv[0]) else {
         return Outcome::err(errors::unknown_command(&argv));
     };
+    let mut argv = argv;
+    if !argv[0].eq_ignore_ascii_case(spec.name.as_bytes()) {
+        // Reached through `rename-command`: the rest of the server and the core see the real name.
+        argv[0] = spec.name.as_bytes().to_vec();
+    }
     if !spec.arity_ok(argv.len()) {
         return Outcome::err(errors::wrong_arity(spec.name));
     }
