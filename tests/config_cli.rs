@@ -470,7 +470,10 @@ fn second_instance(conf: &Path, args: &[&str]) -> (Option<i32>, String, Duration
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the second vedette on {} did not exit within 10 s", conf.display());
+            panic!(
+                "the second vedette on {} did not exit within 10 s",
+                conf.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -597,11 +600,31 @@ fn rewrite_keeps_the_config_mode() {
 fn security_directives_stop_start_up_and_check_config_alike() {
     let (_t, dir) = tempdir();
     for (line, directive, reason) in [
-        ("tls-port 26390", "tls-port", "TLS is not supported by vedette yet"),
-        ("tls-replication yes", "tls-replication", "TLS is not supported by vedette yet"),
-        ("aclfile /etc/redis/users.acl", "aclfile", "ACL files are not supported by vedette yet"),
-        ("user app on >pw ~* +@all", "user", "ACL users are not supported by vedette yet"),
-        ("rename-command CONFIG \"\"", "rename-command", "No such command in rename-command"),
+        (
+            "tls-port 26390",
+            "tls-port",
+            "TLS is not supported by vedette yet",
+        ),
+        (
+            "tls-replication yes",
+            "tls-replication",
+            "TLS is not supported by vedette yet",
+        ),
+        (
+            "aclfile /etc/redis/users.acl",
+            "aclfile",
+            "ACL files are not supported by vedette yet",
+        ),
+        (
+            "user app on >pw ~* +@all",
+            "user",
+            "ACL users are not supported by vedette yet",
+        ),
+        (
+            "rename-command CONFIG \"\"",
+            "rename-command",
+            "No such command in rename-command",
+        ),
     ] {
         let conf = dir.join("s.conf");
         std::fs::write(
@@ -614,7 +637,10 @@ fn security_directives_stop_start_up_and_check_config_alike() {
         )
         .expect("write");
         let want = format!("{}:4: '{directive}': ", conf.display());
-        for args in [vec![conf.to_str().expect("utf8")], vec!["--check-config", conf.to_str().expect("utf8")]] {
+        for args in [
+            vec![conf.to_str().expect("utf8")],
+            vec!["--check-config", conf.to_str().expect("utf8")],
+        ] {
             let out = vedette(&args);
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(1), "{args:?} {line}: {err}");
@@ -634,5 +660,98 @@ fn security_directives_stop_start_up_and_check_config_alike() {
             assert_eq!(out.status.code(), Some(0), "{out:?}");
         }
         Err(e) => eprintln!("SKIPPED (Debian part): {} not readable: {e}", src.display()),
+    }
+}
+
+/// `protected-mode yes` without a password: a client from a non-loopback address gets Redis's
+/// `-DENIED …` text and is closed, a loopback client is served; with a password both are served (and
+/// must authenticate). Compared with redis-sentinel in the same throw-away network namespace, where the
+/// non-loopback address 10.77.0.1 lives on that namespace's own loopback device (nothing leaves it).
+#[test]
+fn protected_mode_denies_non_loopback_clients_like_redis() {
+    let have = |cmd: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {cmd}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !(have("unshare") && have("ip") && have("redis-sentinel") && have("redis-cli")) {
+        eprintln!("SKIPPED: needs unshare, ip, redis-sentinel and redis-cli");
+        return;
+    }
+    // A private network namespace needs root or unprivileged user namespaces.
+    let probe = Command::new("unshare").args(["-rn", "true"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: cannot create a network namespace here (unshare -rn failed)");
+        return;
+    }
+    let (_t, dir) = tempdir();
+    let mut script = String::from(
+        "set -u\nip link set lo up\nip addr add 10.77.0.1/32 dev lo\npids=\"\"\ntrap 'kill $pids 2>/dev/null' EXIT\n",
+    );
+    let mut cases = Vec::new();
+    for (who, bin) in [("vedette", BIN), ("redis", "redis-sentinel")] {
+        for (auth, extra) in [("open", ""), ("pass", "requirepass s3cret\n")] {
+            let port = free_port();
+            let conf = dir.join(format!("{who}-{auth}.conf"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {port}\nprotected-mode yes\ndir {}\n{extra}",
+                    dir.display()
+                ),
+            )
+            .expect("write");
+            script.push_str(&format!(
+                "timeout 30 {bin} {conf} >{log} 2>&1 &\npids=\"$pids $!\"\n\
+                 for i in $(seq 100); do redis-cli -h 127.0.0.1 -p {port} ping >/dev/null 2>&1 && break; sleep 0.1; done\n\
+                 echo \"{who}-{auth}-local: $(timeout 5 redis-cli -h 127.0.0.1 -p {port} ping)\"\n\
+                 echo \"{who}-{auth}-remote: $(timeout 5 redis-cli -h 10.77.0.1 -p {port} ping)\"\n",
+                conf = conf.display(),
+                log = dir.join(format!("{who}-{auth}.log")).display(),
+            ));
+            cases.push(format!("{who}-{auth}"));
+        }
+    }
+    let path = dir.join("netns.sh");
+    std::fs::write(&path, script).expect("script");
+    let out = Command::new("timeout")
+        .args(["120", "unshare", "-rn", "sh"])
+        .arg(&path)
+        .output()
+        .expect("unshare");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let get = |key: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {key} in:\n{text}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+            .to_string()
+    };
+    assert!(get("vedette-open-remote").starts_with(
+        "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user."
+    ), "{text}");
+    for case in &cases {
+        let (_, auth) = case.split_once('-').expect("case");
+        let local = get(&format!("{case}-local"));
+        let remote = get(&format!("{case}-remote"));
+        match auth {
+            "open" => assert_eq!(local, "PONG", "{case}"),
+            _ => {
+                assert!(local.starts_with("NOAUTH"), "{case}: {local}");
+                assert_eq!(local, remote, "{case}: a password lifts protected mode");
+            }
+        }
+    }
+    for (v, r) in [
+        ("vedette-open-remote", "redis-open-remote"),
+        ("vedette-pass-remote", "redis-pass-remote"),
+        ("vedette-pass-local", "redis-pass-local"),
+    ] {
+        assert_eq!(get(v), get(r), "vedette and redis-sentinel differ");
     }
 }

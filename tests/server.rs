@@ -1045,3 +1045,36 @@ async fn sentinel_commands_reach_the_core() {
         String::from_utf8_lossy(&debug)
     );
 }
+
+/// `rename-command` renames this sentinel's own commands, as in Redis: the old name is gone, the new
+/// one runs the command (the core still sees `SENTINEL`), an empty name disables it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_command_renames_and_disables() {
+    let srv = start(ServerConfig {
+        rename_commands: vec![
+            ("sentinel".into(), "xsentinel".into()),
+            ("ping".into(), String::new()),
+        ],
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut c = Raw::connect(srv.addr).await;
+    c.cmd(
+        &multibulk(&["PING"]),
+        b"-ERR unknown command 'PING', with args beginning with: \r\n",
+    )
+    .await;
+    c.cmd(
+        &multibulk(&["sentinel", "masters"]),
+        b"-ERR unknown command 'sentinel', with args beginning with: 'masters' \r\n",
+    )
+    .await;
+    c.cmd(&multibulk(&["XSENTINEL", "MASTERS"]), b"*0\r\n")
+        .await;
+    c.cmd(
+        &multibulk(&["XSentinel", "myid"]),
+        format!("$40\r\n{MYID}\r\n").as_bytes(),
+    )
+    .await;
+    c.cmd(&multibulk(&["ECHO", "x"]), b"$1\r\nx\r\n").await;
+}

@@ -612,13 +612,7 @@ pub fn limit_nofile(cmd: &mut Command, n: u64) {
             // Root keeps CAP_SYS_RESOURCE across exec unless it leaves the bounding set, and with it
             // could raise the hard limit again.
             if libc::geteuid() == 0
-                && libc::prctl(
-                    libc::PR_CAPBSET_DROP,
-                    CAP_SYS_RESOURCE,
-                    0,
-                    0,
-                    0,
-                ) != 0
+                && libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) != 0
             {
                 return Err(std::io::Error::last_os_error());
             }
