@@ -281,7 +281,7 @@ async fn accept_loop(
                 // Typically EMFILE/ENFILE: the connection stays queued in the kernel and the listener
                 // stays readable, so retrying at once would spin. Existing clients and links keep working.
                 if failures == 0 {
-                    tracing::warn!(error = %e, "Accepting client connection: {e}; retrying with back-off");
+                    tracing::warn!("Accepting client connection: {e} (retrying with back-off)");
                 } else {
                     tracing::debug!(error = %e, failures, "accepting client connection failed again");
                 }
