@@ -400,6 +400,8 @@ impl Sentinel {
             fast_retries: 0,
             replicas: BTreeMap::new(),
             sentinels: BTreeMap::new(),
+            sentinels_full: false,
+            replicas_full: false,
         };
         let name = m.cfg.name.clone();
         let down_after = m.cfg.down_after_ms;
