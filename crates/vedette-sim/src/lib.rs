@@ -31,7 +31,9 @@ pub use world::{Outcome, RunOpts, Stats, StormStats, TraceMode, World};
 
 /// The plan `seed` derives under `opts` (a general plan, or a storm plan with `opts.storm_masters`).
 pub fn plan_for(seed: u64, opts: RunOpts) -> Plan {
-    if opts.storm_masters > 0 {
+    if opts.storm_masters > 0 && opts.storm_chaos {
+        Plan::storm_chaos(seed, opts.storm_masters)
+    } else if opts.storm_masters > 0 {
         Plan::storm(seed, opts.storm_masters)
     } else {
         Plan::from_seed(seed)

@@ -6,7 +6,8 @@
 //! vedette-sim --storm 100 --seeds 20
 //! ```
 //! `--storm N` derives failover-storm plans instead (a host carrying N masters, each with one replica,
-//! dies at once under three sentinels; see `Plan::storm`) and prints how fast they were switched.
+//! dies at once under three sentinels; see `Plan::storm`) and prints how fast they were switched;
+//! `--chaos` adds the general fault mix to each storm (`Plan::storm_chaos`, safety properties only).
 //! `--no-persist-failures` keeps disks from failing writes and `--relax inv1,inv2` turns breaches of the
 //! named properties into findings: both exist to look past a known bug for the next one.
 
@@ -17,7 +18,7 @@ use vedette_sim::{default_threads, failure_report, run, run_many, RunOpts, Trace
 fn usage() -> ExitCode {
     eprintln!(
         "usage: vedette-sim [--seeds N] [--start S] [--threads T] | --seed S [--trace]  \
-         [--storm MASTERS] [--no-persist-failures] [--relax invariant,...]"
+         [--storm MASTERS [--chaos]] [--no-persist-failures] [--relax invariant,...]"
     );
     ExitCode::from(2)
 }
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
                 None => return usage(),
             },
             "--trace" => trace = true,
+            "--chaos" => opts.storm_chaos = true,
             "--storm" => match val(i) {
                 Some(v) => {
                     opts.storm_masters = v as usize;

@@ -238,6 +238,9 @@ pub struct StormPlan {
     pub fault: usize,
     /// Deadline after the kill (ms).
     pub bound_ms: u64,
+    /// Check the deadline and the single failover per master (off in chaos plans, whose other faults
+    /// may legitimately delay a switch or cause a second failover).
+    pub checked: bool,
 }
 
 /// First Redis port.
@@ -456,6 +459,7 @@ impl Plan {
             storm: Some(StormPlan {
                 fault: 0,
                 bound_ms: down_after_ms + 1000,
+                checked: true,
             }),
         };
         let redis = (0..masters.max(1)).map(RedisSel::CurrentMaster).collect();
@@ -468,6 +472,50 @@ impl Plan {
         plan.warmup_ms = 5000;
         plan.liveness_ms = 10_000 + 6 * failover_timeout_ms;
         plan
+    }
+
+    /// A failover storm with the general fault mix on top ([`Plan::from_seed`]'s faults: partitions,
+    /// sentinel crashes (also right after an election or a vote), one-way links, loss, clock faults, slow
+    /// or failing disks), on 3 or 5 sentinels. Only the general safety properties are checked: it exists
+    /// to exercise vedette's storm rules (epoch reuse, the early abort, the fast retry) under faults.
+    pub fn storm_chaos(seed: u64, masters: usize) -> Plan {
+        let mut p = Plan::storm(seed, masters);
+        let mut rng = Rng::new(seed ^ 0xC4A0_5000_0000_0002);
+        let r = &mut rng;
+        if r.chance_pct(40) {
+            p.n_sentinels = 5;
+            p.quorum = [2, 3, 3][r.index(3)];
+            while p.clocks.len() < 5 {
+                p.clocks.push(ClockPlan {
+                    offset: r.below(1_000_000_000),
+                    rate_ppm: r.range(990_000, 1_010_000),
+                    wall_base: 1_700_000_000_000 + r.below(10_000) as i64,
+                });
+            }
+        }
+        p.loss_ppm = [0, 0, 100, 1000][r.index(4)];
+        // Slow links make the sentinels' rank delays too short now and then, so several candidates meet,
+        // votes split and the early abort and fast retry run.
+        if r.chance_pct(40) {
+            let lo = r.range(20, 100);
+            p.latency = (lo, lo + r.range(0, 200));
+        }
+        p.persist_fail_ppm = if r.chance_pct(10) { 20_000 } else { 0 };
+        p.agreed_set = r.chance_pct(80);
+        let kill = p.faults.remove(0);
+        let mut faults = gen_faults(r, &p);
+        faults.push(kill.clone());
+        faults.sort_by_key(|f| f.at);
+        let fault = faults.iter().position(|f| *f == kill).unwrap_or(0);
+        p.faults = faults;
+        p.storm = Some(StormPlan {
+            fault,
+            bound_ms: p.storm.as_ref().map_or(0, |s| s.bound_ms),
+            checked: false,
+        });
+        // As in the general plans: the liveness deadline after heal covers TILT and retries.
+        p.liveness_ms = 10_000 + 30_000 + 6 * p.failover_timeout_ms;
+        p
     }
 
     /// `SENTINEL DEBUG` value by name (Redis default when not set by the plan).

@@ -57,6 +57,10 @@ pub struct Summary {
     pub storm_aborts: u64,
     /// (sentinel, master) pairs switched more than once, over all storm runs.
     pub storm_double: u64,
+    /// Fast retries (attempts sooner than 2 × failover-timeout after the previous one).
+    pub early_retries: u64,
+    /// Histories with at least one.
+    pub histories_with_early_retry: u64,
     /// Failing seeds with their violation.
     pub failures: Vec<(u64, String)>,
     /// Wall-clock seconds spent (set by the caller).
@@ -86,6 +90,8 @@ impl Summary {
         self.findings += s.findings;
         self.debug_rejected += u64::from(s.debug_rejected);
         self.early_sdown += s.early_sdown;
+        self.early_retries += s.early_retries;
+        self.histories_with_early_retry += u64::from(s.early_retries > 0);
         if let Some(st) = &s.storm {
             self.storm_runs += 1;
             self.storm_masters += st.masters as u64;
@@ -121,6 +127,8 @@ impl Summary {
         self.findings += o.findings;
         self.debug_rejected += o.debug_rejected;
         self.early_sdown += o.early_sdown;
+        self.early_retries += o.early_retries;
+        self.histories_with_early_retry += o.histories_with_early_retry;
         self.storm_runs += o.storm_runs;
         self.storm_masters += o.storm_masters;
         self.storm_last_ms.extend(o.storm_last_ms);
@@ -158,6 +166,11 @@ impl Summary {
             self.failovers, self.histories_with_failover
         );
         let _ = writeln!(s, "histories with >1 round:   {}", self.multi_round);
+        let _ = writeln!(
+            s,
+            "fast retries:              {}  (in {} histories)",
+            self.early_retries, self.histories_with_early_retry
+        );
         let _ = writeln!(
             s,
             "acked writes lost:         {} of {} (reported, not asserted)",
@@ -265,9 +278,10 @@ pub fn failure_report(seed: u64, base: RunOpts) -> String {
     }
     if base.storm_masters > 0 {
         let n = base.storm_masters;
+        let chaos = if base.storm_chaos { " --chaos" } else { "" };
         let _ = writeln!(
             s,
-            "reproduce: scripts/simulate --storm {n} --seed {seed} --trace"
+            "reproduce: scripts/simulate --storm {n}{chaos} --seed {seed} --trace"
         );
     } else {
         let _ = writeln!(s, "reproduce: scripts/simulate --seed {seed} --trace");

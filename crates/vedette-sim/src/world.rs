@@ -66,6 +66,8 @@ pub struct RunOpts {
     /// Seeds derive failover-storm plans with this many masters ([`crate::Plan::storm`]) instead of the
     /// general plans; 0 = general plans.
     pub storm_masters: usize,
+    /// With `storm_masters`: storms with the general fault mix on top ([`crate::Plan::storm_chaos`]).
+    pub storm_chaos: bool,
 }
 
 impl Default for RunOpts {
@@ -78,6 +80,7 @@ impl Default for RunOpts {
             persist_failures: true,
             relaxed: &[],
             storm_masters: 0,
+            storm_chaos: false,
         }
     }
 }
@@ -121,6 +124,9 @@ pub struct Stats {
     pub early_sdown: u64,
     /// `-failover-abort-not-elected` events.
     pub aborts_not_elected: u64,
+    /// Attempts started sooner than Redis's 2 × failover-timeout after the same sentinel's previous
+    /// attempt for the same master (vedette's fast retry after a dead epoch).
+    pub early_retries: u64,
     /// Failover-storm figures (storm plans only).
     pub storm: Option<StormStats>,
 }
@@ -336,6 +342,8 @@ pub struct World {
     storm_switches: BTreeMap<(usize, usize), Vec<u64>>,
     storm_attempts: u64,
     storm_aborts_before: u64,
+    /// (node, master) -> local time of its last `+try-failover` (cleared by a restart or a switch).
+    last_try: BTreeMap<(usize, usize), u64>,
     stable: u32,
     first_converged: Option<u64>,
     stats: Stats,
@@ -511,6 +519,7 @@ impl World {
             storm_switches: BTreeMap::new(),
             storm_attempts: 0,
             storm_aborts_before: 0,
+            last_try: BTreeMap::new(),
             stable: 0,
             first_converged: None,
             stats: Stats::default(),
@@ -840,6 +849,7 @@ impl World {
         });
         self.checker.epochs.restarted(i, &durable);
         self.checker.leaders.restarted(i, epoch);
+        self.last_try.retain(|(n, _), _| *n != i);
         if self.nodes[i].incarnation > 0 {
             self.act(Act::Restart { node: i, epoch });
         }
@@ -1105,6 +1115,12 @@ impl World {
                 if self.storm_kill_at.is_some() {
                     self.storm_attempts += 1;
                 }
+                let local = self.nodes[i].clock.local(self.now);
+                if let Some(prev) = self.last_try.insert((i, m), local) {
+                    if local.saturating_sub(prev) < 2 * self.plan.failover_timeout_ms {
+                        self.stats.early_retries += 1;
+                    }
+                }
                 let reach = self.reach_mask(i);
                 let epoch = self.checker.leaders.try_failover(i, m, reach);
                 self.act(Act::TryFailover {
@@ -1159,6 +1175,7 @@ impl World {
             }
             ("+switch-master", Some(m)) => {
                 self.switched_at.insert((i, m), self.now);
+                self.last_try.remove(&(i, m));
                 if self.storm_kill_at.is_some() {
                     self.storm_switches
                         .entry((i, m))
@@ -2218,11 +2235,13 @@ impl World {
                     self.crash_redis(k);
                 }
                 self.faults[fi].killed = ks;
-                if self.plan.storm.as_ref().is_some_and(|st| st.fault == fi) {
+                if let Some(st) = self.plan.storm.as_ref().filter(|st| st.fault == fi) {
+                    let (bound, checked) = (st.bound_ms, st.checked);
                     self.storm_kill_at = Some(self.now);
                     self.storm_aborts_before = self.stats.aborts_not_elected;
-                    let bound = self.plan.storm.as_ref().map_or(0, |st| st.bound_ms);
-                    self.schedule(self.now + bound, Ev::StormCheck);
+                    if checked {
+                        self.schedule(self.now + bound, Ev::StormCheck);
+                    }
                 }
             }
         }
@@ -2304,7 +2323,8 @@ impl World {
 
     fn heal(&mut self) {
         self.tr(|| "PHASE heal".into());
-        if let Some(st) = self.storm_stats() {
+        let checked = self.plan.storm.as_ref().is_some_and(|s| s.checked);
+        if let Some(st) = self.storm_stats().filter(|_| checked) {
             let mut twice: Vec<String> = self
                 .storm_switches
                 .iter()
