@@ -122,7 +122,8 @@ fn start(mut loaded: LoadedConfig) -> anyhow::Result<()> {
     }
     .context("cannot start the tokio runtime")?;
     let result = runtime.block_on(vedette::run(loaded));
-    drop(runtime);
+    // Bounded: a state write stuck on a hung disk must not keep the process from exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     drop(pidfile);
     result.map_err(Into::into)
 }
