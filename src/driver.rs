@@ -62,6 +62,22 @@ impl AddrSnapshot {
     }
 }
 
+/// The answer to a command handed to the core with [`CoreHandle::submit`].
+#[derive(Debug)]
+pub struct PendingReply(Option<oneshot::Receiver<Reply>>);
+
+impl PendingReply {
+    /// Wait for the answer; a stopped driver answers with an error reply.
+    pub async fn wait(self) -> Reply {
+        match self.0 {
+            Some(rx) => rx
+                .await
+                .unwrap_or_else(|_| Reply::err("ERR sentinel is shutting down")),
+            None => Reply::err("ERR sentinel is shutting down"),
+        }
+    }
+}
+
 /// Cheap handle sessions use to reach the core.
 #[derive(Debug, Clone)]
 pub struct CoreHandle {
@@ -93,17 +109,18 @@ impl CoreHandle {
 
     /// Run a core command; a stopped driver answers with an error reply.
     pub async fn command(&self, argv: Vec<Vec<u8>>) -> Reply {
+        self.submit(argv).await.wait().await
+    }
+
+    /// Hand a core command to the driver now and get its answer later, so a pipelining client can have
+    /// several in flight: the driver handles them in submission order, and answers that wait for a state
+    /// write (votes, configuration changes) then share one write instead of one write each.
+    pub async fn submit(&self, argv: Vec<Vec<u8>>) -> PendingReply {
         let (reply, rx) = oneshot::channel();
-        if self
-            .tx
-            .send(CoreRequest::Command { argv, reply })
-            .await
-            .is_err()
-        {
-            return Reply::err("ERR sentinel is shutting down");
+        match self.tx.send(CoreRequest::Command { argv, reply }).await {
+            Ok(()) => PendingReply(Some(rx)),
+            Err(_) => PendingReply(None),
         }
-        rx.await
-            .unwrap_or_else(|_| Reply::err("ERR sentinel is shutting down"))
     }
 
     /// The `# Sentinel` INFO section.

@@ -13,7 +13,12 @@
 //!   (see [`super::pubsub`]); so is a write to a subscriber that does not progress for
 //!   [`PUBSUB_WRITE_TIMEOUT`] (Redis's pubsub output-buffer soft limit is 60 s).
 //! * `timeout`: a client idle for longer is closed, except subscribers, as in Redis.
+//! * Pipelined core commands (`SENTINEL`, `ROLE`, `PUBLISH`) are handed to the driver one after another
+//!   without waiting for each answer (at most [`MAX_CORE_IN_FLIGHT`]); the answers are written in request
+//!   order. A peer asking for 100 votes in one burst (a failover storm) thus gets them from a few state
+//!   writes instead of one write per vote. Any other command first waits for the answers before it.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,8 +34,9 @@ use vedette_core::Reply;
 use super::clients::{Registration, Stats};
 use super::dispatch::{self, ConnState, Outcome};
 use super::pubsub::Message;
-use super::resp::{encode_frame, Frame, Limits, RequestParser};
+use super::resp::{encode_frame, Frame, Limits, Proto, RequestParser};
 use super::ServerContext;
+use crate::driver::PendingReply;
 
 /// Flush pending replies once they exceed this many bytes, even mid-pipeline.
 pub const FLUSH_AT: usize = 64 * 1024;
@@ -42,6 +48,20 @@ const SHRINK_ABOVE: usize = 256 * 1024;
 pub const PUBSUB_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// At most this many queued pub/sub messages are encoded before writing.
 const MESSAGE_BATCH: usize = 256;
+/// At most this many core commands of one client are in flight at once.
+const MAX_CORE_IN_FLIGHT: usize = 1024;
+
+/// Output waiting behind the answer of a pipelined core command, in request order.
+enum Queued {
+    /// A core command's answer, encoded as the connection was when the command ran.
+    Core {
+        reply: PendingReply,
+        proto: Proto,
+        suppress: bool,
+    },
+    /// Replies already encoded.
+    Bytes(Vec<u8>),
+}
 
 struct Session {
     ctx: Arc<ServerContext>,
@@ -53,6 +73,7 @@ struct Session {
     st: ConnState,
     kill: CancellationToken,
     last_read: Instant,
+    queue: VecDeque<Queued>,
 }
 
 /// Why the session ended (for the log).
@@ -89,6 +110,7 @@ pub(crate) async fn run(
         parser: RequestParser::new(),
         kill: entry.kill.clone(),
         last_read: Instant::now(),
+        queue: VecDeque::new(),
     };
     let end = s.serve().await;
     match &end {
@@ -204,6 +226,49 @@ impl Session {
 
     /// Execute every complete command in the input buffer. `Some(end)` closes the connection.
     async fn process_input(&mut self) -> Option<End> {
+        let end = self.process_commands().await;
+        self.drain_queue().await;
+        end
+    }
+
+    /// Encode a reply after everything before it.
+    fn emit(&mut self, frame: &Frame) {
+        if self.queue.is_empty() {
+            encode_frame(frame, self.st.proto, &mut self.out);
+            return;
+        }
+        if !matches!(self.queue.back(), Some(Queued::Bytes(_))) {
+            self.queue.push_back(Queued::Bytes(Vec::new()));
+        }
+        if let Some(Queued::Bytes(b)) = self.queue.back_mut() {
+            encode_frame(frame, self.st.proto, b);
+        }
+    }
+
+    /// Wait for the answers of pipelined core commands and encode everything queued, in order.
+    async fn drain_queue(&mut self) {
+        while let Some(q) = self.queue.pop_front() {
+            match q {
+                Queued::Bytes(b) => self.out.extend_from_slice(&b),
+                Queued::Core {
+                    reply,
+                    proto,
+                    suppress,
+                } => {
+                    let r = reply.wait().await;
+                    if r.is_error() {
+                        Stats::add(&self.ctx.stats.error_replies, 1);
+                    }
+                    if !suppress {
+                        encode_frame(&Frame::Reply(r), proto, &mut self.out);
+                    }
+                }
+            }
+        }
+        self.st.core_pending = false;
+    }
+
+    async fn process_commands(&mut self) -> Option<End> {
         loop {
             if self.st.close_after_reply {
                 return None;
@@ -217,6 +282,7 @@ impl Session {
                 Ok(None) => break,
                 Err(e) => {
                     tracing::debug!(id = self.st.entry.id, addr = %self.st.entry.addr, error = %e, "protocol error");
+                    self.drain_queue().await;
                     let frame = Frame::Reply(Reply::err(e.reply_text()));
                     Stats::add(&self.ctx.stats.error_replies, 1);
                     encode_frame(&frame, self.st.proto, &mut self.out);
@@ -226,6 +292,14 @@ impl Session {
             if argv.is_empty() {
                 continue;
             }
+            // Only core commands overtake unanswered core commands: anything else may read or change
+            // what they change (connection state, INFO), so it waits for their answers first.
+            if !self.queue.is_empty()
+                && (!dispatch::is_core_command(&argv[0]) || self.queue.len() >= MAX_CORE_IN_FLIGHT)
+            {
+                self.drain_queue().await;
+            }
+            self.st.core_pending = !self.queue.is_empty();
             let outcome = dispatch::execute(&self.ctx, &mut self.st, argv).await;
             match outcome {
                 Outcome::Reply(frame) => {
@@ -233,12 +307,17 @@ impl Session {
                         Stats::add(&self.ctx.stats.error_replies, 1);
                     }
                     if !(self.st.reply_off || self.st.skip) {
-                        encode_frame(&frame, self.st.proto, &mut self.out);
+                        self.emit(&frame);
                     }
                 }
+                Outcome::Core(reply) => self.queue.push_back(Queued::Core {
+                    reply,
+                    proto: self.st.proto,
+                    suppress: self.st.reply_off || self.st.skip,
+                }),
                 Outcome::Pushes(frames) => {
                     for f in &frames {
-                        encode_frame(f, self.st.proto, &mut self.out);
+                        self.emit(f);
                     }
                 }
                 Outcome::NoReply => {}

@@ -367,3 +367,106 @@ fn toml_state_file_on_a_full_file_system() {
     next_write_lands(&s, &state, "1100");
     drop(s);
 }
+
+/// Group commit: one vote request per master arriving together (a failover storm seen by a voter) costs
+/// a few writes, not one per vote, and every vote is answered once it is durable.
+#[test]
+fn many_votes_share_few_writes() {
+    if Flavor::subject() != Flavor::Vedette {
+        println!("SKIPPED: the write counters in INFO are vedette's own");
+        return;
+    }
+    const N: usize = 100;
+    const CANDIDATE: &str = "0123456789abcdef0123456789abcdef01234567";
+    // Masters nobody listens on: only their names and addresses matter to the vote.
+    let ports: Vec<u16> = (0..N).map(|_| free_port()).collect();
+    let mut conf = SentinelConf::new();
+    for (i, p) in ports.iter().enumerate() {
+        conf = conf.monitor(&format!("m{i}"), *p, 2);
+    }
+    let s = Sentinel::vedette(conf);
+    let writes = || -> u64 {
+        sentinel_info(s.port, "sentinel_state_writes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no sentinel_state_writes in INFO"))
+    };
+    wait_until(Duration::from_secs(10), "all masters loaded", || {
+        sentinel_info(s.port, "sentinel_masters").as_deref() == Some(&N.to_string())
+    });
+    let before = writes();
+    // One burst, as a peer's link sends the asks of one tick.
+    let mut burst = Vec::new();
+    for p in &ports {
+        let p = p.to_string();
+        burst.extend(resp::encode_command(&[
+            "SENTINEL",
+            "is-master-down-by-addr",
+            "127.0.0.1",
+            &p,
+            "1",
+            CANDIDATE,
+        ]));
+    }
+    let mut c = s.conn();
+    let t = Instant::now();
+    c.send_raw(&burst).unwrap_or_else(|e| panic!("send: {e}"));
+    for p in &ports {
+        let v = c
+            .read()
+            .unwrap_or_else(|e| panic!("vote reply for :{p}: {e}"));
+        let items = v.items().map(<[Value]>::to_vec).unwrap_or_default();
+        assert_eq!(
+            items.get(1).and_then(Value::as_str).as_deref(),
+            Some(CANDIDATE),
+            "{v:?}"
+        );
+        assert_eq!(items.get(2).and_then(Value::as_int), Some(1), "{v:?}");
+    }
+    let took = t.elapsed();
+    let used = writes() - before;
+    eprintln!("GROUP-COMMIT {N} votes answered in {took:?} with {used} durable writes");
+    assert!(used <= 5, "{used} writes for {N} votes");
+    let text = fs::read_to_string(s.conf_path()).unwrap_or_default();
+    let voted = text
+        .lines()
+        .filter(|l| l.starts_with("sentinel leader-epoch ") && l.ends_with(" 1"))
+        .count();
+    assert_eq!(voted, N, "every vote is on disk:\n{text}");
+}
+
+/// Pipelined core commands are handed to the core without waiting for each answer (that is what lets
+/// votes share writes); the answers still come in request order, commands answered outside the core
+/// (PING, CLIENT REPLY, the address cache) never overtake them, and the same pipeline gets the same
+/// answers from redis-sentinel.
+#[test]
+fn pipelined_core_commands_answer_in_order() {
+    let port = free_port().to_string();
+    let pipeline: Vec<Vec<&str>> = vec![
+        vec!["SENTINEL", "MONITOR", "pipe", "127.0.0.1", &port, "1"],
+        vec!["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "pipe"],
+        vec!["PING"],
+        vec!["SENTINEL", "SET", "pipe", "quorum", "2"],
+        vec!["CLIENT", "REPLY", "SKIP"],
+        vec!["SENTINEL", "MYID"],
+        vec!["SENTINEL", "REMOVE", "pipe"],
+        vec!["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "pipe"],
+        vec!["PING", "done"],
+    ];
+    let mut burst = Vec::new();
+    for args in &pipeline {
+        burst.extend(resp::encode_command(args));
+    }
+    let answers = |s: &Sentinel| -> Vec<Value> {
+        let mut c = s.conn();
+        c.send_raw(&burst).unwrap_or_else(|e| panic!("send: {e}"));
+        (0..7)
+            .map(|i| c.read().unwrap_or_else(|e| panic!("reply {i}: {e}")))
+            .collect()
+    };
+    let redis = Sentinel::redis(SentinelConf::new());
+    let s = Sentinel::subject(SentinelConf::new());
+    let reference = answers(&redis);
+    let got = answers(&s);
+    assert_eq!(got, reference, "vedette vs redis-sentinel");
+    assert_eq!(got[6], Value::Bulk(b"done".to_vec()), "{got:?}");
+}

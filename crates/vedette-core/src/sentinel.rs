@@ -672,7 +672,8 @@ impl Sentinel {
             "sentinel_simulate_failure_flags:{}\r\n",
             self.simfailure
         ));
-        // vedette: whether state writes fail (Redis only logs it), since when, and why.
+        // vedette: whether state writes fail (Redis only logs it), since when and why, and how many
+        // writes were made (group commit makes it far fewer than the changes).
         let failing = self.out.failing(self.now);
         s.push_str(&format!(
             "sentinel_state_write_failing:{}\r\n",
@@ -689,6 +690,10 @@ impl Sentinel {
             .unwrap_or_default()
             .replace(['\r', '\n'], " ");
         s.push_str(&format!("sentinel_state_write_error:{error}\r\n"));
+        s.push_str(&format!(
+            "sentinel_state_writes:{}\r\nsentinel_state_write_failures:{}\r\n",
+            self.out.writes_ok, self.out.writes_failed
+        ));
         for (i, (name, m)) in self.masters.iter().enumerate() {
             let status = if m.o_down {
                 "odown"

@@ -283,6 +283,8 @@ pub const VEDETTE_ONLY_INFO_FIELDS: &[&str] = &[
     "sentinel_state_write_failing",
     "sentinel_state_write_failing_since_seconds",
     "sentinel_state_write_error",
+    "sentinel_state_writes",
+    "sentinel_state_write_failures",
 ];
 
 fn cmp_info(a: &str, b: &str, path: &str, o: &Opts, out: &mut Vec<String>) {
