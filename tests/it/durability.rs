@@ -317,23 +317,36 @@ fn config_on_a_full_file_system() {
     drop(s);
 }
 
-/// The state file of a TOML configuration replaced by a directory.
-#[test]
-fn toml_state_file_replaced_by_a_directory() {
+/// vedette on a TOML configuration in `conf_dir` whose state file lives in `state_dir`, once the state
+/// file exists; None (SKIPPED) when the subject is redis-sentinel.
+fn toml_vedette(
+    master_port: u16,
+    conf_dir: &Path,
+    state_dir: &Path,
+) -> Option<(Sentinel, PathBuf)> {
     if Flavor::subject() != Flavor::Vedette {
         println!("SKIPPED: TOML configurations are vedette's own");
-        return;
+        return None;
     }
-    let master = RedisServer::start();
-    let dir = tempdir("vedette-it-toml-");
     let port = free_port();
-    let toml = toml_conf(dir.path(), port, master.port, dir.path());
+    let toml = toml_conf(conf_dir, port, master_port, state_dir);
     let s = Sentinel::start_with_file(Flavor::Vedette, port, toml);
     s.wait_settled(MASTER, 0, None);
-    let state = dir.path().join("vedette-state.toml");
+    let state = state_dir.join("vedette-state.toml");
     wait_until(Duration::from_secs(5), "the state file is written", || {
         state.is_file()
     });
+    Some((s, state))
+}
+
+/// The state file of a TOML configuration replaced by a directory.
+#[test]
+fn toml_state_file_replaced_by_a_directory() {
+    let master = RedisServer::start();
+    let dir = tempdir("vedette-it-toml-");
+    let Some((s, state)) = toml_vedette(master.port, dir.path(), dir.path()) else {
+        return;
+    };
     let saved = replace_by_directory(&state);
     writes_fail_loudly(&s, "Is a directory");
     restore_file(&state, &saved);
@@ -343,24 +356,15 @@ fn toml_state_file_replaced_by_a_directory() {
 /// The state file of a TOML configuration on a full 64 KiB tmpfs.
 #[test]
 fn toml_state_file_on_a_full_file_system() {
-    if Flavor::subject() != Flavor::Vedette {
-        println!("SKIPPED: TOML configurations are vedette's own");
-        return;
-    }
     let dir = tempdir("vedette-it-toml-");
     let mnt = tempdir("vedette-it-tmpfs-");
     let Some(fs_) = Tmpfs::mount(mnt.path(), "64k") else {
         return;
     };
     let master = RedisServer::start();
-    let port = free_port();
-    let toml = toml_conf(dir.path(), port, master.port, mnt.path());
-    let s = Sentinel::start_with_file(Flavor::Vedette, port, toml);
-    s.wait_settled(MASTER, 0, None);
-    let state = mnt.path().join("vedette-state.toml");
-    wait_until(Duration::from_secs(5), "the state file is written", || {
-        state.is_file()
-    });
+    let Some((s, state)) = toml_vedette(master.port, dir.path(), mnt.path()) else {
+        return;
+    };
     let filler = fs_.fill();
     writes_fail_loudly(&s, "No space left on device");
     fs::remove_file(&filler).unwrap_or_else(|e| panic!("rm filler: {e}"));

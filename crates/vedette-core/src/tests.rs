@@ -216,19 +216,24 @@ fn one_vote_per_epoch_first_come_first_served() {
     assert_eq!(fx.s.current_epoch(), 2);
 }
 
+/// Answer `outs` as a healthy topology would: the master (link 1) with replicas 6380 and 6381.
+fn answer_healthy(fx: &mut Fx, outs: &[Output]) {
+    fx.answer(outs, |link, cmd| match cmd {
+        OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+        OutCommand::Info if link == LinkId(1) => {
+            Some(LinkReply::Info(Some(master_info(A, &[6380, 6381]))))
+        }
+        OutCommand::Info => Some(LinkReply::Info(Some(replica_info(1, 100)))),
+        OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+        _ => Some(LinkReply::Other),
+    });
+}
+
 /// Bring the fixture to a steady state: every link up, INFO answered, replicas known.
 fn warm(fx: &mut Fx) {
     for _ in 0..5 {
         let outs = fx.tick(100);
-        fx.answer(&outs, |link, cmd| match cmd {
-            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
-            OutCommand::Info if link == LinkId(1) => {
-                Some(LinkReply::Info(Some(master_info(A, &[6380, 6381]))))
-            }
-            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(1, 100)))),
-            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
-            _ => Some(LinkReply::Other),
-        });
+        answer_healthy(fx, &outs);
     }
 }
 

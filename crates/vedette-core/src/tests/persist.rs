@@ -51,16 +51,6 @@ fn persists(outs: &[Output]) -> Vec<(PersistSeq, PersistedState)> {
         .collect()
 }
 
-/// Answer every command as a healthy instance would (no INFO details).
-fn answer_all(fx: &mut Fx, outs: &[Output]) {
-    fx.answer(outs, |_, cmd| match cmd {
-        OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
-        OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
-        OutCommand::Info => Some(LinkReply::Info(None)),
-        _ => Some(LinkReply::Other),
-    });
-}
-
 fn info_field(s: &Sentinel, field: &str) -> String {
     let text = s.info_section(0, 0);
     text.lines()
@@ -111,7 +101,7 @@ fn a_vote_reply_waits_for_its_write_and_nothing_else_does() {
     );
     assert_eq!(reply_to(&outs, 3), Some(vote(0, "*", 0)));
     let outs = fx.tick(2100);
-    answer_all(&mut fx, &outs);
+    answer_healthy(&mut fx, &outs);
     assert!(
         outs.iter().any(|o| matches!(
             o,
@@ -304,15 +294,7 @@ fn a_hung_write_holds_only_its_dependents() {
                 )
             })
             .count();
-        fx.answer(&outs, |link, cmd| match cmd {
-            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
-            OutCommand::Info if link == LinkId(1) => {
-                Some(LinkReply::Info(Some(master_info(A, &[6380, 6381]))))
-            }
-            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(1, 100)))),
-            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
-            _ => Some(LinkReply::Other),
-        });
+        answer_healthy(&mut fx, &outs);
         if let Some(r) = reply_to(&outs, 1) {
             assert_eq!(r, Reply::err(FLUSH_FAILED));
             answered_at = Some(fx.now - t0);
