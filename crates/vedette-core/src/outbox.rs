@@ -129,6 +129,8 @@ pub(crate) struct Outbox {
     /// What is on disk (as of the last successful write, or the loaded file).
     durable: Covered,
     failing: Option<Failing>,
+    /// The shell's text for the failure it is about to report (taken by [`Outbox::done`]).
+    error_text: Option<String>,
     /// The write in flight was reported as hung (once per write).
     stall_reported: bool,
     /// Writes that succeeded / failed since start (INFO).
@@ -261,18 +263,13 @@ impl Outbox {
     }
 
     /// The shell's text for the failure it is about to report.
-    pub(crate) fn note_error(&mut self, error: String, now: Instant) {
-        let f = self.failing.get_or_insert(Failing {
-            since: now,
-            attempts: 0,
-            next_retry: now,
-            error: None,
-        });
-        f.error = Some(error);
+    pub(crate) fn note_error(&mut self, error: String) {
+        self.error_text = Some(error);
     }
 
     /// Write `seq` finished. Returns false for a result about no write in flight (ignored).
     pub(crate) fn done(&mut self, seq: u64, ok: bool, now: Instant) -> bool {
+        let error = self.error_text.take();
         let Some(f) = self.in_flight.take_if(|f| f.seq == seq) else {
             return false;
         };
@@ -293,6 +290,9 @@ impl Outbox {
             });
             fl.attempts += 1;
             fl.next_retry = now.plus(retry_delay(fl.attempts));
+            if error.is_some() {
+                fl.error = error;
+            }
         }
         self.release_done(seq, ok, now);
         true

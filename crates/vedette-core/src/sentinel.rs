@@ -510,8 +510,7 @@ impl Sentinel {
     /// The shell's description (OS error text) of the write failure it is about to report with
     /// [`Input::PersistFailed`], shown in INFO.
     pub fn note_write_error(&mut self, error: impl Into<String>) {
-        let now = self.now;
-        self.out.note_error(error.into(), now);
+        self.out.note_error(error.into());
     }
 
     /// Whether state writes are failing (the last one failed, or one has hung for a while).
