@@ -1,18 +1,25 @@
 //! One task per client connection: read, parse, execute, write.
 //!
 //! * Input is read into one growing buffer and parsed incrementally ([`RequestParser`]); every complete
-//!   command in the buffer is executed before the replies are written with a single `write_all`, so a
-//!   pipeline of 1000 PINGs costs one read and one write, not 1000 of each. Replies are also flushed
-//!   when more than [`FLUSH_AT`] bytes are pending, so a long pipeline of large replies stays bounded.
-//! * While a reply is being written the session does not read: a client that sends without reading
-//!   gets TCP backpressure instead of growing our buffers.
+//!   command in the buffer is executed before the replies are written, so a pipeline of 1000 PINGs costs
+//!   one read and one write, not 1000 of each. Execution pauses once [`FLUSH_AT`] bytes of replies are
+//!   pending and resumes when they are written, so a long pipeline of large replies stays bounded.
+//! * While replies are pending the session does not read: a client that sends without reading gets TCP
+//!   backpressure instead of growing our buffers (so the `normal` output limit rarely matters).
+//! * `client-query-buffer-limit`: a client whose unparsed input plus the arguments of the command being
+//!   read exceed it is closed without a reply, with Redis's log line — a never-ending bulk cannot grow
+//!   memory past the limit.
+//! * `client-output-buffer-limit`: pending output is counted per client (bytes produced and not yet
+//!   accepted by the socket). Reaching the class's hard limit, or staying at or above its soft limit for
+//!   more than its seconds, closes the client, checked whenever output is added, as in Redis. A
+//!   subscriber keeps draining the event stream into its own buffer while its socket is full, so a slow
+//!   reader is cut off at the pubsub limit (32mb / 8mb for 60 s by default) and never holds more.
 //! * Every wait also watches the server's shutdown token and this client's kill token, so a stuck
 //!   client never delays SHUTDOWN or CLIENT KILL; and each client is its own task, so a slow or idle
 //!   client never blocks another.
-//! * Pub/sub: a subscribed session also waits on the broadcast receiver. Lagging behind the hub is fatal
-//!   (see [`super::pubsub`]); so is a write to a subscriber that does not progress for
-//!   [`PUBSUB_WRITE_TIMEOUT`] (Redis's pubsub output-buffer soft limit is 60 s).
-//! * `timeout`: a client idle for longer is closed, except subscribers, as in Redis.
+//! * Pub/sub: lagging behind the hub's ring ([`super::pubsub`]) is also fatal, so no event is ever
+//!   silently skipped.
+//! * `timeout`: a client idle for longer (no read and no write) is closed, except subscribers, as in Redis.
 //! * Pipelined core commands (`SENTINEL`, `ROLE`, `PUBLISH`) are handed to the driver one after another
 //!   without waiting for each answer (at most [`MAX_CORE_IN_FLIGHT`]); the answers are written in request
 //!   order. A peer asking for 100 votes in one burst (a failover storm) thus gets them from a few state
@@ -36,18 +43,19 @@ use super::dispatch::{self, ConnState, Outcome};
 use super::pubsub::Message;
 use super::resp::{encode_frame, Frame, Limits, Proto, RequestParser};
 use super::ServerContext;
+use crate::config::OutputBufferLimit;
 use crate::driver::PendingReply;
 
-/// Flush pending replies once they exceed this many bytes, even mid-pipeline.
+/// Stop executing commands once this many bytes of replies are pending; resume when written.
 pub const FLUSH_AT: usize = 64 * 1024;
 /// Read granularity.
 const READ_CHUNK: usize = 16 * 1024;
 /// Buffers larger than this are released once empty (after a big request or reply).
 const SHRINK_ABOVE: usize = 256 * 1024;
-/// A write to a subscribed client must finish within this time.
-pub const PUBSUB_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
-/// At most this many queued pub/sub messages are encoded before writing.
+/// At most this many queued pub/sub messages are encoded in one go.
 const MESSAGE_BATCH: usize = 256;
+/// How long the reply explaining a disconnection (a protocol error) may take to be written.
+const LAST_WORDS: Duration = Duration::from_secs(1);
 /// At most this many core commands of one client are in flight at once.
 const MAX_CORE_IN_FLIGHT: usize = 1024;
 
@@ -68,12 +76,23 @@ struct Session {
     reader: OwnedReadHalf,
     writer: OwnedWriteHalf,
     inbuf: BytesMut,
+    /// Replies and messages being produced (appended by the encoder).
     out: Vec<u8>,
+    /// Produced output waiting for the socket, oldest first; `sent` bytes of the front are written.
+    queue: VecDeque<Vec<u8>>,
+    sent: usize,
+    /// Bytes in `queue` not yet written.
+    queued: usize,
+    /// An emptied buffer kept for reuse, so the steady state allocates nothing.
+    spare: Vec<u8>,
+    /// Since when pending output is at or above the class's soft limit.
+    soft_since: Option<Instant>,
     parser: RequestParser,
     st: ConnState,
     kill: CancellationToken,
-    last_read: Instant,
-    queue: VecDeque<Queued>,
+    last_interaction: Instant,
+    /// Answers of pipelined core commands still to come, and what follows them.
+    core_queue: VecDeque<Queued>,
 }
 
 /// Why the session ended (for the log).
@@ -87,6 +106,8 @@ enum End {
     Shutdown,
     Timeout,
     Lagged(u64),
+    QueryBufferLimit,
+    OutputBufferLimit,
     Closed,
 }
 
@@ -107,10 +128,15 @@ pub(crate) async fn run(
         writer,
         inbuf: BytesMut::with_capacity(READ_CHUNK),
         out: Vec::new(),
+        queue: VecDeque::new(),
+        sent: 0,
+        queued: 0,
+        spare: Vec::new(),
+        soft_since: None,
         parser: RequestParser::new(),
         kill: entry.kill.clone(),
-        last_read: Instant::now(),
-        queue: VecDeque::new(),
+        last_interaction: Instant::now(),
+        core_queue: VecDeque::new(),
     };
     let end = s.serve().await;
     match &end {
@@ -134,41 +160,59 @@ async fn recv_message(
 }
 
 impl Session {
+    /// Output produced and not yet written.
+    fn pending(&self) -> usize {
+        self.out.len() + self.queued
+    }
+
     async fn serve(&mut self) -> End {
         let timeout = match self.ctx.config.timeout_secs {
             0 => None,
             s => Some(Duration::from_secs(s)),
         };
         loop {
-            if let Some(end) = self.process_input().await {
-                // Best effort: the reply explaining the end (protocol error) goes out first.
-                let _ = self.flush().await;
+            if self.pending() < FLUSH_AT {
+                if let Some(end) = self.process_input().await {
+                    // Best effort: the reply explaining the end (protocol error) goes out first.
+                    self.last_words().await;
+                    return end;
+                }
+            }
+            if let Err(end) = self.check_output_limit() {
                 return end;
             }
-            if let Err(end) = self.flush().await {
-                return end;
-            }
-            if self.st.close_after_reply {
+            self.stage();
+            if self.queued == 0 && self.st.close_after_reply {
                 return End::Killed;
             }
             let idle_deadline = match timeout {
-                Some(t) if self.st.subscriptions() == 0 => Some(self.last_read + t),
+                Some(t) if self.st.subscriptions() == 0 => Some(self.last_interaction + t),
                 _ => None,
             };
             if self.inbuf.capacity() - self.inbuf.len() < READ_CHUNK / 4 {
                 self.inbuf.reserve(READ_CHUNK);
             }
+            let writing = self.queued > 0;
+            let front: &[u8] = self.queue.front().map_or(&[], |c| &c[self.sent..]);
             tokio::select! {
                 biased;
                 _ = self.st.shutdown.cancelled() => return End::Shutdown,
                 _ = self.kill.cancelled() => return End::Killed,
-                r = self.reader.read_buf(&mut self.inbuf) => match r {
+                r = self.writer.write(front), if writing => match r {
+                    Ok(0) => return End::Io(std::io::ErrorKind::WriteZero.into()),
+                    Ok(n) => self.wrote(n),
+                    Err(e) => return End::Io(e),
+                },
+                r = self.reader.read_buf(&mut self.inbuf), if !writing => match r {
                     Ok(0) => return End::Eof,
                     Ok(n) => {
                         Stats::add(&self.ctx.stats.net_input_bytes, n as u64);
                         Stats::add(&self.ctx.stats.reads_processed, 1);
-                        self.last_read = Instant::now();
+                        self.last_interaction = Instant::now();
                         self.st.entry.state().last_interaction = std::time::Instant::now();
+                        if let Err(end) = self.check_query_limit() {
+                            return end;
+                        }
                     }
                     Err(e) => return End::Io(e),
                 },
@@ -182,6 +226,105 @@ impl Session {
         }
     }
 
+    /// Move produced output to the write queue (reusing a spare buffer, so no allocation per batch).
+    fn stage(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        let next = std::mem::take(&mut self.spare);
+        let full = std::mem::replace(&mut self.out, next);
+        self.queued += full.len();
+        self.queue.push_back(full);
+    }
+
+    /// `n` bytes of the queue's front were written.
+    fn wrote(&mut self, n: usize) {
+        Stats::add(&self.ctx.stats.net_output_bytes, n as u64);
+        Stats::add(&self.ctx.stats.writes_processed, 1);
+        self.last_interaction = Instant::now();
+        self.sent += n;
+        self.queued -= n;
+        if self.queue.front().is_some_and(|c| self.sent == c.len()) {
+            self.sent = 0;
+            if let Some(mut done) = self.queue.pop_front() {
+                if done.capacity() <= SHRINK_ABOVE && self.spare.capacity() == 0 {
+                    done.clear();
+                    self.spare = done;
+                }
+            }
+        }
+        if self.queued == 0 {
+            self.soft_since = None;
+        }
+    }
+
+    /// Write what is pending, for at most [`LAST_WORDS`], before the connection is dropped.
+    async fn last_words(&mut self) {
+        self.stage();
+        let deadline = Instant::now() + LAST_WORDS;
+        while let Some(front) = self.queue.front() {
+            let chunk = &front[self.sent..];
+            let r = tokio::select! {
+                biased;
+                _ = self.st.shutdown.cancelled() => return,
+                _ = self.kill.cancelled() => return,
+                _ = tokio::time::sleep_until(deadline) => return,
+                r = self.writer.write(chunk) => r,
+            };
+            match r {
+                Ok(n) if n > 0 => self.wrote(n),
+                _ => return,
+            }
+        }
+    }
+
+    /// `client-query-buffer-limit`: unparsed input plus the arguments of the command being read.
+    fn check_query_limit(&self) -> Result<(), End> {
+        let used = self.inbuf.len() + self.parser.pending_bytes();
+        if used <= self.ctx.config.client_query_buffer_limit {
+            return Ok(());
+        }
+        let head = &self.inbuf[..self.inbuf.len().min(64)];
+        tracing::warn!(
+            "Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})",
+            self.st.entry.info_line(std::time::Instant::now()),
+            String::from_utf8_lossy(head)
+        );
+        Stats::add(&self.ctx.stats.query_buffer_limit_disconnections, 1);
+        Err(End::QueryBufferLimit)
+    }
+
+    /// `client-output-buffer-limit` of the client's class, checked whenever output was added (Redis
+    /// `checkClientOutputBufferLimits`).
+    fn check_output_limit(&mut self) -> Result<(), End> {
+        let limits = &self.ctx.config.output_buffer_limits;
+        let limit: OutputBufferLimit = if self.st.subscriptions() > 0 {
+            limits.pubsub
+        } else {
+            limits.normal
+        };
+        let used = self.pending() as u64;
+        let hard = limit.hard != 0 && used >= limit.hard;
+        let mut soft = false;
+        if limit.soft != 0 && used >= limit.soft {
+            match self.soft_since {
+                None => self.soft_since = Some(Instant::now()),
+                Some(since) => soft = since.elapsed() > Duration::from_secs(limit.soft_secs),
+            }
+        } else {
+            self.soft_since = None;
+        }
+        if hard || soft {
+            tracing::warn!(
+                "Client {} closed for overcoming of output buffer limits.",
+                self.st.entry.info_line(std::time::Instant::now())
+            );
+            Stats::add(&self.ctx.stats.output_buffer_limit_disconnections, 1);
+            return Err(End::OutputBufferLimit);
+        }
+        Ok(())
+    }
+
     /// Encode a received message and whatever else is already queued (bounded).
     fn deliver(&mut self, first: Result<Message, broadcast::error::RecvError>) -> Result<(), End> {
         let mut next = first;
@@ -191,6 +334,7 @@ impl Session {
                     for f in self.st.message_frames(&msg) {
                         encode_frame(&f, self.st.proto, &mut self.out);
                     }
+                    self.check_output_limit()?;
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(
@@ -200,6 +344,7 @@ impl Session {
                         "subscriber fell behind the event stream; disconnecting it so it re-reads state \
                          instead of missing events (output buffer limit)"
                     );
+                    Stats::add(&self.ctx.stats.output_buffer_limit_disconnections, 1);
                     return Err(End::Lagged(n));
                 }
                 Err(broadcast::error::RecvError::Closed) => {
@@ -224,30 +369,31 @@ impl Session {
         Ok(())
     }
 
-    /// Execute every complete command in the input buffer. `Some(end)` closes the connection.
+    /// Execute every complete command in the input buffer, until [`FLUSH_AT`] bytes of output are
+    /// pending. `Some(end)` closes the connection.
     async fn process_input(&mut self) -> Option<End> {
         let end = self.process_commands().await;
-        self.drain_queue().await;
+        self.drain_core_queue().await;
         end
     }
 
     /// Encode a reply after everything before it.
     fn emit(&mut self, frame: &Frame) {
-        if self.queue.is_empty() {
+        if self.core_queue.is_empty() {
             encode_frame(frame, self.st.proto, &mut self.out);
             return;
         }
-        if !matches!(self.queue.back(), Some(Queued::Bytes(_))) {
-            self.queue.push_back(Queued::Bytes(Vec::new()));
+        if !matches!(self.core_queue.back(), Some(Queued::Bytes(_))) {
+            self.core_queue.push_back(Queued::Bytes(Vec::new()));
         }
-        if let Some(Queued::Bytes(b)) = self.queue.back_mut() {
+        if let Some(Queued::Bytes(b)) = self.core_queue.back_mut() {
             encode_frame(frame, self.st.proto, b);
         }
     }
 
     /// Wait for the answers of pipelined core commands and encode everything queued, in order.
-    async fn drain_queue(&mut self) {
-        while let Some(q) = self.queue.pop_front() {
+    async fn drain_core_queue(&mut self) {
+        while let Some(q) = self.core_queue.pop_front() {
             match q {
                 Queued::Bytes(b) => self.out.extend_from_slice(&b),
                 Queued::Core {
@@ -270,7 +416,7 @@ impl Session {
 
     async fn process_commands(&mut self) -> Option<End> {
         loop {
-            if self.st.close_after_reply {
+            if self.st.close_after_reply || self.pending() >= FLUSH_AT {
                 return None;
             }
             let limits = Limits {
@@ -282,7 +428,7 @@ impl Session {
                 Ok(None) => break,
                 Err(e) => {
                     tracing::debug!(id = self.st.entry.id, addr = %self.st.entry.addr, error = %e, "protocol error");
-                    self.drain_queue().await;
+                    self.drain_core_queue().await;
                     let frame = Frame::Reply(Reply::err(e.reply_text()));
                     Stats::add(&self.ctx.stats.error_replies, 1);
                     encode_frame(&frame, self.st.proto, &mut self.out);
@@ -294,12 +440,13 @@ impl Session {
             }
             // Only core commands overtake unanswered core commands: anything else may read or change
             // what they change (connection state, INFO), so it waits for their answers first.
-            if !self.queue.is_empty()
-                && (!dispatch::is_core_command(&argv[0]) || self.queue.len() >= MAX_CORE_IN_FLIGHT)
+            if !self.core_queue.is_empty()
+                && (!dispatch::is_core_command(&argv[0])
+                    || self.core_queue.len() >= MAX_CORE_IN_FLIGHT)
             {
-                self.drain_queue().await;
+                self.drain_core_queue().await;
             }
-            self.st.core_pending = !self.queue.is_empty();
+            self.st.core_pending = !self.core_queue.is_empty();
             let outcome = dispatch::execute(&self.ctx, &mut self.st, argv).await;
             match outcome {
                 Outcome::Reply(frame) => {
@@ -310,7 +457,7 @@ impl Session {
                         self.emit(&frame);
                     }
                 }
-                Outcome::Core(reply) => self.queue.push_back(Queued::Core {
+                Outcome::Core(reply) => self.core_queue.push_back(Queued::Core {
                     reply,
                     proto: self.st.proto,
                     suppress: self.st.reply_off || self.st.skip,
@@ -324,54 +471,11 @@ impl Session {
                 Outcome::Close => return Some(End::Closed),
             }
             self.st.command_done();
-            if self.out.len() >= FLUSH_AT {
-                if let Err(end) = self.flush().await {
-                    return Some(end);
-                }
-            }
         }
         if self.inbuf.is_empty() && self.inbuf.capacity() > SHRINK_ABOVE {
             self.inbuf = BytesMut::with_capacity(READ_CHUNK);
         }
         None
-    }
-
-    /// Write pending replies, unless the client is killed or the server stops first.
-    async fn flush(&mut self) -> Result<(), End> {
-        if self.out.is_empty() {
-            return Ok(());
-        }
-        let subscribed = self.st.subscriptions() > 0;
-        let write = self.writer.write_all(&self.out);
-        let result = tokio::select! {
-            biased;
-            _ = self.st.shutdown.cancelled() => return Err(End::Shutdown),
-            _ = self.kill.cancelled() => return Err(End::Killed),
-            r = async {
-                if subscribed {
-                    tokio::time::timeout(PUBSUB_WRITE_TIMEOUT, write).await
-                        .unwrap_or_else(|_| Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "subscriber is not reading (output buffer limit)",
-                        )))
-                } else {
-                    write.await
-                }
-            } => r,
-        };
-        match result {
-            Ok(()) => {
-                Stats::add(&self.ctx.stats.net_output_bytes, self.out.len() as u64);
-                Stats::add(&self.ctx.stats.writes_processed, 1);
-                if self.out.capacity() > SHRINK_ABOVE {
-                    self.out = Vec::new();
-                } else {
-                    self.out.clear();
-                }
-                Ok(())
-            }
-            Err(e) => Err(End::Io(e)),
-        }
     }
 }
 
