@@ -21,3 +21,5 @@ mod failover_mixed;
 
 // Step 6 — never worse than Redis Sentinel under its own faults.
 mod storm;
+// Step 6 — faults and hostile input.
+mod durability;

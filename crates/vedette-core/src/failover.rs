@@ -3,7 +3,7 @@
 
 use crate::events::Level;
 use crate::instance::{same_host, FailoverState, Reconf, Sent};
-use crate::io::{LinkId, OutCommand, Output};
+use crate::io::{LinkId, OutCommand};
 use crate::sentinel::{InstKey, Mutation, Sentinel};
 use crate::time::Instant;
 
@@ -37,6 +37,8 @@ impl Sentinel {
         let now = self.now;
         let ask_period = self.t.ask_period.min(FAST_ASK_MS);
         let stale_after = 5 * self.t.ask_period;
+        let vote_durable = self.vote_durable(name);
+        let durable_epoch = self.revealable_epoch();
         let Some(m) = self.masters.get_mut(name) else {
             return;
         };
@@ -52,19 +54,23 @@ impl Sentinel {
             return;
         }
         let (host, port) = (m.c.host.clone(), m.c.port);
-        let vote = m.in_failover();
-        let runid = if vote {
-            self.myid.clone()
+        let vote = m.in_failover() && vote_durable;
+        // Persist before you speak: a vote request reveals our epoch and self-vote, so it goes out only
+        // once both are on disk (the write landing asks again at once); until then, and while writes fail,
+        // ask without a vote request and with the durable epoch (both Redis and vedette ignore the epoch
+        // of a `*` ask), so the down state still flows.
+        // vedette: a vote request carries our failover epoch, the only epoch our tally counts. Redis sends
+        // its current epoch, which in a storm has moved on with other masters' elections: each such re-ask
+        // costs the voter its vote for this master in an epoch nobody counts, and defers its own attempts.
+        let (runid, epoch) = if vote {
+            let e = if self.mutation == Some(Mutation::AskInCurrentEpoch) {
+                self.current_epoch
+            } else {
+                m.failover_epoch
+            };
+            (self.myid.clone(), e)
         } else {
-            "*".to_string()
-        };
-        // vedette: a vote request carries our failover epoch, the only epoch our tally counts. Redis sends its
-        // current epoch, which in a storm has moved on with other masters' elections: each such re-ask costs
-        // the voter its vote for this master in an epoch nobody counts, and defers its own attempts.
-        let epoch = if vote && self.mutation != Some(Mutation::AskInCurrentEpoch) {
-            m.failover_epoch
-        } else {
-            self.current_epoch
+            ("*".to_string(), durable_epoch)
         };
         let mut targets: Vec<LinkId> = Vec::new();
         for p in m.sentinels.values() {
@@ -378,8 +384,8 @@ impl Sentinel {
                 voted = true;
             }
         }
-        // One durable write covers the epoch bump and the vote; every output that reveals them is queued
-        // behind it.
+        // One durable write covers the epoch bump and the vote (and whatever else is pending: group
+        // commit); a reply or vote request that reveals them waits for it.
         if bumped || voted {
             self.flush();
         }
@@ -480,7 +486,7 @@ impl Sentinel {
             self.event_master(Level::Warning, "+elected-leader", name, "");
             if self.simfailure & 1 != 0 {
                 tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
-                self.out.push(Output::Crash);
+                self.out.crash(self.now);
             }
             self.set_state(name, FailoverState::SelectSlave);
             self.event_master(Level::Warning, "+failover-state-select-slave", name, "");
@@ -696,7 +702,7 @@ impl Sentinel {
         self.event(Level::Warning, "+promoted-slave", &key, "");
         if self.simfailure & 2 != 0 {
             tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
-            self.out.push(Output::Crash);
+            self.out.crash(self.now);
         }
         self.event_master(Level::Warning, "+failover-state-reconf-slaves", name, "");
         let new = self

@@ -10,13 +10,24 @@ use vedette_sim::{run, RunOpts};
 const K: u64 = 400;
 
 fn caught(hook: fn(&mut Sentinel, usize), expect: &[&str]) -> (u64, String) {
-    caught_in(hook, expect, 0, K)
+    caught_in(hook, expect, false, 0, K)
 }
 
-/// As [`caught`], in storm plans with `storm_masters` masters, trying `k` seeds.
+/// As [`caught`], with the plans' failing disks on or off.
+fn caught_with(
+    hook: fn(&mut Sentinel, usize),
+    expect: &[&str],
+    persist_failures: bool,
+) -> (u64, String) {
+    caught_in(hook, expect, persist_failures, 0, K)
+}
+
+/// As [`caught`], with failing disks on or off, in storm plans with `storm_masters` masters (0: the
+/// general plans), trying `k` seeds.
 fn caught_in(
     hook: fn(&mut Sentinel, usize),
     expect: &[&str],
+    persist_failures: bool,
     storm_masters: usize,
     k: u64,
 ) -> (u64, String) {
@@ -28,13 +39,13 @@ fn caught_in(
     };
     let opts = RunOpts {
         on_new_sentinel: Some(hook),
-        persist_failures: false,
+        persist_failures,
         storm_masters,
         relaxed,
         ..RunOpts::default()
     };
     let control = RunOpts {
-        persist_failures: false,
+        persist_failures,
         storm_masters,
         relaxed,
         ..RunOpts::default()
@@ -97,8 +108,19 @@ fn eager_retry_is_caught() {
             "one_promotion_per_epoch",
             "one_leader_per_epoch",
         ],
+        false,
         30,
         40,
     );
     println!("EagerRetry caught at seed {seed}: {v}");
+}
+
+#[test]
+fn reveal_failed_write_is_caught() {
+    let (seed, v) = caught_with(
+        |s, _| s.set_mutation(Some(Mutation::RevealFailedWrite)),
+        &["persist_before_speak"],
+        true,
+    );
+    println!("RevealFailedWrite caught at seed {seed}: {v}");
 }
