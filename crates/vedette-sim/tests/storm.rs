@@ -31,6 +31,11 @@ fn storm(masters: usize, seeds: u64, chaos: bool) {
 }
 
 #[test]
+fn storm_of_100_masters() {
+    storm(100, 4, false);
+}
+
+#[test]
 fn storm_of_30_masters() {
     storm(30, 12, false);
 }
