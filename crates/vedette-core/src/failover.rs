@@ -301,6 +301,9 @@ impl Sentinel {
         if self.mutated(Mutation::EagerRetry) {
             return true;
         }
+        if self.mutated(Mutation::NoFastRetry) {
+            return false;
+        }
         m.fast_retries < MAX_FAST_RETRIES
             && m.leader_epoch == dead
             && m.leader

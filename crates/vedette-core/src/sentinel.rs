@@ -82,6 +82,9 @@ pub enum Mutation {
     /// Retry at once after any lost election, from every sentinel, without proof that the epoch is dead
     /// for everyone (two sentinels can then win two epochs of one outage).
     EagerRetry,
+    /// Never retry early: Redis's 2 × failover-timeout after every lost election (a split vote in a storm
+    /// then costs most of its masters 20 s and more).
+    NoFastRetry,
     /// Answer the dependents of a failed write as if it had succeeded (Redis's behaviour for votes).
     RevealFailedWrite,
 }

@@ -33,6 +33,8 @@ pub use world::{Outcome, RunOpts, Stats, StormStats, TraceMode, World};
 pub fn plan_for(seed: u64, opts: RunOpts) -> Plan {
     if opts.storm_masters > 0 && opts.storm_chaos {
         Plan::storm_chaos(seed, opts.storm_masters)
+    } else if opts.storm_masters > 0 && opts.storm_slow {
+        Plan::storm_slow(seed, opts.storm_masters)
     } else if opts.storm_masters > 0 {
         Plan::storm(seed, opts.storm_masters)
     } else {

@@ -7,7 +7,8 @@
 //! ```
 //! `--storm N` derives failover-storm plans instead (a host carrying N masters, each with one replica,
 //! dies at once under three sentinels; see `Plan::storm`) and prints how fast they were switched;
-//! `--chaos` adds the general fault mix to each storm (`Plan::storm_chaos`, safety properties only).
+//! `--chaos` adds the general fault mix to each storm (`Plan::storm_chaos`, safety properties only);
+//! `--slow-links` runs storms over slow links, where votes split (`Plan::storm_slow`).
 //! `--no-persist-failures` keeps disks from failing writes and `--relax inv1,inv2` turns breaches of the
 //! named properties into findings: both exist to look past a known bug for the next one.
 
@@ -18,7 +19,7 @@ use vedette_sim::{default_threads, failure_report, run, run_many, RunOpts, Trace
 fn usage() -> ExitCode {
     eprintln!(
         "usage: vedette-sim [--seeds N] [--start S] [--threads T] | --seed S [--trace]  \
-         [--storm MASTERS [--chaos]] [--no-persist-failures] [--relax invariant,...]"
+         [--storm MASTERS [--chaos | --slow-links]] [--no-persist-failures] [--relax invariant,...]"
     );
     ExitCode::from(2)
 }
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
             },
             "--trace" => trace = true,
             "--chaos" => opts.storm_chaos = true,
+            "--slow-links" => opts.storm_slow = true,
             "--storm" => match val(i) {
                 Some(v) => {
                     opts.storm_masters = v as usize;

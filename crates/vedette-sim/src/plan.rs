@@ -474,6 +474,25 @@ impl Plan {
         plan
     }
 
+    /// A failover storm over slow links (one-way latency 20–300 ms): the sentinels' rank delays are often
+    /// too short, several candidates meet, votes split, and the early abort and fast retry run. No other
+    /// fault, so every master must still fail over exactly once (`storm_one_failover`), and within
+    /// down-after + 1 s plus 12 one-way latencies (`storm_liveness`: a vote round trip, the promotion, its
+    /// confirmation and the hello that tells the others, through at most one fast retry).
+    pub fn storm_slow(seed: u64, masters: usize) -> Plan {
+        let mut p = Plan::storm(seed, masters);
+        let mut rng = Rng::new(seed ^ 0x5103_0000_0000_0003);
+        let r = &mut rng;
+        let lo = r.range(20, 100);
+        p.latency = (lo, lo + r.range(0, 200));
+        // Links stall longer than that before the shell gives up on them.
+        p.stall_reset_ms = 10_000;
+        if let Some(st) = p.storm.as_mut() {
+            st.bound_ms = p.down_after_ms + 1000 + 12 * p.latency.1;
+        }
+        p
+    }
+
     /// A failover storm with the general fault mix on top ([`Plan::from_seed`]'s faults: partitions,
     /// sentinel crashes (also right after an election or a vote), one-way links, loss, clock faults, slow
     /// or failing disks), on 3 or 5 sentinels. Only the general safety properties are checked: it exists

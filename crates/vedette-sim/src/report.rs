@@ -278,7 +278,13 @@ pub fn failure_report(seed: u64, base: RunOpts) -> String {
     }
     if base.storm_masters > 0 {
         let n = base.storm_masters;
-        let chaos = if base.storm_chaos { " --chaos" } else { "" };
+        let chaos = if base.storm_chaos {
+            " --chaos"
+        } else if base.storm_slow {
+            " --slow-links"
+        } else {
+            ""
+        };
         let _ = writeln!(
             s,
             "reproduce: scripts/simulate --storm {n}{chaos} --seed {seed} --trace"

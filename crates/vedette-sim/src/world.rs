@@ -70,6 +70,8 @@ pub struct RunOpts {
     pub storm_masters: usize,
     /// With `storm_masters`: storms with the general fault mix on top ([`crate::Plan::storm_chaos`]).
     pub storm_chaos: bool,
+    /// With `storm_masters`: storms over slow links ([`crate::Plan::storm_slow`]).
+    pub storm_slow: bool,
 }
 
 impl Default for RunOpts {
@@ -83,6 +85,7 @@ impl Default for RunOpts {
             relaxed: &[],
             storm_masters: 0,
             storm_chaos: false,
+            storm_slow: false,
         }
     }
 }

@@ -10,7 +10,7 @@ use vedette_sim::{run, RunOpts};
 const K: u64 = 400;
 
 fn caught(hook: fn(&mut Sentinel, usize), expect: &[&str]) -> (u64, String) {
-    caught_in(hook, expect, false, 0, K)
+    caught_with(hook, expect, false)
 }
 
 /// As [`caught`], with the plans' failing disks on or off.
@@ -19,43 +19,30 @@ fn caught_with(
     expect: &[&str],
     persist_failures: bool,
 ) -> (u64, String) {
-    caught_in(hook, expect, persist_failures, 0, K)
+    let base = RunOpts {
+        persist_failures,
+        ..RunOpts::default()
+    };
+    caught_in(hook, expect, base, K)
 }
 
-/// As [`caught`], with failing disks on or off, in storm plans with `storm_masters` masters (0: the
-/// general plans), trying `k` seeds.
+/// As [`caught`], on the plans `base` selects (e.g. storms), trying `k` seeds.
 fn caught_in(
     hook: fn(&mut Sentinel, usize),
     expect: &[&str],
-    persist_failures: bool,
-    storm_masters: usize,
+    base: RunOpts,
     k: u64,
 ) -> (u64, String) {
-    // Storm plans check safety here, not the deadline (which a mutation may also break).
-    let relaxed: &'static [&'static str] = if storm_masters > 0 {
-        &["storm_liveness"]
-    } else {
-        &[]
-    };
     let opts = RunOpts {
         on_new_sentinel: Some(hook),
-        persist_failures,
-        storm_masters,
-        relaxed,
-        ..RunOpts::default()
-    };
-    let control = RunOpts {
-        persist_failures,
-        storm_masters,
-        relaxed,
-        ..RunOpts::default()
+        ..base
     };
     for seed in 0..k {
         let o = run(seed, opts);
         if let Some(v) = o.violation {
             // Only count it if the unmutated core passes the same seed (a real core bug must not stand in
             // for the injected one).
-            if expect.contains(&v.invariant) && run(seed, control).violation.is_none() {
+            if expect.contains(&v.invariant) && run(seed, base).violation.is_none() {
                 return (seed, v.to_string());
             }
         }
@@ -101,6 +88,15 @@ fn ask_in_current_epoch_is_caught() {
 
 #[test]
 fn eager_retry_is_caught() {
+    // Storms over slow links split votes; a retry without the dead-epoch proof then fails a master over
+    // twice. (Their deadline is relaxed here: a mutation may also break it.)
+    let base = RunOpts {
+        persist_failures: false,
+        storm_masters: 20,
+        storm_slow: true,
+        relaxed: &["storm_liveness"],
+        ..RunOpts::default()
+    };
     let (seed, v) = caught_in(
         |s, _| s.set_mutation(Some(Mutation::EagerRetry)),
         &[
@@ -108,9 +104,8 @@ fn eager_retry_is_caught() {
             "one_promotion_per_epoch",
             "one_leader_per_epoch",
         ],
-        false,
-        30,
-        40,
+        base,
+        60,
     );
     println!("EagerRetry caught at seed {seed}: {v}");
 }
@@ -123,4 +118,22 @@ fn reveal_failed_write_is_caught() {
         true,
     );
     println!("RevealFailedWrite caught at seed {seed}: {v}");
+}
+
+#[test]
+fn no_fast_retry_is_caught() {
+    // The deadline of storms over slow links holds only because split votes are retried early.
+    let base = RunOpts {
+        persist_failures: false,
+        storm_masters: 20,
+        storm_slow: true,
+        ..RunOpts::default()
+    };
+    let (seed, v) = caught_in(
+        |s, _| s.set_mutation(Some(Mutation::NoFastRetry)),
+        &["storm_liveness"],
+        base,
+        60,
+    );
+    println!("NoFastRetry caught at seed {seed}: {v}");
 }

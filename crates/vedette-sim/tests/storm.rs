@@ -6,11 +6,18 @@
 use vedette_sim::{default_threads, failure_report, run_many, RunOpts};
 
 fn storm(masters: usize, seeds: u64, chaos: bool) {
-    let opts = RunOpts {
-        storm_masters: masters,
-        storm_chaos: chaos,
-        ..RunOpts::default()
-    };
+    storm_with(
+        RunOpts {
+            storm_masters: masters,
+            storm_chaos: chaos,
+            ..RunOpts::default()
+        },
+        seeds,
+    );
+}
+
+fn storm_with(opts: RunOpts, seeds: u64) {
+    let chaos = opts.storm_chaos;
     let sum = run_many(0, seeds, default_threads(), opts);
     print!("{}", sum.render());
     if let Some((seed, _)) = sum.failures.first() {
@@ -38,6 +45,20 @@ fn storm_of_100_masters() {
 #[test]
 fn storm_of_30_masters() {
     storm(30, 12, false);
+}
+
+/// Storms over slow links: votes split, and the early abort and fast retry keep every master within the
+/// (latency-scaled) deadline, each failing over once. Longer: `scripts/simulate --storm 20 --slow-links`.
+#[test]
+fn storm_of_20_masters_over_slow_links() {
+    storm_with(
+        RunOpts {
+            storm_masters: 20,
+            storm_slow: true,
+            ..RunOpts::default()
+        },
+        30,
+    );
 }
 
 /// Storms with partitions, crashes (also right after an election or a vote), loss, slow links and disks
