@@ -353,11 +353,30 @@ async fn inner(
     r.peer_sdown = a.peer_sdown;
     r.leaders = a.leaders;
     if r.unswitched > 0 {
+        // Tell a missing event from a missing switch: ask the sentinels where those masters are now.
+        let mut detail = Vec::new();
+        for &(s, m) in a.missing.iter().take(10) {
+            let name = format!("m{m}");
+            let port = c.sentinel_ports[s];
+            let now = client::cmd_once(
+                port,
+                &["SENTINEL", "get-master-addr-by-name", &name],
+                Duration::from_secs(2),
+            )
+            .await
+            .ok()
+            .and_then(|v| client::as_addr_port(&v));
+            detail.push(format!(
+                "sentinel {s} ({port}) {name}: no +switch-master seen, now reports {now:?} (replica {})",
+                c.pairs[m].1
+            ));
+        }
         bail!(
-            "{} of {} masters not switched on every sentinel within {:?}",
+            "{} of {} masters not switched on every sentinel within {:?}: {}",
             r.unswitched,
             o.masters,
-            o.timeout
+            o.timeout,
+            detail.join("; ")
         );
     }
     Ok(())
@@ -375,6 +394,8 @@ struct Analysis {
     counts: BTreeMap<String, usize>,
     peer_sdown: usize,
     leaders: usize,
+    /// (sentinel, master) pairs without a `+switch-master`.
+    missing: Vec<(usize, usize)>,
 }
 
 impl Analysis {
@@ -424,6 +445,7 @@ fn analyse(
     let mut per_master: Vec<Option<f64>> = Vec::with_capacity(pairs.len());
     let mut spurious = 0usize;
     let mut extra = 0usize;
+    let mut missing = Vec::new();
     for m in 0..pairs.len() {
         let mut last: Option<f64> = Some(0.0);
         let mut twice = false;
@@ -436,7 +458,10 @@ fn analyse(
                         extra += v.len() - 1;
                     }
                 }
-                None => last = None,
+                None => {
+                    last = None;
+                    missing.push((s, m));
+                }
             }
         }
         spurious += usize::from(twice);
@@ -468,5 +493,6 @@ fn analyse(
         counts,
         peer_sdown,
         leaders: leaders.len(),
+        missing,
     }
 }

@@ -18,6 +18,9 @@ const RANK_JITTER_MS: u64 = 50;
 const RANK_PEER_WAIT_MS: u64 = 500;
 /// vedette asks peers this often while the master is S_DOWN (Redis: ask-period, 1 s).
 const FAST_ASK_MS: u64 = 100;
+/// During the first down-after of our SDOWN, a peer whose last answer was "not down" is asked again after
+/// this long instead.
+const REASK_NOT_DOWN_MS: u64 = 25;
 /// At most this many fast retries (see [`Sentinel::fast_retry_allowed`]) per ODOWN; then Redis's
 /// 2 × failover-timeout rule applies again.
 const MAX_FAST_RETRIES: u32 = 3;
@@ -72,11 +75,22 @@ impl Sentinel {
         } else {
             ("*".to_string(), durable_epoch)
         };
+        // Early in our SDOWN a peer that still says "not down" is most likely about to see the same failure
+        // (it pings on its own schedule): ask it again soon, so our ODOWN — and, for the first sentinel in
+        // the rank order, its election — does not wait a whole ask period.
+        let fresh =
+            m.c.s_down_since
+                .is_some_and(|t| now.since(t) < m.cfg.down_after_ms);
         let mut targets: Vec<LinkId> = Vec::new();
         for p in m.sentinels.values() {
+            let period = if fresh && !p.master_down {
+                REASK_NOT_DOWN_MS.min(ask_period)
+            } else {
+                ask_period
+            };
             let recent = p
                 .last_master_down_reply
-                .is_some_and(|t| now.since(t) < ask_period);
+                .is_some_and(|t| now.since(t) < period);
             if !forced && recent {
                 continue;
             }
