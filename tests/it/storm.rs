@@ -17,6 +17,9 @@ const FAILOVER_TIMEOUT_MS: u64 = 10_000;
 /// The deadline after the kill: down-after + 1 s.
 const BOUND: Duration = Duration::from_millis(DOWN_AFTER_MS + 1000);
 
+/// (sentinel, master name) -> every `+switch-master` since the kill, as (ms after the kill, new port).
+type Switches = BTreeMap<(usize, String), Vec<(u128, Option<u16>)>>;
+
 #[test]
 fn storm_of_20_masters_switches_every_master_once_within_down_after_plus_1s() {
     let extra = ["--maxmemory", "16mb"];
@@ -87,9 +90,8 @@ fn storm_of_20_masters_switches_every_master_once_within_down_after_plus_1s() {
         .enumerate()
         .map(|(i, r)| (format!("m{i}"), r.port))
         .collect();
-    // (sentinel, master) -> every +switch-master since the kill, as (ms after the kill, new port).
     let switches = |evs: &[Events]| {
-        let mut out: BTreeMap<(usize, String), Vec<(u128, Option<u16>)>> = BTreeMap::new();
+        let mut out = Switches::new();
         for (s, ev) in evs.iter().enumerate() {
             for e in ev.all() {
                 if e.channel != "+switch-master" || e.at < t0 {
@@ -106,7 +108,7 @@ fn storm_of_20_masters_switches_every_master_once_within_down_after_plus_1s() {
         }
         out
     };
-    let all_switched = |sw: &BTreeMap<(usize, String), Vec<(u128, Option<u16>)>>| {
+    let all_switched = |sw: &Switches| {
         (0..sentinels.len()).all(|s| want.keys().all(|m| sw.contains_key(&(s, m.clone()))))
     };
     // Wait for the switches (a little past the bound, to report how late a slow run was), then watch a
