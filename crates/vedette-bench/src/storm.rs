@@ -1,8 +1,10 @@
 //! Failover storm: one host carrying many masters dies at once. N masters (default 100), each a real
 //! redis-server with one replica, are watched by 3 sentinels of one implementation; once every sentinel
-//! sees every master healthy, every master is SIGKILLed in one tight loop and the sentinels' events tell
-//! how fast each master was switched on every sentinel, whether any was switched twice (a spurious second
-//! failover) and how many elections were lost (`-failover-abort-not-elected`).
+//! sees every master healthy, every master is SIGKILLed in one tight loop. A master counts as switched on
+//! a sentinel once that sentinel's `SENTINEL get-master-addr-by-name` names the replica (every sentinel is
+//! polled with one pipeline of all names every 20 ms, as a client would see it); the sentinels' events
+//! tell whether any master was switched twice (a spurious second failover) and how many elections were
+//! lost (`-failover-abort-not-elected`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -43,9 +45,10 @@ pub struct StormResult {
     pub settle_ms: Option<f64>,
     /// How long the SIGKILL loop over all masters took.
     pub kill_spread_ms: Option<f64>,
-    /// First `+switch-master` of any master on any sentinel.
+    /// First `+switch-master` event of any master on any sentinel.
     pub first_switch_ms: Option<f64>,
-    /// Every master switched to its replica on every sentinel (None: not within the timeout).
+    /// Every sentinel names every master's replica (`get-master-addr-by-name`; None: not within the
+    /// timeout).
     pub all_switched_ms: Option<f64>,
     /// Masters switched on every sentinel within each of [`MARKS_S`].
     pub switched_within: Vec<usize>,
@@ -322,6 +325,17 @@ async fn inner(
 
     // The host dies: every master SIGKILLed in one loop, no await in between.
     let t0 = Instant::now();
+    let seen: Polled = Arc::new(Mutex::new(BTreeMap::new()));
+    let pollers = Tasks(
+        c.sentinel_ports
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                let want: Vec<u16> = c.pairs.iter().map(|p| p.1).collect();
+                tokio::spawn(poll_addresses(i, p, want, t0, seen.clone()))
+            })
+            .collect(),
+    );
     for m in &c.masters {
         m.signal(libc::SIGKILL)?;
     }
@@ -330,16 +344,17 @@ async fn inner(
     let names: BTreeMap<String, usize> = (0..o.masters).map(|i| (format!("m{i}"), i)).collect();
     let deadline = t0 + o.timeout;
     loop {
-        let evs = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let a = analyse(&evs, t0, &names, &c.pairs, c.sentinel_ports.len());
-        if a.unswitched == 0 || Instant::now() >= deadline {
+        let n = seen.lock().unwrap_or_else(|e| e.into_inner()).len();
+        if n == o.masters * c.sentinel_ports.len() || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(o.watch).await;
+    drop(pollers);
     let evs = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let a = analyse(&evs, t0, &names, &c.pairs, c.sentinel_ports.len());
+    let polled = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let a = analyse(&evs, &polled, t0, &names, &c.pairs, c.sentinel_ports.len());
     r.first_switch_ms = a.first_switch_ms;
     r.all_switched_ms = a.all_switched_ms;
     r.switched_within = a.switched_within.clone();
@@ -367,7 +382,7 @@ async fn inner(
             .ok()
             .and_then(|v| client::as_addr_port(&v));
             detail.push(format!(
-                "sentinel {s} ({port}) {name}: no +switch-master seen, now reports {now:?} (replica {})",
+                "sentinel {s} ({port}) {name}: now reports {now:?} (replica {})",
                 c.pairs[m].1
             ));
         }
@@ -382,7 +397,55 @@ async fn inner(
     Ok(())
 }
 
-/// What the event log says about the storm so far.
+/// (sentinel, master) -> ms after the kill when the sentinel first named the master's replica.
+type Polled = Arc<Mutex<BTreeMap<(usize, usize), f64>>>;
+
+/// How often every sentinel is asked where every master is.
+const ADDR_POLL: Duration = Duration::from_millis(20);
+
+/// Asks sentinel `idx` (on `port`) where each master `m<i>` is, in one pipeline every [`ADDR_POLL`], and
+/// records when it first names `want[i]` (the replica).
+async fn poll_addresses(idx: usize, port: u16, want: Vec<u16>, t0: Instant, seen: Polled) {
+    let mut con = None;
+    let mut done = vec![false; want.len()];
+    loop {
+        if con.is_none() {
+            con = client::connect(port, Duration::from_millis(500)).await.ok();
+        }
+        if let Some(c) = con.as_mut() {
+            let mut pipe = redis::pipe();
+            for i in 0..want.len() {
+                pipe.cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(format!("m{i}"));
+            }
+            let r = tokio::time::timeout(
+                Duration::from_secs(1),
+                pipe.query_async::<Vec<redis::Value>>(c),
+            )
+            .await;
+            match r {
+                Ok(Ok(vals)) => {
+                    let at = ms_since(t0, Instant::now());
+                    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                    for (i, v) in vals.iter().enumerate().take(want.len()) {
+                        if !done[i] && client::as_addr_port(v) == Some(want[i]) {
+                            done[i] = true;
+                            seen.insert((idx, i), at);
+                        }
+                    }
+                }
+                _ => con = None,
+            }
+        }
+        if done.iter().all(|d| *d) {
+            return;
+        }
+        tokio::time::sleep(ADDR_POLL).await;
+    }
+}
+
+/// What the polls and the event log say about the storm so far.
 struct Analysis {
     first_switch_ms: Option<f64>,
     all_switched_ms: Option<f64>,
@@ -394,7 +457,7 @@ struct Analysis {
     counts: BTreeMap<String, usize>,
     peer_sdown: usize,
     leaders: usize,
-    /// (sentinel, master) pairs without a `+switch-master`.
+    /// (sentinel, master) pairs that never named the replica.
     missing: Vec<(usize, usize)>,
 }
 
@@ -406,6 +469,7 @@ impl Analysis {
 
 fn analyse(
     events: &[Event],
+    polled: &BTreeMap<(usize, usize), f64>,
     t0: Instant,
     names: &BTreeMap<String, usize>,
     pairs: &[(u16, u16)],
@@ -450,17 +514,17 @@ fn analyse(
         let mut last: Option<f64> = Some(0.0);
         let mut twice = false;
         for s in 0..sentinels {
-            match switches.get(&(s, m)) {
-                Some(v) => {
-                    last = last.map(|l| l.max(v[0]));
-                    if v.len() > 1 {
-                        twice = true;
-                        extra += v.len() - 1;
-                    }
-                }
+            match polled.get(&(s, m)) {
+                Some(&t) => last = last.map(|l| l.max(t)),
                 None => {
                     last = None;
                     missing.push((s, m));
+                }
+            }
+            if let Some(v) = switches.get(&(s, m)) {
+                if v.len() > 1 {
+                    twice = true;
+                    extra += v.len() - 1;
                 }
             }
         }
