@@ -904,6 +904,10 @@ fn targets(
             .iter()
             .filter(|r| r.implementation == Impl::Vedette && r.fault == fault)
             .collect();
+        if trials.is_empty() {
+            // The failover section did not run (e.g. `--storm` alone).
+            continue;
+        }
         // A per-trial limit is met only when every vedette trial meets it.
         let per_trial =
             |f: fn(&TrialResult) -> Option<f64>, limit: f64| -> (Option<bool>, String) {
