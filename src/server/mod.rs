@@ -46,7 +46,7 @@ use crate::driver::CoreHandle;
 pub use clients::{ClientEntry, ClientKind, ClientRegistry, Stats};
 pub use commands::{CommandSpec, COMMANDS};
 pub use info::{Sections, REDIS_VERSION};
-pub use pubsub::{stringmatch, Message, PubSubHub, SUBSCRIBER_BACKLOG};
+pub use pubsub::{Message, PubSubHub, SUBSCRIBER_BACKLOG};
 
 /// Redis's listen backlog (`tcp-backlog` default).
 const BACKLOG: u32 = 511;

@@ -2,6 +2,7 @@
 
 use crate::config::{is_valid_myid, MasterConfig, PersistedMaster};
 use crate::events::Level;
+use crate::glob::Pattern;
 use crate::instance::{same_host, Master, Reconf};
 use crate::io::ClientId;
 use crate::reply::{errors, Reply};
@@ -117,111 +118,6 @@ fn s(a: &[u8]) -> String {
 
 fn parse_i64(a: &[u8]) -> Option<i64> {
     std::str::from_utf8(a).ok()?.parse().ok()
-}
-
-/// Redis's `stringmatch`: glob with `*`, `?`, `[...]`, `\` escapes.
-pub fn glob_match(pat: &[u8], s: &[u8], nocase: bool) -> bool {
-    fn eq(a: u8, b: u8, nocase: bool) -> bool {
-        if nocase {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    }
-    fn m(p: &[u8], s: &[u8], nocase: bool, depth: u32) -> bool {
-        if depth > 64 {
-            return false;
-        }
-        let (mut pi, mut si) = (0, 0);
-        while pi < p.len() {
-            match p[pi] {
-                b'*' => {
-                    while pi + 1 < p.len() && p[pi + 1] == b'*' {
-                        pi += 1;
-                    }
-                    if pi + 1 == p.len() {
-                        return true;
-                    }
-                    for k in si..=s.len() {
-                        if m(&p[pi + 1..], &s[k..], nocase, depth + 1) {
-                            return true;
-                        }
-                    }
-                    return false;
-                }
-                b'?' => {
-                    if si >= s.len() {
-                        return false;
-                    }
-                    si += 1;
-                }
-                b'[' => {
-                    if si >= s.len() {
-                        return false;
-                    }
-                    pi += 1;
-                    let not = pi < p.len() && p[pi] == b'^';
-                    if not {
-                        pi += 1;
-                    }
-                    let mut matched = false;
-                    while pi < p.len() && p[pi] != b']' {
-                        if p[pi] == b'\\' && pi + 1 < p.len() {
-                            pi += 1;
-                            if eq(p[pi], s[si], nocase) {
-                                matched = true;
-                            }
-                        } else if pi + 2 < p.len() && p[pi + 1] == b'-' {
-                            let (mut a, mut b) = (p[pi], p[pi + 2]);
-                            if a > b {
-                                std::mem::swap(&mut a, &mut b);
-                            }
-                            let c = if nocase {
-                                s[si].to_ascii_lowercase()
-                            } else {
-                                s[si]
-                            };
-                            let (a, b) = if nocase {
-                                (a.to_ascii_lowercase(), b.to_ascii_lowercase())
-                            } else {
-                                (a, b)
-                            };
-                            if c >= a && c <= b {
-                                matched = true;
-                            }
-                            pi += 2;
-                        } else if eq(p[pi], s[si], nocase) {
-                            matched = true;
-                        }
-                        pi += 1;
-                    }
-                    if not {
-                        matched = !matched;
-                    }
-                    if !matched {
-                        return false;
-                    }
-                    si += 1;
-                }
-                b'\\' if pi + 1 < p.len() => {
-                    pi += 1;
-                    if si >= s.len() || !eq(p[pi], s[si], nocase) {
-                        return false;
-                    }
-                    si += 1;
-                }
-                c => {
-                    if si >= s.len() || !eq(c, s[si], nocase) {
-                        return false;
-                    }
-                    si += 1;
-                }
-            }
-            pi += 1;
-        }
-        si == s.len()
-    }
-    m(pat, s, nocase, 0)
 }
 
 fn ms(v: u64) -> String {
@@ -667,10 +563,11 @@ impl Sentinel {
     }
 
     fn cmd_reset(&mut self, pattern: &[u8]) -> Reply {
+        let pattern = Pattern::new(pattern, false);
         let names: Vec<String> = self
             .masters
             .keys()
-            .filter(|n| glob_match(pattern, n.as_bytes(), false))
+            .filter(|n| pattern.matches(n.as_bytes()))
             .cloned()
             .collect();
         for n in &names {
@@ -943,8 +840,9 @@ impl Sentinel {
         if op == "get" {
             let mut out: Vec<(String, String)> = Vec::new();
             for pat in &argv[3..] {
+                let pat = Pattern::new(pat, true);
                 for p in CONFIG_PARAMS {
-                    if glob_match(pat, p.as_bytes(), true) && !out.iter().any(|(k, _)| k == p) {
+                    if pat.matches(p.as_bytes()) && !out.iter().any(|(k, _)| k == p) {
                         out.push(((*p).to_string(), self.config_get(p)));
                     }
                 }

@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod events;
+pub mod glob;
 pub mod io;
 pub mod reply;
 pub mod time;
@@ -28,9 +29,9 @@ mod instance;
 mod monitor;
 mod sentinel;
 
-pub use command::glob_match;
 pub use config::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};
 pub use events::{Event, Level};
+pub use glob::{stringmatch, Pattern};
 pub use io::{
     ClientId, ConnectSpec, HelloTemplate, Input, LinkId, LinkKind, LinkReply, OutCommand, Output,
     PersistSeq, ScriptJob,

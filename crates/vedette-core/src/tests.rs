@@ -48,8 +48,7 @@ impl Fx {
     /// Poll everything; ack persists when `auto_persist`; bring every requested link up.
     fn pump(&mut self) -> Vec<Output> {
         let mut got = Vec::new();
-        loop {
-            let Some(o) = self.s.poll_output() else { break };
+        while let Some(o) = self.s.poll_output() {
             match &o {
                 Output::Persist { seq, .. } if self.auto_persist => {
                     let seq = *seq;
