@@ -19,6 +19,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use vedette_core::config::{MAX_COUNT, MAX_EPOCH};
 use vedette_core::{MasterConfig, PersistedMaster, PersistedState};
 
 use super::directives::{self, Support};
@@ -441,7 +442,10 @@ impl Reader {
                 if state.masters.contains_key(&argv[1]) {
                     return Err("Duplicate master name.".into());
                 }
-                let quorum = u32::try_from(quorum).map_err(|_| "Quorum is too large.")?;
+                let quorum = u32::try_from(quorum)
+                    .ok()
+                    .filter(|&q| q <= MAX_COUNT)
+                    .ok_or("Quorum is too large.")?;
                 state.masters.insert(
                     argv[1].clone(),
                     PersistedMaster::new(MasterConfig::new(&argv[1], &argv[2], port, quorum)),
@@ -457,9 +461,12 @@ impl Reader {
             }
             ("parallel-syncs", 3) => {
                 let m = get_master(state, &argv[1])?;
-                m.config.parallel_syncs = argv[2]
-                    .parse::<u32>()
-                    .map_err(|_| "parallel-syncs must be a non-negative integer.")?;
+                m.config.parallel_syncs =
+                    argv[2]
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|&n| n <= MAX_COUNT)
+                        .ok_or("parallel-syncs must be an integer from 0 to 2147483647.")?;
             }
             ("notification-script", 3) => {
                 let cwd = self.cwd.clone();
@@ -613,9 +620,13 @@ fn parse_port(s: &str) -> Result<u16, String> {
         .map_err(|_| "Invalid port number.".to_string())
 }
 
+/// An epoch: 0..=[`MAX_EPOCH`] (Redis reads any `strtoull` value; one above `i64::MAX` can never be
+/// voted on and is forged or corrupt, see `MAX_EPOCH`).
 fn parse_epoch(s: &str) -> Result<u64, String> {
     s.parse::<u64>()
-        .map_err(|_| format!("Invalid epoch '{s}': must be a non-negative integer."))
+        .ok()
+        .filter(|&e| e <= MAX_EPOCH)
+        .ok_or_else(|| format!("Invalid epoch '{s}': must be an integer from 0 to {MAX_EPOCH}."))
 }
 
 fn positive_ms(s: &str) -> Result<u64, String> {

@@ -1,6 +1,6 @@
 //! `SENTINEL <subcommand>` as functions of the state, answering with [`Reply`] values (reference §1.2–§1.3).
 
-use crate::config::{is_valid_myid, MasterConfig, PersistedMaster};
+use crate::config::{is_valid_myid, valid_host, MasterConfig, PersistedMaster, MAX_COUNT};
 use crate::events::Level;
 use crate::glob::Pattern;
 use crate::instance::{same_host, Master, Reconf};
@@ -116,8 +116,9 @@ fn s(a: &[u8]) -> String {
     String::from_utf8_lossy(a).into_owned()
 }
 
+/// A command's integer argument, parsed as Redis's `getLongLongFromObject` does.
 fn parse_i64(a: &[u8]) -> Option<i64> {
-    std::str::from_utf8(a).ok()?.parse().ok()
+    crate::config::parse_redis_i64(a)
 }
 
 fn ms(v: u64) -> String {
@@ -509,7 +510,12 @@ impl Sentinel {
         if quorum <= 0 {
             return self.reply(client, Reply::err("ERR Quorum must be 1 or greater."));
         }
-        if !self.global.resolve_hostnames && host.parse::<std::net::IpAddr>().is_err() {
+        if quorum > i64::from(MAX_COUNT) {
+            // Redis stores it in 32 bits, truncating 4294967296 to 0; vedette refuses it instead.
+            return self.reply(client, Reply::err("ERR Invalid quorum"));
+        }
+        let quorum = quorum as u32;
+        if !valid_host(&host, self.global.resolve_hostnames) {
             return self.reply(
                 client,
                 Reply::err("ERR Invalid IP address or hostname specified"),
@@ -521,7 +527,7 @@ impl Sentinel {
         if !(0..=65535).contains(&port) {
             return self.reply(client, Reply::err("ERR Invalid port number."));
         }
-        let mut cfg = MasterConfig::new(&name, &host, port as u16, quorum as u32);
+        let mut cfg = MasterConfig::new(&name, &host, port as u16, quorum);
         cfg.down_after_ms = self.t.default_down_after;
         cfg.failover_timeout_ms = self.t.default_failover_timeout;
         let now = self.now;
@@ -681,7 +687,13 @@ impl Sentinel {
             }
             let val = s(&argv[i + 1]);
             let bad = |v: &str| format!("ERR Invalid argument '{v}' for SENTINEL SET '{opt_raw}'");
-            let positive = |v: &str| v.parse::<i64>().ok().filter(|x| *x > 0);
+            let positive = |v: &str| parse_i64(v.as_bytes()).filter(|x| *x > 0);
+            // Counts Redis keeps in an `int`: 1..=MAX_COUNT.
+            let count = |v: &str| {
+                positive(v)
+                    .and_then(|x| u32::try_from(x).ok())
+                    .filter(|x| *x <= MAX_COUNT)
+            };
             let deny = self.global.deny_scripts_reconfig;
             let Some(m) = self.masters.get_mut(&name) else {
                 break;
@@ -711,22 +723,22 @@ impl Sentinel {
                         break;
                     }
                 },
-                "parallel-syncs" => match positive(&val) {
-                    Some(x) => m.cfg.parallel_syncs = x as u32,
+                "parallel-syncs" => match count(&val) {
+                    Some(x) => m.cfg.parallel_syncs = x,
                     None => {
                         err = Some(bad(&val));
                         break;
                     }
                 },
-                "quorum" => match positive(&val) {
-                    Some(x) => m.cfg.quorum = x as u32,
+                "quorum" => match count(&val) {
+                    Some(x) => m.cfg.quorum = x,
                     None => {
                         err = Some(bad(&val));
                         break;
                     }
                 },
                 "master-reboot-down-after-period" => {
-                    match val.parse::<i64>().ok().filter(|x| *x >= 0) {
+                    match parse_i64(val.as_bytes()).filter(|x| *x >= 0) {
                         Some(x) => m.cfg.master_reboot_down_after_period_ms = x as u64,
                         None => {
                             err = Some(bad(&val));
@@ -882,10 +894,23 @@ impl Sentinel {
             }
             let v = s(&argv[i + 1]);
             let ok = match p.as_str() {
+                "resolve-hostnames" if v.eq_ignore_ascii_case("no") => {
+                    // Refused while an instance is known by name: the config written next would no
+                    // longer load ("Can't resolve instance hostname."), which Redis only finds at restart.
+                    match self.hostname_in_use() {
+                        Some(h) => {
+                            tracing::warn!(host = %h, "refusing resolve-hostnames no: an instance is known by host name");
+                            false
+                        }
+                        None => true,
+                    }
+                }
                 "resolve-hostnames" | "announce-hostnames" => {
                     v.eq_ignore_ascii_case("yes") || v.eq_ignore_ascii_case("no")
                 }
-                "announce-port" => v.parse::<u16>().is_ok(),
+                "announce-port" => {
+                    parse_i64(v.as_bytes()).is_some_and(|p| (0..=65535).contains(&p))
+                }
                 "loglevel" => matches!(
                     v.to_ascii_lowercase().as_str(),
                     "debug" | "verbose" | "notice" | "warning" | "nothing"
@@ -937,6 +962,18 @@ impl Sentinel {
         let seq = self.flush();
         self.out
             .guarded(client, Reply::ok(), seq, Reply::err(errors::FLUSH_FAILED));
+    }
+
+    /// Some stored address that is a host name, not an IP literal.
+    fn hostname_in_use(&self) -> Option<String> {
+        let mut hosts = self.masters.values().flat_map(|m| {
+            std::iter::once(&m.c.host)
+                .chain(m.replicas.values().map(|r| &r.c.host))
+                .chain(m.sentinels.values().map(|p| &p.c.host))
+        });
+        hosts
+            .find(|h| h.parse::<std::net::IpAddr>().is_err())
+            .cloned()
     }
 
     fn cmd_info_cache(&self, names: &[Vec<u8>]) -> Reply {
@@ -1013,7 +1050,7 @@ impl Sentinel {
                 ));
             }
             let v = s(&args[i + 1]);
-            match v.parse::<i64>().ok().filter(|x| *x > 0) {
+            match parse_i64(v.as_bytes()).filter(|x| *x > 0) {
                 Some(x) => {
                     if let Some(slot) = self.timing_mut(&name) {
                         *slot = x as u64;

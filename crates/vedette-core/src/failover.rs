@@ -19,7 +19,7 @@ impl Sentinel {
     pub(crate) fn ask_peers(&mut self, name: &str, forced: bool) {
         let now = self.now;
         let ask_period = self.t.ask_period.min(FAST_ASK_MS);
-        let stale_after = 5 * self.t.ask_period;
+        let stale_after = self.t.ask_period.saturating_mul(5);
         let Some(m) = self.masters.get_mut(name) else {
             return;
         };
@@ -167,7 +167,7 @@ impl Sentinel {
             return;
         }
         if let Some(fst) = m.failover_start_time {
-            let retry = 2 * m.cfg.failover_timeout_ms;
+            let retry = m.cfg.failover_timeout_ms.saturating_mul(2);
             if now < fst || now.since(fst) < retry {
                 if m.failover_delay_logged != Some(fst) {
                     let at = fst.plus(retry).0;
@@ -198,8 +198,9 @@ impl Sentinel {
                 let jitter = self.rng.below(RANK_JITTER_MS);
                 // Each step must outlast the time the sentinel ranked before us needs to make its vote
                 // durable and ask: on a slow disk that is its fsync, which we estimate by ours.
-                let step = RANK_STEP_MS.max(2 * self.slow_persist_ms + 50);
-                let t = now.plus(rank * step + jitter);
+                let step =
+                    RANK_STEP_MS.max(self.slow_persist_ms.saturating_mul(2).saturating_add(50));
+                let t = now.plus(rank.saturating_mul(step).saturating_add(jitter));
                 if let Some(m) = self.masters.get_mut(name) {
                     m.start_not_before = Some(t);
                 }
@@ -216,6 +217,19 @@ impl Sentinel {
     pub(crate) fn start_failover(&mut self, name: &str, forced: bool) {
         let now = self.now;
         let jitter = self.rng.below(1000);
+        if self.current_epoch >= crate::config::MAX_EPOCH {
+            // No epoch is left to number an attempt (only a forged or corrupt epoch gets here): refuse,
+            // and wait the retry delay before saying so again.
+            tracing::warn!(
+                master = name,
+                epoch = self.current_epoch,
+                "cannot start a failover: the current epoch is at its maximum"
+            );
+            if let Some(m) = self.masters.get_mut(name) {
+                m.failover_start_time = Some(now);
+            }
+            return;
+        }
         self.current_epoch += 1;
         let epoch = self.current_epoch;
         let Some(m) = self.masters.get_mut(name) else {
@@ -390,16 +404,16 @@ impl Sentinel {
     pub(crate) fn select_replica(&self, name: &str) -> Option<String> {
         let now = self.now;
         let m = self.masters.get(name)?;
-        let ping5 = 5 * self.t.ping_period;
+        let ping5 = self.t.ping_period.saturating_mul(5);
         let info_max = if m.c.s_down {
             ping5
         } else {
-            3 * self.t.info_period
+            self.t.info_period.saturating_mul(3)
         };
-        let mut max_down = 10 * m.cfg.down_after_ms;
+        let mut max_down = m.cfg.down_after_ms.saturating_mul(10);
         if m.c.s_down {
             if let Some(s) = m.c.s_down_since {
-                max_down += now.since(s);
+                max_down = max_down.saturating_add(now.since(s));
             }
         }
         let mut cands: Vec<(&String, &crate::instance::Replica)> = m

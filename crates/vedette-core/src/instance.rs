@@ -312,3 +312,12 @@ pub(crate) fn same_host(a: &str, b: &str) -> bool {
         _ => false,
     }
 }
+
+/// A key equal for two hosts exactly when [`same_host`] holds: the canonical form of an IP literal, else
+/// the name lower-cased (for set lookups instead of pairwise comparisons).
+pub(crate) fn host_key(host: &str) -> String {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => host.to_ascii_lowercase(),
+    }
+}

@@ -1,8 +1,11 @@
 //! The monitoring half: links, periodic PING / INFO / hello, replies, subjective down, INFO and hello
 //! processing (reference §2–§5.2).
 
+use std::collections::BTreeSet;
+
+use crate::config::valid_host;
 use crate::events::Level;
-use crate::instance::{addr_name, same_host, FailoverState, Reconf, Sent};
+use crate::instance::{addr_name, host_key, same_host, FailoverState, Reconf, Sent};
 use crate::io::{
     ConnectSpec, HelloTemplate, LinkId, LinkKind, LinkReply, OutCommand, Output, ScriptJob,
 };
@@ -244,7 +247,7 @@ impl Sentinel {
             return;
         }
         let retry_after = if l.connecting {
-            2 * self.t.ping_period
+            self.t.ping_period.saturating_mul(2)
         } else {
             self.t.ping_period
         };
@@ -402,7 +405,7 @@ impl Sentinel {
 
     /// Make hellos for `master` (and its replicas and sentinels) go out on the next tick.
     pub(crate) fn force_hellos(&mut self, master: &str) {
-        let back = self.t.publish_period + 1;
+        let back = self.t.publish_period.saturating_add(1);
         if let Some(m) = self.masters.get_mut(master) {
             m.c.last_pub_time = m.c.last_pub_time.minus(back);
             for r in m.replicas.values_mut() {
@@ -439,7 +442,7 @@ impl Sentinel {
         let recycle_pubsub = !l.disconnected()
             && !matches!(key, InstKey::Sentinel(..))
             && now.since(l.cc_conn_time) > self.t.min_link_reconnect_period
-            && now.since(l.pc_last_activity) > 3 * self.t.publish_period;
+            && now.since(l.pc_last_activity) > self.t.publish_period.saturating_mul(3);
         if recycle_cmd || recycle_pubsub {
             self.drop_connection(link);
         }
@@ -447,7 +450,8 @@ impl Sentinel {
         if let InstKey::Master(n) = key {
             if let Some(m) = self.masters.get(n) {
                 if m.info.role_reported == Role::Slave
-                    && now.since(m.info.role_reported_time) > down_after + 2 * self.t.info_period
+                    && now.since(m.info.role_reported_time)
+                        > down_after.saturating_add(self.t.info_period.saturating_mul(2))
                 {
                     down = true;
                 }
@@ -513,7 +517,7 @@ impl Sentinel {
                 && !m.o_down
                 && m.info
                     .refresh
-                    .is_some_and(|t| self.now.since(t) < 2 * self.t.info_period)
+                    .is_some_and(|t| self.now.since(t) < self.t.info_period.saturating_mul(2))
         })
     }
 
@@ -526,7 +530,7 @@ impl Sentinel {
         if !self.master_sane(master) {
             return false;
         }
-        let recent = 3 * self.t.publish_period;
+        let recent = self.t.publish_period.saturating_mul(3);
         let mut agreeing = 1usize;
         for p in m.sentinels.values() {
             let Some(at) = p.last_hello_at else { continue };
@@ -643,16 +647,30 @@ impl Sentinel {
         if rebooted {
             self.event(Level::Notice, "+reboot", key, "");
         }
-        // Replica discovery from the master's INFO.
+        // Replica discovery from the master's INFO. An address is taken only if Redis would take it (an IP
+        // literal unless `resolve-hostnames yes`; port 0 reaches nothing) and is not the master's own (a
+        // master does not replicate from itself; such a line is a NAT/announce misconfiguration or forged).
+        // Known addresses go in a set, so a huge INFO costs one lookup per line, not one scan.
         if is_master {
-            let mut added = false;
-            for line in &r.replicas {
-                let exists = self.masters.get(&master).is_some_and(|m| {
+            let resolve = self.global.resolve_hostnames;
+            let mut known: BTreeSet<(String, u16)> = self
+                .masters
+                .get(&master)
+                .map(|m| {
                     m.replicas
                         .values()
-                        .any(|x| x.c.port == line.port && same_host(&x.c.host, &line.ip))
-                });
-                if !exists {
+                        .map(|x| (host_key(&x.c.host), x.c.port))
+                        .chain([(host_key(&m.c.host), m.c.port)])
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut added = false;
+            for line in &r.replicas {
+                if line.port == 0 || !valid_host(&line.ip, resolve) {
+                    tracing::debug!(master = %master, ip = %line.ip, port = line.port, "ignoring invalid replica address in INFO");
+                    continue;
+                }
+                if known.insert((host_key(&line.ip), line.port)) {
                     let down_after = self
                         .masters
                         .get(&master)
@@ -722,7 +740,7 @@ impl Sentinel {
             if r.promoted {
                 return;
             }
-            let stable = 4 * self.t.publish_period;
+            let stable = self.t.publish_period.saturating_mul(4);
             let redis_rule = Self::no_down_within(r.c.s_down_since, r.o_down_since, now, stable)
                 && now.since(r.info.role_reported_time) > stable;
             // It answered INFO, so it is alive again; what matters is that our view is the cluster's.
@@ -802,7 +820,9 @@ impl Sentinel {
         {
             return;
         }
-        let h = match Hello::parse(payload) {
+        let h = match Hello::parse(payload)
+            .and_then(|h| h.check_addresses(self.global.resolve_hostnames).map(|()| h))
+        {
             Ok(h) => h,
             Err(e) => {
                 tracing::debug!(error = %e, "ignoring malformed hello");
@@ -896,6 +916,15 @@ impl Sentinel {
         }
         if m.config_epoch < h.master_config_epoch {
             m.config_epoch = h.master_config_epoch;
+            // A config epoch is the epoch of some failover, so our current epoch is at least that: keep
+            // the invariant the config loader restores anyway (it raises current-epoch to every config-epoch).
+            if self.current_epoch < h.master_config_epoch {
+                self.current_epoch = h.master_config_epoch;
+                self.flush();
+            }
+            let Some(m) = self.masters.get_mut(&name) else {
+                return;
+            };
             // Compare with the address we currently advertise (the promoted replica once our own failover
             // reached RECONF_SLAVES), so a higher epoch for another address always wins and one config
             // epoch never names two addresses.

@@ -664,3 +664,6 @@ fn switch_to_an_unknown_address_connects_at_once() {
         "{outs:#?}"
     );
 }
+
+/// Validation of untrusted addresses and numbers, and the costs of hostile inputs.
+mod validation;
