@@ -56,7 +56,7 @@ pub(crate) struct ConnState {
     /// Subscribed channels.
     pub channels: BTreeSet<Vec<u8>>,
     /// Subscribed patterns, each compiled once when subscribed (matched against every message).
-    pub patterns: BTreeMap<Vec<u8>, vedette_core::Pattern>,
+    pub patterns: BTreeMap<Vec<u8>, Arc<vedette_core::Pattern>>,
     /// Receiver of published messages while subscribed to anything.
     pub rx: Option<broadcast::Receiver<Message>>,
     /// CLIENT REPLY OFF.
@@ -287,10 +287,10 @@ async fn run(
         "client" => client(ctx, st, &argv),
         "command" => Outcome::Reply(commands::command(&argv)),
         "shutdown" => shutdown(st, &argv),
-        "subscribe" => subscribe(st, false, &argv[1..]),
-        "psubscribe" => subscribe(st, true, &argv[1..]),
-        "unsubscribe" => unsubscribe(st, false, &argv[1..]),
-        "punsubscribe" => unsubscribe(st, true, &argv[1..]),
+        "subscribe" => subscribe(st, false, &argv[1..]).await,
+        "psubscribe" => subscribe(st, true, &argv[1..]).await,
+        "unsubscribe" => unsubscribe(st, false, &argv[1..]).await,
+        "punsubscribe" => unsubscribe(st, true, &argv[1..]).await,
         _ => Outcome::err(errors::unknown_command(&argv)),
     }
 }
@@ -1101,14 +1101,21 @@ fn shutdown(st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
     Outcome::Close
 }
 
-fn subscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
+/// (Un)subscriptions handled between two yields to the scheduler: a command naming 10,000 patterns must
+/// not hold a runtime worker (and the sessions queued on it) for its whole length.
+const SUBSCRIBE_CHUNK: usize = 256;
+
+async fn subscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
     st.ensure_receiver();
     let kind = if pattern { "psubscribe" } else { "subscribe" };
     let mut out = Vec::with_capacity(names.len());
-    for n in names {
+    for (i, n) in names.iter().enumerate() {
+        if i % SUBSCRIBE_CHUNK == SUBSCRIBE_CHUNK - 1 {
+            tokio::task::yield_now().await;
+        }
         if pattern {
             if !st.patterns.contains_key(n) {
-                let compiled = vedette_core::Pattern::new(n, false);
+                let compiled = Arc::new(vedette_core::Pattern::new(n, false));
                 st.hub.add(n, Some(&compiled));
                 st.patterns.insert(n.clone(), compiled);
             }
@@ -1125,7 +1132,7 @@ fn subscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
     Outcome::Pushes(out)
 }
 
-fn unsubscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
+async fn unsubscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
     let kind = if pattern {
         "punsubscribe"
     } else {
@@ -1141,7 +1148,10 @@ fn unsubscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome 
         names.to_vec()
     };
     let mut out = Vec::with_capacity(names.len().max(1));
-    for n in &names {
+    for (i, n) in names.iter().enumerate() {
+        if i % SUBSCRIBE_CHUNK == SUBSCRIBE_CHUNK - 1 {
+            tokio::task::yield_now().await;
+        }
         let removed = if pattern {
             st.patterns.remove(n).is_some()
         } else {

@@ -33,8 +33,8 @@ pub struct Message {
 #[derive(Debug, Default)]
 struct Counts {
     channels: HashMap<Vec<u8>, usize>,
-    /// Pattern -> (subscriptions, the pattern compiled once).
-    patterns: HashMap<Vec<u8>, (usize, Pattern)>,
+    /// Pattern -> (subscriptions, the pattern compiled once, shared with the sessions).
+    patterns: HashMap<Vec<u8>, (usize, Arc<Pattern>)>,
 }
 
 #[derive(Debug)]
@@ -124,14 +124,14 @@ impl PubSubHub {
     }
 
     /// Count a subscription to a channel, or to a pattern (`compiled` is the session's compiled copy).
-    pub(crate) fn add(&self, name: &[u8], compiled: Option<&Pattern>) {
+    pub(crate) fn add(&self, name: &[u8], compiled: Option<&Arc<Pattern>>) {
         let mut c = self.counts();
         match compiled {
             None => *c.channels.entry(name.to_vec()).or_insert(0) += 1,
             Some(p) => {
                 c.patterns
                     .entry(name.to_vec())
-                    .or_insert_with(|| (0, p.clone()))
+                    .or_insert_with(|| (0, Arc::clone(p)))
                     .0 += 1
             }
         }
@@ -180,7 +180,7 @@ mod tests {
         assert_eq!(hub.publish("+sdown", "x"), 0);
         let mut rx = hub.receiver();
         hub.add(b"+sdown", None);
-        hub.add(b"*down", Some(&Pattern::new(b"*down", false)));
+        hub.add(b"*down", Some(&Arc::new(Pattern::new(b"*down", false))));
         assert_eq!(hub.publish("+sdown", "master m 127.0.0.1 1"), 2);
         assert_eq!(hub.publish("+odown", "y"), 1);
         let m = rx.recv().await.unwrap();

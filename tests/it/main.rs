@@ -17,3 +17,6 @@ mod clients;
 mod cluster;
 mod failover;
 mod failover_mixed;
+
+// Step 6 — hostile input and bad luck.
+mod hostile;
