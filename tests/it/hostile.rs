@@ -395,3 +395,65 @@ fn forged_hellos_change_nothing_durable_and_restart_succeeds() {
     let peers = crate::common::resp::call(s.port, &["SENTINEL", "SENTINELS", MASTER]).unwrap();
     assert_eq!(peers.items().map(<[Value]>::len), Some(1));
 }
+
+/// The one glob matcher agrees with the real Redis `stringmatchlen` (through `KEYS`, which uses it with
+/// case folding off) on random patterns over the bytes its syntax treats specially, bytes above 0x7f
+/// (C `char` is signed on x86-64) and the empty key.
+#[test]
+fn glob_matcher_agrees_with_real_redis() {
+    let redis = RedisServer::start();
+    let mut c = RespConn::connect(redis.port).unwrap_or_else(|e| panic!("redis: {e}"));
+    // splitmix64: reproducible.
+    let mut state = 0x5EED_u64;
+    let mut next = move |n: usize| {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    };
+    let key_bytes = b"abAB]^-\\[*?z_\x80\xff";
+    let pat_bytes = b"ab*?*[]^-\\Az_\x80\xff";
+    let mut keys: std::collections::BTreeSet<Vec<u8>> = std::collections::BTreeSet::new();
+    keys.insert(Vec::new());
+    while keys.len() < 300 {
+        let n = 1 + next(6);
+        keys.insert((0..n).map(|_| key_bytes[next(key_bytes.len())]).collect());
+    }
+    for k in &keys {
+        assert_eq!(
+            c.cmd(&[b"SET".as_slice(), k, b"1"]),
+            Value::Status("OK".into())
+        );
+    }
+    let mut matched = 0;
+    for _ in 0..400 {
+        let n = 1 + next(8);
+        let p: Vec<u8> = (0..n).map(|_| pat_bytes[next(pat_bytes.len())]).collect();
+        if p == b"*" {
+            continue; // KEYS short-cuts a lone `*` (and then also lists the empty key)
+        }
+        let Value::Array(got) = c.cmd(&[b"KEYS".as_slice(), &p]) else {
+            panic!("KEYS {p:?}: not an array");
+        };
+        let got: std::collections::BTreeSet<Vec<u8>> = got
+            .into_iter()
+            .map(|v| match v {
+                Value::Bulk(b) => b,
+                other => panic!("KEYS item {other:?}"),
+            })
+            .collect();
+        let pattern = vedette_core::Pattern::new(&p, false);
+        let want: std::collections::BTreeSet<Vec<u8>> = keys
+            .iter()
+            .filter(|k| pattern.matches(k))
+            .cloned()
+            .collect();
+        matched += got.len();
+        assert_eq!(got, want, "pattern {:?}", String::from_utf8_lossy(&p));
+    }
+    assert!(
+        matched > 100,
+        "only {matched} matches: the generator is too strict"
+    );
+}

@@ -53,11 +53,10 @@ impl Sentinel {
         }
         // One outstanding ask per link and master is enough.
         for link in targets {
-            let pending = self.links.get(&link).is_some_and(|l| {
-                l.inflight
-                    .iter()
-                    .any(|s| matches!(s, Sent::Ask { master, epoch: e, .. } if master == name && *e == epoch))
-            });
+            let pending = self
+                .links
+                .get(&link)
+                .is_some_and(|l| l.inflight.ask_pending(name, epoch));
             if pending && !forced {
                 continue;
             }

@@ -74,7 +74,7 @@ impl Sentinel {
                 l.act_ping_time = Some(self.now);
             }
         }
-        l.inflight.push_back(sent);
+        l.inflight.push(sent);
         self.out.push(Output::Send { link, conn, cmd });
         true
     }
@@ -146,7 +146,7 @@ impl Sentinel {
         if l.conn != Some(conn) {
             return;
         }
-        let Some(sent) = l.inflight.pop_front() else {
+        let Some(sent) = l.inflight.pop() else {
             return;
         };
         match (sent, reply) {
@@ -341,11 +341,8 @@ impl Sentinel {
         if l.disconnected() || l.pending() >= MAX_PENDING * l.refcount.max(1) as usize {
             return;
         }
-        let info_inflight = l.inflight.iter().any(|s| matches!(s, Sent::Info(_)));
-        let pub_inflight = l
-            .inflight
-            .iter()
-            .any(|s| matches!(s, Sent::Publish(k) if k == key));
+        let info_inflight = l.inflight.info_pending();
+        let pub_inflight = l.inflight.publish_pending(key);
         let (last_pong, last_ping) = (l.last_pong_time, l.last_ping_time);
         let Some(c) = self.common(key) else {
             return;
@@ -498,7 +495,7 @@ impl Sentinel {
             let inflight = self
                 .links
                 .get(&link)
-                .is_some_and(|l| l.inflight.iter().any(|s| matches!(s, Sent::Info(_))));
+                .is_some_and(|l| l.inflight.info_pending());
             if !inflight {
                 self.send(
                     link,
@@ -984,6 +981,14 @@ impl Sentinel {
             })
             .map(|(n, _)| n.clone())
             .collect();
+        // The new address's link, created under `origin`: every other master shares it (looked up once;
+        // `sentinel_link` per master would rescan all masters each time, O(masters²) for a peer known under
+        // all of them).
+        let shared = self
+            .masters
+            .get(origin)
+            .and_then(|m| m.sentinels.get(&h.runid))
+            .map(|p| p.c.link);
         for n in &others {
             let old_link = self
                 .masters
@@ -994,7 +999,13 @@ impl Sentinel {
                 self.release_link(l);
             }
             let down_after = self.masters.get(n).map_or(30_000, |m| m.cfg.down_after_ms);
-            let link = self.sentinel_link(&h.runid, &h.ip, h.port, now);
+            let link = match shared.and_then(|l| self.links.get_mut(&l).map(|link| (l, link))) {
+                Some((l, link)) => {
+                    link.refcount += 1;
+                    l
+                }
+                None => self.sentinel_link(&h.runid, &h.ip, h.port, now),
+            };
             let peer = self.make_peer(&h.runid, &h.ip, h.port, link, down_after, now);
             if let Some(m) = self.masters.get_mut(n) {
                 m.sentinels.insert(h.runid.clone(), peer);

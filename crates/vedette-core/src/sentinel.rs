@@ -208,7 +208,7 @@ impl Outbox {
 }
 
 /// Identifies an instance object.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum InstKey {
     Master(String),
     Replica(String, String),

@@ -667,3 +667,6 @@ fn switch_to_an_unknown_address_connects_at_once() {
 
 /// Validation of untrusted addresses and numbers, and the costs of hostile inputs.
 mod validation;
+
+/// Per-input costs with many masters, replicas, patterns (ignored: run with --release --ignored).
+mod costs;

@@ -263,3 +263,57 @@ fn no_failover_is_started_without_an_epoch_left() {
     assert!(fx.events("+try-failover").is_empty());
     assert_eq!(fx.s.current_epoch(), MAX_EPOCH);
 }
+
+#[test]
+fn unknown_command_message_is_bounded_like_redis() {
+    use crate::reply::errors::unknown_command;
+    let argv = |v: &[&str]| v.iter().map(|a| a.as_bytes().to_vec()).collect::<Vec<_>>();
+    assert_eq!(
+        unknown_command(&argv(&["foo", "a", "b"])),
+        "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+    );
+    // A million empty arguments: the quotes count towards Redis's 128 bytes.
+    let mut many = vec![b"foo".to_vec()];
+    many.extend(std::iter::repeat_n(Vec::new(), 1_000_000));
+    let msg = unknown_command(&many);
+    assert_eq!(msg.matches("'' ").count(), 43, "{msg}");
+    let long = "x".repeat(1000);
+    let msg = unknown_command(&argv(&["foo", &long, "b"]));
+    assert_eq!(
+        msg,
+        format!(
+            "ERR unknown command 'foo', with args beginning with: '{}' ",
+            "x".repeat(128)
+        )
+    );
+}
+
+#[test]
+fn pending_counts_follow_the_queue() {
+    use crate::instance::{Inflight, Sent};
+    use crate::sentinel::InstKey;
+    let k = InstKey::Master("m".into());
+    let mut q = Inflight::default();
+    q.push(Sent::Ping(k.clone()));
+    q.push(Sent::Info(k.clone()));
+    q.push(Sent::Publish(k.clone()));
+    q.push(Sent::Publish(k.clone()));
+    q.push(Sent::Ask {
+        master: "m".into(),
+        host: "h".into(),
+        port: 1,
+        epoch: 3,
+    });
+    assert!(q.info_pending() && q.publish_pending(&k) && q.ask_pending("m", 3));
+    assert!(!q.ask_pending("m", 4) && !q.publish_pending(&InstKey::Master("n".into())));
+    assert!(matches!(q.pop(), Some(Sent::Ping(_))));
+    assert!(matches!(q.pop(), Some(Sent::Info(_))));
+    assert!(!q.info_pending());
+    q.pop();
+    assert!(q.publish_pending(&k), "one of two hellos still pending");
+    q.pop();
+    assert!(!q.publish_pending(&k) && q.ask_pending("m", 3));
+    q.clear();
+    assert_eq!(q.len(), 0);
+    assert!(!q.ask_pending("m", 3));
+}
