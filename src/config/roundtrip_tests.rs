@@ -38,6 +38,9 @@ const NAMES: &[&str] = &[
     "",
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     "*glob?[x]",
+    "nul\0byte",
+    "cr\rlf",
+    "\u{7f}del",
 ];
 
 /// Hosts: mostly IP literals and host names, sometimes strings that are neither.
