@@ -15,7 +15,9 @@
 
 pub mod config;
 pub mod driver;
+pub mod fds;
 pub mod link;
+pub mod lockfile;
 pub mod persist;
 pub mod scripts;
 pub mod server;

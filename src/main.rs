@@ -3,10 +3,12 @@
 //! Start-up order (redis-server `main()` in Sentinel mode):
 //! 1. Load the config (file, then command-line directives); a bad one prints Redis's
 //!    `*** FATAL CONFIG FILE ERROR ***` block plus `file:line: 'directive': reason` and exits 1.
-//! 2. The config (or, for TOML, the state file's directory) must be writable (Redis's exact messages).
+//! 2. The config (or, for TOML, the state file's directory) must be writable (Redis's exact messages);
+//!    then the state file's lock is taken ([`vedette::lockfile`]): a second instance exits 1 here.
 //! 3. `daemonize yes`: fork before any thread exists (the tokio runtime comes later), `setsid`, stdio to
 //!    /dev/null.
-//! 4. `chdir` to `dir`, then logging to `logfile` (relative to `dir`; stdout when empty) at `loglevel`.
+//! 4. `chdir` to `dir`, then logging to `logfile` (relative to `dir`; stdout when empty) at `loglevel`;
+//!    then `RLIMIT_NOFILE` is raised and `maxclients` fitted to it ([`vedette::fds`]).
 //! 5. The pid file (when set, or daemonized), removed again on exit.
 //! 6. A missing `myid` is generated and persisted before anything runs.
 //! 7. A 2-worker tokio runtime runs [`vedette::run`].
@@ -20,6 +22,7 @@ use tracing::{error, warn};
 use tracing_subscriber::filter::LevelFilter;
 
 use vedette::config::{self, LoadedConfig};
+use vedette::lockfile::StateLock;
 
 /// Pid file Redis uses when daemonized without `pidfile`.
 const DEFAULT_PIDFILE: &str = "/var/run/redis.pid";
@@ -70,7 +73,17 @@ fn main() -> ExitCode {
         eprintln!("{msg}");
         return ExitCode::from(1);
     }
-    match start(loaded) {
+    // One owner per state file: before anything is written, and before daemonizing, so a second
+    // instance fails in the foreground with a non-zero status.
+    let lock = match loaded.store.path().map(StateLock::acquire) {
+        None => None,
+        Some(Ok(lock)) => Some(lock),
+        Some(Err(e)) => {
+            eprintln!("vedette: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match start(loaded, lock) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e:#}");
@@ -80,9 +93,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn start(mut loaded: LoadedConfig) -> anyhow::Result<()> {
+fn start(mut loaded: LoadedConfig, mut lock: Option<StateLock>) -> anyhow::Result<()> {
     if loaded.server.daemonize {
         daemonize().context("cannot daemonize")?;
+        if let Some(l) = lock.as_mut() {
+            l.record_pid()
+                .with_context(|| format!("cannot write {}", l.path().display()))?;
+        }
     }
     std::env::set_current_dir(&loaded.server.dir)
         .with_context(|| format!("cannot chdir to {}", loaded.server.dir.display()))?;
@@ -90,6 +107,11 @@ fn start(mut loaded: LoadedConfig) -> anyhow::Result<()> {
     for w in &loaded.server.warnings {
         warn!("{w}");
     }
+    // Redis's adjustOpenFilesLimit, with descriptors kept for the links of the loaded state.
+    let links = vedette::fds::links_of(&loaded.state);
+    loaded.server.maxclients =
+        vedette::fds::adjust_open_files_limit(loaded.server.maxclients, links)
+            .map_err(|msg| anyhow::anyhow!(msg))?;
     let pidfile = match (&loaded.server.pidfile, loaded.server.daemonize) {
         (Some(p), _) => Some(PidFile::create(Path::new(p))),
         (None, true) => Some(PidFile::create(Path::new(DEFAULT_PIDFILE))),
@@ -124,6 +146,7 @@ fn start(mut loaded: LoadedConfig) -> anyhow::Result<()> {
     let result = runtime.block_on(vedette::run(loaded));
     drop(runtime);
     drop(pidfile);
+    drop(lock);
     result.map_err(Into::into)
 }
 

@@ -31,7 +31,7 @@ pub enum PersistError {
     /// A file system operation failed.
     #[error("{op} {}: {source}", path.display())]
     Io {
-        /// What was being done (`read`, `create`, `write`, `fsync`, `rename`, `fsync dir`).
+        /// What was being done (`read`, `create`, `chmod`, `write`, `fsync`, `rename`, `fsync dir`).
         op: &'static str,
         /// File concerned.
         path: PathBuf,
@@ -215,6 +215,8 @@ pub fn atomic_write(path: &Path, content: &[u8]) -> Result<(), PersistError> {
             source,
         }
     };
+    // The replacement keeps the original's mode and owner (an operator's 0600 stays 0600).
+    let original = std::fs::metadata(path).ok().filter(|m| m.is_file());
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
@@ -222,6 +224,9 @@ pub fn atomic_write(path: &Path, content: &[u8]) -> Result<(), PersistError> {
             .mode(0o644)
             .open(&tmp)
             .map_err(io("create", &tmp))?;
+        if let Some(m) = &original {
+            keep_mode_and_owner(&f, m).map_err(io("chmod", &tmp))?;
+        }
         f.write_all(content).map_err(io("write", &tmp))?;
         f.sync_all().map_err(io("fsync", &tmp))?;
         drop(f);
@@ -235,6 +240,27 @@ pub fn atomic_write(path: &Path, content: &[u8]) -> Result<(), PersistError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Give the new file `original`'s permission bits (exactly: not masked by the umask) and, when we may,
+/// its owner and group. Changing the owner needs privileges unless it is already ours; without them
+/// the file stays ours, as it would with Redis (which always writes a fresh 0644 file).
+fn keep_mode_and_owner(f: &File, original: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    f.set_permissions(std::fs::Permissions::from_mode(original.mode() & 0o7777))?;
+    let mine = f.metadata()?;
+    if (mine.uid(), mine.gid()) != (original.uid(), original.gid()) {
+        match std::os::unix::fs::fchown(f, Some(original.uid()), Some(original.gid())) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                tracing::debug!("cannot keep the state file's owner: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+        // chown may clear set-id bits: put the mode back.
+        f.set_permissions(std::fs::Permissions::from_mode(original.mode() & 0o7777))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,6 +4,11 @@
 //!
 //! Scripts are spawned as direct children (no shell) with the sentinel's environment; every descriptor the
 //! process opens is close-on-exec (Rust's default), so nothing leaks into them.
+//!
+//! A script is run by its path only, as Redis's `execve(argv[0])` does: a bare name is a file in the
+//! working directory (which `main` set to `dir`, the directory the config check resolved it against),
+//! never something found on `PATH` — a `notification-script notify.sh` must not run whatever
+//! `notify.sh` comes first on the sentinel's `PATH`.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
@@ -84,7 +89,7 @@ impl ScriptRunner {
             }
             job.retry_num += 1;
             job.start_time = now;
-            match Command::new(&job.argv[0])
+            match Command::new(program_path(&job.argv[0]))
                 .args(&job.argv[1..])
                 .stdin(Stdio::null())
                 .spawn()
@@ -227,9 +232,45 @@ impl ScriptRunner {
     }
 }
 
+/// The program to execute for a script path: `path` itself when it names a directory part, else
+/// `./path`. (`Command` searches `PATH` for a name without a slash; `execve` never does.)
+fn program_path(path: &str) -> std::path::PathBuf {
+    if path.contains('/') {
+        std::path::PathBuf::from(path)
+    } else {
+        std::path::Path::new(".").join(path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_names_are_not_looked_up_on_path() {
+        assert_eq!(
+            program_path("notify.sh"),
+            std::path::Path::new("./notify.sh")
+        );
+        assert_eq!(program_path("/bin/true"), std::path::Path::new("/bin/true"));
+        assert_eq!(program_path("bin/x"), std::path::Path::new("bin/x"));
+        // `true` is on PATH (/bin/true) but not in the working directory (the crate root): Redis's
+        // execve fails, so must ours, as a permanent error (exit status 2 in Redis's child).
+        assert!(
+            std::path::Path::new("/bin/true").exists()
+                || std::path::Path::new("/usr/bin/true").exists()
+        );
+        assert!(!std::path::Path::new("true").exists());
+        let mut r = ScriptRunner::default();
+        r.enqueue("true".into(), vec![]);
+        let ev = drive(&mut r, |e| e.iter().any(|e| e.kind.starts_with("-script")));
+        assert!(
+            ev.iter()
+                .any(|e| e.kind == "-script-error" && e.message == "true 0 2"),
+            "{ev:?}"
+        );
+        assert!(!ev.iter().any(|e| e.kind == "-script-child"), "{ev:?}");
+    }
 
     fn drive(r: &mut ScriptRunner, until: impl Fn(&[ScriptEvent]) -> bool) -> Vec<ScriptEvent> {
         let mut all = Vec::new();

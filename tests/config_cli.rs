@@ -139,7 +139,7 @@ fn check_config_prints_effective_config() {
     std::fs::write(
         &conf,
         format!(
-            "port 26379\ndir {}\nsentinel monitor mymaster 127.0.0.1 6379 2\nsentinel auth-pass mymaster secret\ntls-port 6390\n",
+            "port 26379\ndir {}\nsentinel monitor mymaster 127.0.0.1 6379 2\nsentinel auth-pass mymaster secret\nunixsocket /tmp/vedette-unused.sock\n",
             dir.display()
         ),
     )
@@ -168,7 +168,7 @@ fn check_config_prints_effective_config() {
     );
     assert!(!text.contains("secret"), "{text}");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("'tls-port'"), "{err}");
+    assert!(err.contains("'unixsocket'"), "{err}");
     // --check-config never writes.
     assert_eq!(std::fs::read(&conf).expect("read"), before);
 
@@ -428,4 +428,330 @@ fn rewritten_file_loads_in_real_redis_sentinel_and_back() {
     assert_eq!(back.state.myid, cfg.state.myid);
     assert!(back.state.current_epoch >= 4);
     assert_eq!(back.server.port, port);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One owner per state file; rewrites keep the file's mode; security directives fail closed.
+
+/// Start vedette on `conf` (stderr captured in `log`) and wait until it answers PING on `port`.
+fn start_vedette(conf: &Path, port: u16, log: &Path) -> Proc {
+    let err = std::fs::File::create(log).expect("log");
+    let p = Proc(
+        Command::new(BIN)
+            .arg(conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .expect("spawn"),
+    );
+    wait_for("vedette answers PING", Duration::from_secs(15), || {
+        redis_cmd(port, &["PING"]).is_ok_and(|r| r == "+PONG\r\n")
+    });
+    p
+}
+
+/// Run a second vedette on `conf` and return its status, stderr and how long it took to exit.
+fn second_instance(conf: &Path, args: &[&str]) -> (Option<i32>, String, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .arg(conf)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn second");
+    let deadline = started + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the second vedette on {} did not exit within 10 s",
+                conf.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = started.elapsed();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut err);
+    }
+    (status.code(), err, took)
+}
+
+#[test]
+fn second_vedette_on_the_same_config_exits_and_the_first_keeps_running() {
+    let (_t, dir) = tempdir();
+    let conf = dir.join("sentinel.conf");
+    let port = free_port();
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor mymaster 127.0.0.1 {} 2\n",
+            dir.display(),
+            free_port()
+        ),
+    )
+    .expect("write");
+    let mut first = start_vedette(&conf, port, &dir.join("first.log"));
+    wait_for("myid written", Duration::from_secs(10), || {
+        myid_in(&conf).is_some()
+    });
+    let before = std::fs::read_to_string(&conf).expect("read");
+    let other = free_port();
+    let (code, err, took) = second_instance(&conf, &["--port", &other.to_string()]);
+    eprintln!("second vedette on the same config exited with {code:?} after {took:?}: {err}");
+    assert_eq!(code, Some(1), "{err}");
+    let lock = dir.join("sentinel.conf.lock");
+    assert!(
+        err.contains(&format!(
+            "{} is in use by another vedette (pid {})",
+            conf.display(),
+            first.0.id()
+        )) && err.contains(&lock.display().to_string()),
+        "{err}"
+    );
+    // It wrote nothing and listened nowhere; the first one is unaffected.
+    assert_eq!(std::fs::read_to_string(&conf).expect("read"), before);
+    assert!(TcpStream::connect(("127.0.0.1", other)).is_err());
+    assert_eq!(redis_cmd(port, &["PING"]).expect("ping"), "+PONG\r\n");
+    assert!(first.0.try_wait().expect("try_wait").is_none());
+    // --check-config never locks: it works while the first one runs.
+    let out = vedette(&["--check-config", conf.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Once the first one stops, the lock is free again (the lock file stays).
+    first.stop();
+    assert!(lock.exists());
+    let mut again = start_vedette(&conf, port, &dir.join("again.log"));
+    again.stop();
+}
+
+#[test]
+fn second_vedette_on_the_same_toml_state_exits() {
+    let (_t, dir) = tempdir();
+    let port = free_port();
+    let conf = dir.join("sentinel.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[sentinel]\nport = {port}\nbind = [\"127.0.0.1\"]\ndir = \"{}\"\n\n[[master]]\nname = \"m\"\nhost = \"127.0.0.1\"\nport = {}\nquorum = 1\n",
+            dir.display(),
+            free_port()
+        ),
+    )
+    .expect("write");
+    let mut first = start_vedette(&conf, port, &dir.join("first.log"));
+    let (code, err, took) = second_instance(&conf, &["--port", &free_port().to_string()]);
+    eprintln!("second vedette on the same TOML state exited with {code:?} after {took:?}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{} is in use by another vedette (pid {})",
+            dir.join("vedette-state.toml").display(),
+            first.0.id()
+        )),
+        "{err}"
+    );
+    assert_eq!(redis_cmd(port, &["PING"]).expect("ping"), "+PONG\r\n");
+    first.stop();
+}
+
+#[test]
+fn rewrite_keeps_the_config_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_t, dir) = tempdir();
+    let conf = dir.join("sentinel.conf");
+    let port = free_port();
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor mymaster 127.0.0.1 {} 2\n",
+            dir.display(),
+            free_port()
+        ),
+    )
+    .expect("write");
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let mut p = start_vedette(&conf, port, &dir.join("v.log"));
+    let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).expect("stat"));
+    let old = ino(&conf);
+    assert_eq!(
+        redis_cmd(port, &["SENTINEL", "SET", "mymaster", "quorum", "1"]).expect("set"),
+        "+OK\r\n"
+    );
+    wait_for("rewrite with quorum 1", Duration::from_secs(10), || {
+        std::fs::read_to_string(&conf)
+            .is_ok_and(|t| t.contains("sentinel monitor mymaster 127.0.0.1") && t.contains(" 1\n"))
+    });
+    assert_ne!(ino(&conf), old, "the file was replaced by a rewrite");
+    let mode = std::fs::metadata(&conf).expect("stat").permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o600, "mode after rewrite: {mode:o}");
+    p.stop();
+}
+
+#[test]
+fn security_directives_stop_start_up_and_check_config_alike() {
+    let (_t, dir) = tempdir();
+    for (line, directive, reason) in [
+        (
+            "tls-port 26390",
+            "tls-port",
+            "TLS is not supported by vedette yet",
+        ),
+        (
+            "tls-replication yes",
+            "tls-replication",
+            "TLS is not supported by vedette yet",
+        ),
+        (
+            "aclfile /etc/redis/users.acl",
+            "aclfile",
+            "ACL files are not supported by vedette yet",
+        ),
+        (
+            "user app on >pw ~* +@all",
+            "user",
+            "ACL users are not supported by vedette yet",
+        ),
+        (
+            "rename-command CONFIG \"\"",
+            "rename-command",
+            "No such command in rename-command",
+        ),
+    ] {
+        let conf = dir.join("s.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {}\nbind 127.0.0.1\ndir {}\n{line}\n",
+                free_port(),
+                dir.display()
+            ),
+        )
+        .expect("write");
+        let want = format!("{}:4: '{directive}': ", conf.display());
+        for args in [
+            vec![conf.to_str().expect("utf8")],
+            vec!["--check-config", conf.to_str().expect("utf8")],
+        ] {
+            let out = vedette(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?} {line}: {err}");
+            assert!(err.contains("*** FATAL CONFIG FILE ERROR"), "{err}");
+            assert!(err.contains(&want) && err.contains(reason), "{line}: {err}");
+        }
+    }
+    // The packaged Debian sentinel.conf (protected-mode no, no TLS, no ACL) still loads.
+    let src = Path::new("/etc/redis/sentinel.conf");
+    match std::fs::read_to_string(src) {
+        Ok(text) => {
+            let conf = dir.join("debian.conf");
+            // Its `dir` (/var/lib/redis) may not exist here: point it at the test's directory.
+            let text = text.replace("\ndir /var/lib/redis", &format!("\ndir {}", dir.display()));
+            std::fs::write(&conf, text).expect("write");
+            let out = vedette(&["--check-config", conf.to_str().expect("utf8")]);
+            assert_eq!(out.status.code(), Some(0), "{out:?}");
+        }
+        Err(e) => eprintln!("SKIPPED (Debian part): {} not readable: {e}", src.display()),
+    }
+}
+
+/// `protected-mode yes` without a password: a client from a non-loopback address gets Redis's
+/// `-DENIED …` text and is closed, a loopback client is served; with a password both are served (and
+/// must authenticate). Compared with redis-sentinel in the same throw-away network namespace, where the
+/// non-loopback address 10.77.0.1 lives on that namespace's own loopback device (nothing leaves it).
+#[test]
+fn protected_mode_denies_non_loopback_clients_like_redis() {
+    let have = |cmd: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {cmd}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !(have("unshare") && have("ip") && have("redis-sentinel") && have("redis-cli")) {
+        eprintln!("SKIPPED: needs unshare, ip, redis-sentinel and redis-cli");
+        return;
+    }
+    // A private network namespace needs root or unprivileged user namespaces.
+    let probe = Command::new("unshare").args(["-rn", "true"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: cannot create a network namespace here (unshare -rn failed)");
+        return;
+    }
+    let (_t, dir) = tempdir();
+    let mut script = String::from(
+        "set -u\nip link set lo up\nip addr add 10.77.0.1/32 dev lo\npids=\"\"\ntrap 'kill $pids 2>/dev/null' EXIT\n",
+    );
+    let mut cases = Vec::new();
+    for (who, bin) in [("vedette", BIN), ("redis", "redis-sentinel")] {
+        for (auth, extra) in [("open", ""), ("pass", "requirepass s3cret\n")] {
+            let port = free_port();
+            let conf = dir.join(format!("{who}-{auth}.conf"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {port}\nprotected-mode yes\ndir {}\n{extra}",
+                    dir.display()
+                ),
+            )
+            .expect("write");
+            script.push_str(&format!(
+                "timeout 30 {bin} {conf} >{log} 2>&1 &\npids=\"$pids $!\"\n\
+                 for i in $(seq 100); do redis-cli -h 127.0.0.1 -p {port} ping >/dev/null 2>&1 && break; sleep 0.1; done\n\
+                 echo \"{who}-{auth}-local: $(timeout 5 redis-cli -h 127.0.0.1 -p {port} ping)\"\n\
+                 echo \"{who}-{auth}-remote: $(timeout 5 redis-cli -h 10.77.0.1 -p {port} ping)\"\n",
+                conf = conf.display(),
+                log = dir.join(format!("{who}-{auth}.log")).display(),
+            ));
+            cases.push(format!("{who}-{auth}"));
+        }
+    }
+    let path = dir.join("netns.sh");
+    std::fs::write(&path, script).expect("script");
+    let out = Command::new("timeout")
+        .args(["120", "unshare", "-rn", "sh"])
+        .arg(&path)
+        .output()
+        .expect("unshare");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let get = |key: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {key} in:\n{text}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+            .to_string()
+    };
+    assert!(get("vedette-open-remote").starts_with(
+        "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user."
+    ), "{text}");
+    for case in &cases {
+        let (_, auth) = case.split_once('-').expect("case");
+        let local = get(&format!("{case}-local"));
+        let remote = get(&format!("{case}-remote"));
+        match auth {
+            "open" => assert_eq!(local, "PONG", "{case}"),
+            _ => {
+                assert!(local.starts_with("NOAUTH"), "{case}: {local}");
+                assert_eq!(local, remote, "{case}: a password lifts protected mode");
+            }
+        }
+    }
+    for (v, r) in [
+        ("vedette-open-remote", "redis-open-remote"),
+        ("vedette-pass-remote", "redis-pass-remote"),
+        ("vedette-pass-local", "redis-pass-local"),
+    ] {
+        assert_eq!(get(v), get(r), "vedette and redis-sentinel differ");
+    }
 }

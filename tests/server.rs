@@ -614,18 +614,141 @@ async fn lagging_subscriber_is_disconnected() {
         b"*3\r\n$9\r\nsubscribe\r\n$2\r\nev\r\n:1\r\n",
     )
     .await;
-    // Don't read: socket buffers fill, the session's write stalls and the broadcast overruns it.
+    // Don't read: socket buffers fill, the session's buffer reaches the pubsub limit (or the broadcast
+    // overruns it): either way it is cut off.
     let payload = "x".repeat(4096);
-    for _ in 0..(server::SUBSCRIBER_BACKLOG * 4) {
+    let n = server::SUBSCRIBER_BACKLOG * 4;
+    for _ in 0..n {
         srv.hub.publish("ev", &payload);
     }
     let got = c.read_to_eof().await;
-    let per_msg = b"*3\r\n$7\r\nmessage\r\n$2\r\nev\r\n$4096\r\n".len() + 4096 + 2;
+    let one = format!("*3\r\n$7\r\nmessage\r\n$2\r\nev\r\n$4096\r\n{payload}\r\n");
     assert!(
-        got.len() < per_msg * server::SUBSCRIBER_BACKLOG * 4,
+        got.len() < one.len() * n,
         "a lagging subscriber must not get everything"
     );
-    assert_eq!(got.len() % per_msg, 0, "only whole messages");
+    // What did arrive is the stream itself, in order, nothing skipped (it may end mid-message).
+    let whole = got.len() / one.len();
+    assert!(
+        got.chunks(one.len())
+            .take(whole)
+            .all(|m| m == one.as_bytes()),
+        "messages arrive in order and complete"
+    );
+    assert!(one.as_bytes().starts_with(&got[whole * one.len()..]));
+    assert!(vedette::server::Stats::get(&srv.ctx.stats.output_buffer_limit_disconnections) >= 1);
+    assert_alive(srv.addr).await;
+}
+
+/// A subscriber that never reads is closed once its pending output reaches the pubsub hard limit, so
+/// what the server holds for it stays bounded, while the publisher keeps going at a pace the session
+/// follows (no lag: the limit, not the ring, cuts it off).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriber_that_never_reads_hits_the_pubsub_hard_limit() {
+    const MB: u64 = 1024 * 1024;
+    let mut cfg = ServerConfig::default();
+    cfg.output_buffer_limits.pubsub = vedette::config::OutputBufferLimit {
+        hard: MB,
+        soft: 0,
+        soft_secs: 0,
+    };
+    let srv = start(cfg).await;
+    let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+    sock.set_recv_buffer_size(4096).expect("rcvbuf");
+    let mut c = Raw {
+        s: timeout(IO_TIMEOUT, sock.connect(srv.addr))
+            .await
+            .expect("connect timeout")
+            .expect("connect"),
+    };
+    c.cmd(
+        &multibulk(&["SUBSCRIBE", "ev"]),
+        b"*3\r\n$9\r\nsubscribe\r\n$2\r\nev\r\n:1\r\n",
+    )
+    .await;
+    let payload = "y".repeat(1024);
+    let mut published: u64 = 0;
+    let deadline = Instant::now() + IO_TIMEOUT;
+    // Publish in small batches, yielding so the session drains the ring into its own buffer, until
+    // nobody is subscribed any more (the session is gone).
+    while srv.hub.publish("ev", &payload) == 1 {
+        published += payload.len() as u64;
+        if published % (32 * 1024) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never disconnected ({published} bytes published)"
+        );
+    }
+    assert_eq!(
+        vedette::server::Stats::get(&srv.ctx.stats.output_buffer_limit_disconnections),
+        1
+    );
+    // Cut off after the hard limit plus what the kernel's socket buffers took (loopback autotuning
+    // allows a few MB), not after everything: the session's own buffer never exceeded 1 MB.
+    let kernel = 8 * MB;
+    assert!(
+        published < MB + kernel,
+        "published {published} before the cut"
+    );
+    assert!(published >= MB, "cut before the limit: {published}");
+    let got = c.read_to_eof().await;
+    eprintln!(
+        "pubsub hard limit 1 MiB: cut after {published} bytes published, {} read by the client",
+        got.len()
+    );
+    assert!((got.len() as u64) < published + 4096);
+    assert_alive(srv.addr).await;
+}
+
+/// A bulk that never ends is cut off at `client-query-buffer-limit`; a bulk longer than
+/// `proto-max-bulk-len` is refused at its header. Other clients are served throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_ending_bulk_hits_the_query_buffer_limit() {
+    let srv = start(ServerConfig {
+        client_query_buffer_limit: 1024 * 1024,
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut other = Raw::connect(srv.addr).await;
+    other.cmd(b"PING\r\n", b"+PONG\r\n").await;
+
+    let mut c = Raw::connect(srv.addr).await;
+    c.send(b"*2\r\n$4\r\nECHO\r\n$100000000\r\n").await;
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0usize;
+    let cut = loop {
+        match timeout(IO_TIMEOUT, c.s.write_all(&chunk)).await {
+            Ok(Ok(())) => sent += chunk.len(),
+            Ok(Err(_)) => break true,
+            Err(_) => break false,
+        }
+        if sent > 64 * 1024 * 1024 {
+            break false;
+        }
+        if sent % (1024 * 1024) == 0 {
+            other.cmd(b"PING\r\n", b"+PONG\r\n").await;
+        }
+    };
+    assert!(
+        cut,
+        "the server kept reading a never-ending bulk ({sent} bytes)"
+    );
+    eprintln!("query buffer limit 1 MiB: client cut off after sending {sent} bytes");
+    assert!(sent < 16 * 1024 * 1024, "cut only after {sent} bytes");
+    assert_eq!(
+        vedette::server::Stats::get(&srv.ctx.stats.query_buffer_limit_disconnections),
+        1
+    );
+    other.cmd(b"PING\r\n", b"+PONG\r\n").await;
+
+    let mut big = Raw::connect(srv.addr).await;
+    big.send(b"*2\r\n$4\r\nECHO\r\n$536870913\r\n").await;
+    assert_eq!(
+        big.read_to_eof().await,
+        b"-ERR Protocol error: invalid bulk length\r\n"
+    );
     assert_alive(srv.addr).await;
 }
 
@@ -921,4 +1044,37 @@ async fn sentinel_commands_reach_the_core() {
         "{}",
         String::from_utf8_lossy(&debug)
     );
+}
+
+/// `rename-command` renames this sentinel's own commands, as in Redis: the old name is gone, the new
+/// one runs the command (the core still sees `SENTINEL`), an empty name disables it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_command_renames_and_disables() {
+    let srv = start(ServerConfig {
+        rename_commands: vec![
+            ("sentinel".into(), "xsentinel".into()),
+            ("ping".into(), String::new()),
+        ],
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut c = Raw::connect(srv.addr).await;
+    c.cmd(
+        &multibulk(&["PING"]),
+        b"-ERR unknown command 'PING', with args beginning with: \r\n",
+    )
+    .await;
+    c.cmd(
+        &multibulk(&["sentinel", "masters"]),
+        b"-ERR unknown command 'sentinel', with args beginning with: 'masters' \r\n",
+    )
+    .await;
+    c.cmd(&multibulk(&["XSENTINEL", "MASTERS"]), b"*0\r\n")
+        .await;
+    c.cmd(
+        &multibulk(&["XSentinel", "myid"]),
+        format!("$40\r\n{MYID}\r\n").as_bytes(),
+    )
+    .await;
+    c.cmd(&multibulk(&["ECHO", "x"]), b"$1\r\nx\r\n").await;
 }

@@ -6,6 +6,11 @@
 //! implement are reported once each as a warning when their value differs from Redis's default (a
 //! directive set to its default changes nothing, so `protected-mode no` or `latency-tracking-info-percentiles
 //! 50 99 99.9` written by a Redis rewrite stay quiet).
+//!
+//! Security settings fail closed: the TLS family and `aclfile` are [`Support::Refused`] — at their
+//! defaults they load, any other value stops start-up with file:line and the reason, because ignoring
+//! them would turn a TLS- or ACL-only configuration into an open plaintext port. (`user`,
+//! `rename-command`, `loadmodule` are statements, handled in `sentinel_conf.rs` with the same rule.)
 
 /// How Redis validates a directive's arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +36,10 @@ pub(crate) enum Support {
     Ignored,
     /// Accepted and meaningless for a sentinel even in Redis (no warning; Redis drops it on rewrite too).
     Dropped,
+    /// A security feature vedette does not implement yet (TLS, ACL files): accepted at its default value,
+    /// any other value stops start-up (fail closed: ignoring it would silently open a plaintext or
+    /// password-less port).
+    Refused,
 }
 
 /// One generic directive.
@@ -72,11 +81,18 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
     d("tcp-backlog", Int, Implemented, "511"),
     d("protected-mode", Bool, Implemented, "no"),
     d("proto-max-bulk-len", Mem, Implemented, "512mb"),
+    d("client-query-buffer-limit", Mem, Implemented, "1gb"),
+    d(
+        "client-output-buffer-limit",
+        Multi,
+        Implemented,
+        "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
+    ),
     // Meaningless in Sentinel mode even for Redis.
     d("save", Multi, Dropped, "3600 1 300 100 60 10000"),
     // Accepted, not implemented.
     d("acl-pubsub-default", Str, Ignored, "resetchannels"),
-    d("aclfile", Str, Ignored, ""),
+    d("aclfile", Str, Refused, ""),
     d("acllog-max-len", Int, Ignored, "128"),
     d("active-defrag-cycle-max", Int, Ignored, "25"),
     d("active-defrag-cycle-min", Int, Ignored, "1"),
@@ -101,13 +117,6 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
     d("bind-source-addr", Str, Ignored, ""),
     d("busy-reply-threshold", Int, Ignored, "5000"),
     d("client-default-resp", Int, Ignored, "2"),
-    d(
-        "client-output-buffer-limit",
-        Multi,
-        Ignored,
-        "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60",
-    ),
-    d("client-query-buffer-limit", Mem, Ignored, "1gb"),
     d("cluster-allow-pubsubshard-when-down", Bool, Ignored, "yes"),
     d("cluster-allow-reads-when-down", Bool, Ignored, "no"),
     d("cluster-allow-replica-migration", Bool, Ignored, "yes"),
@@ -241,26 +250,26 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
     d("syslog-enabled", Bool, Ignored, "no"),
     d("syslog-facility", Str, Ignored, "local0"),
     d("syslog-ident", Str, Ignored, "redis"),
-    d("tls-auth-clients", Str, Ignored, "yes"),
-    d("tls-ca-cert-dir", Str, Ignored, ""),
-    d("tls-ca-cert-file", Str, Ignored, ""),
-    d("tls-cert-file", Str, Ignored, ""),
-    d("tls-ciphers", Str, Ignored, ""),
-    d("tls-ciphersuites", Str, Ignored, ""),
-    d("tls-client-cert-file", Str, Ignored, ""),
-    d("tls-client-key-file", Str, Ignored, ""),
-    d("tls-client-key-file-pass", Str, Ignored, ""),
-    d("tls-cluster", Bool, Ignored, "no"),
-    d("tls-dh-params-file", Str, Ignored, ""),
-    d("tls-key-file", Str, Ignored, ""),
-    d("tls-key-file-pass", Str, Ignored, ""),
-    d("tls-port", Int, Ignored, "0"),
-    d("tls-prefer-server-ciphers", Bool, Ignored, "no"),
-    d("tls-protocols", Str, Ignored, ""),
-    d("tls-replication", Bool, Ignored, "no"),
-    d("tls-session-cache-size", Int, Ignored, "20480"),
-    d("tls-session-cache-timeout", Int, Ignored, "300"),
-    d("tls-session-caching", Bool, Ignored, "yes"),
+    d("tls-auth-clients", Str, Refused, "yes"),
+    d("tls-ca-cert-dir", Str, Refused, ""),
+    d("tls-ca-cert-file", Str, Refused, ""),
+    d("tls-cert-file", Str, Refused, ""),
+    d("tls-ciphers", Str, Refused, ""),
+    d("tls-ciphersuites", Str, Refused, ""),
+    d("tls-client-cert-file", Str, Refused, ""),
+    d("tls-client-key-file", Str, Refused, ""),
+    d("tls-client-key-file-pass", Str, Refused, ""),
+    d("tls-cluster", Bool, Refused, "no"),
+    d("tls-dh-params-file", Str, Refused, ""),
+    d("tls-key-file", Str, Refused, ""),
+    d("tls-key-file-pass", Str, Refused, ""),
+    d("tls-port", Int, Refused, "0"),
+    d("tls-prefer-server-ciphers", Bool, Refused, "no"),
+    d("tls-protocols", Str, Refused, ""),
+    d("tls-replication", Bool, Refused, "no"),
+    d("tls-session-cache-size", Int, Refused, "20480"),
+    d("tls-session-cache-timeout", Int, Refused, "300"),
+    d("tls-session-caching", Bool, Refused, "yes"),
     d("tracking-table-max-keys", Int, Ignored, "1000000"),
     d("unixsocket", Str, Ignored, ""),
     d("unixsocketperm", Str, Ignored, "0"),
@@ -282,6 +291,23 @@ pub(crate) const STATEMENTS: &[&str] = &[
     "slaveof",
     "sentinel",
 ];
+
+/// Why a [`Support::Refused`] directive set to something other than its default stops start-up.
+pub(crate) fn refusal(dir: &Directive) -> String {
+    let what = if dir.name.starts_with("tls-") {
+        "TLS is not supported by vedette yet, so this setting cannot take effect"
+    } else {
+        "ACL files are not supported by vedette yet (only requirepass), so these users would not exist"
+    };
+    let default = if dir.default.is_empty() {
+        "\"\"".to_string()
+    } else {
+        format!("'{}'", dir.default)
+    };
+    format!(
+        "{what}; refusing to start rather than serve without it (remove the line or set it to its default {default})"
+    )
+}
 
 /// Look up a standard config by (lower-case) name.
 pub(crate) fn lookup(name: &str) -> Option<&'static Directive> {
@@ -358,6 +384,48 @@ pub(crate) fn parse_memory(s: &str) -> Result<u64, String> {
     };
     let n: u64 = num.parse().map_err(|_| bad())?;
     n.checked_mul(mul).ok_or_else(bad)
+}
+
+/// `client-output-buffer-limit <class> <hard> <soft> <soft-seconds> [...]` (config.c
+/// `setConfigClientOutputBufferLimitOption`): validated as a whole first, so a bad class anywhere changes
+/// nothing; sizes (and, as in Redis, the seconds) are memory values.
+pub(crate) fn parse_output_buffer_limits(
+    args: &[String],
+    limits: &mut super::OutputBufferLimits,
+) -> Result<(), String> {
+    if args.is_empty() || args.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut parsed = Vec::with_capacity(args.len() / 4);
+    for chunk in args.chunks(4) {
+        let class = chunk[0].to_ascii_lowercase();
+        if !matches!(class.as_str(), "normal" | "slave" | "replica" | "pubsub") {
+            return Err("Invalid client class specified in buffer limit configuration.".into());
+        }
+        let mut v = [0u64; 3];
+        for (slot, a) in v.iter_mut().zip(&chunk[1..]) {
+            *slot = parse_memory(a)
+                .ok()
+                .filter(|&n| n <= i64::MAX as u64)
+                .ok_or(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+                )?;
+        }
+        parsed.push((class, v));
+    }
+    for (class, [hard, soft, soft_secs]) in parsed {
+        let l = super::OutputBufferLimit {
+            hard,
+            soft,
+            soft_secs,
+        };
+        match class.as_str() {
+            "normal" => limits.normal = l,
+            "pubsub" => limits.pubsub = l,
+            _ => limits.replica = l,
+        }
+    }
+    Ok(())
 }
 
 /// Whether `args` spell `dir`'s default (case-insensitive, blanks normalised).

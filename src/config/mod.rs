@@ -53,7 +53,17 @@ pub struct ServerConfig {
     pub tcp_keepalive_secs: u64,
     /// `tcp-backlog` (511).
     pub tcp_backlog: u32,
-    /// `protected-mode` (Sentinel default: no). `yes` is accepted but not implemented (warned).
+    /// `client-query-buffer-limit` (1 GiB, at least 1 MiB): a client whose pending input (unparsed bytes
+    /// plus the arguments of the command being read) exceeds it is closed, as in Redis.
+    pub client_query_buffer_limit: usize,
+    /// `client-output-buffer-limit` per client class (Redis's defaults: normal unlimited, pubsub 32mb
+    /// hard / 8mb soft for 60 s).
+    pub output_buffer_limits: OutputBufferLimits,
+    /// `rename-command <command> <new-name>` lines in order, command lower-cased; an empty new name
+    /// disables the command. They apply to this sentinel's own commands (Redis semantics).
+    pub rename_commands: Vec<(String, String)>,
+    /// `protected-mode` (Sentinel default: no). With `yes` and no password, clients from non-loopback
+    /// addresses get Redis's `-DENIED` text and are closed.
     pub protected_mode: bool,
     /// Absolute path of the configuration file that was loaded.
     pub config_file: PathBuf,
@@ -78,9 +88,55 @@ impl Default for ServerConfig {
             proto_max_bulk_len: 512 * 1024 * 1024,
             tcp_keepalive_secs: 300,
             tcp_backlog: 511,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            output_buffer_limits: OutputBufferLimits::default(),
+            rename_commands: Vec::new(),
             protected_mode: false,
             config_file: PathBuf::new(),
             warnings: Vec::new(),
+        }
+    }
+}
+
+/// One class of `client-output-buffer-limit`: a client whose pending output reaches `hard` bytes, or
+/// stays at or above `soft` bytes for more than `soft_secs` seconds, is closed. 0 = no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutputBufferLimit {
+    /// Hard limit in bytes.
+    pub hard: u64,
+    /// Soft limit in bytes.
+    pub soft: u64,
+    /// How long the soft limit may be exceeded.
+    pub soft_secs: u64,
+}
+
+/// `client-output-buffer-limit` for the classes a sentinel has (Redis's `slave` class is accepted and
+/// kept, but no replica ever connects to a sentinel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputBufferLimits {
+    /// Ordinary clients (default unlimited: they get TCP backpressure instead, see `server::session`).
+    pub normal: OutputBufferLimit,
+    /// `slave` / `replica` (default 256mb 64mb 60; unused by a sentinel).
+    pub replica: OutputBufferLimit,
+    /// Subscribed clients (default 32mb 8mb 60).
+    pub pubsub: OutputBufferLimit,
+}
+
+impl Default for OutputBufferLimits {
+    fn default() -> Self {
+        const MB: u64 = 1024 * 1024;
+        OutputBufferLimits {
+            normal: OutputBufferLimit::default(),
+            replica: OutputBufferLimit {
+                hard: 256 * MB,
+                soft: 64 * MB,
+                soft_secs: 60,
+            },
+            pubsub: OutputBufferLimit {
+                hard: 32 * MB,
+                soft: 8 * MB,
+                soft_secs: 60,
+            },
         }
     }
 }
@@ -309,6 +365,26 @@ pub fn describe(cfg: &LoadedConfig) -> String {
     out.push_str(&format!("daemonize {}\n", yn(s.daemonize)));
     out.push_str(&format!("protected-mode {}\n", yn(s.protected_mode)));
     out.push_str(&format!("maxclients {}\n", s.maxclients));
+    out.push_str(&format!(
+        "client-query-buffer-limit {}\n",
+        s.client_query_buffer_limit
+    ));
+    let l = &s.output_buffer_limits;
+    out.push_str(&format!(
+        "client-output-buffer-limit normal {} {} {} replica {} {} {} pubsub {} {} {}\n",
+        l.normal.hard,
+        l.normal.soft,
+        l.normal.soft_secs,
+        l.replica.hard,
+        l.replica.soft,
+        l.replica.soft_secs,
+        l.pubsub.hard,
+        l.pubsub.soft,
+        l.pubsub.soft_secs
+    ));
+    for (cmd, new) in &s.rename_commands {
+        out.push_str(&format!("rename-command {} {}\n", q(cmd), q(new)));
+    }
     out.push_str(&format!("timeout {}\n", s.timeout_secs));
     out.push_str(&format!("tcp-keepalive {}\n", s.tcp_keepalive_secs));
     out.push_str(&format!("tcp-backlog {}\n", s.tcp_backlog));

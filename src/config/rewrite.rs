@@ -29,7 +29,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use vedette_core::config::{
-    DEFAULT_DOWN_AFTER_MS, DEFAULT_FAILOVER_TIMEOUT_MS, DEFAULT_PARALLEL_SYNCS,
+    DEFAULT_DOWN_AFTER_MS, DEFAULT_FAILOVER_TIMEOUT_MS, DEFAULT_MAX_KNOWN_REPLICAS,
+    DEFAULT_MAX_KNOWN_SENTINELS, DEFAULT_PARALLEL_SYNCS,
 };
 use vedette_core::PersistedState;
 
@@ -312,6 +313,25 @@ pub(crate) fn generate(
         format!("sentinel announce-hostnames {}", yn(g.announce_hostnames)),
         g.announce_hostnames,
     ));
+    // vedette-only caps (redis-sentinel rejects these lines): written when not at their default.
+    for (sub, value, default) in [
+        (
+            "max-known-sentinels",
+            g.max_known_sentinels,
+            DEFAULT_MAX_KNOWN_SENTINELS,
+        ),
+        (
+            "max-known-replicas",
+            g.max_known_replicas,
+            DEFAULT_MAX_KNOWN_REPLICAS,
+        ),
+    ] {
+        ops.push(line(
+            &format!("sentinel {sub}"),
+            format!("sentinel {sub} {value}"),
+            value != default,
+        ));
+    }
     for m in state.masters.values() {
         let c = &m.config;
         let name = c.name.as_str();

@@ -63,6 +63,8 @@ pub(crate) struct Reader {
     monitor: Vec<Queued>,
     post_monitor: Vec<Queued>,
     warned: BTreeSet<String>,
+    /// `user` lines, judged once the whole configuration (and so `requirepass`) is known.
+    users: Vec<Queued>,
 }
 
 /// `sentinel` sub-keywords applied before any `monitor` line (`preMonitorCfgName` in sentinel.c).
@@ -89,6 +91,7 @@ impl Reader {
             monitor: Vec::new(),
             post_monitor: Vec::new(),
             warned: BTreeSet::new(),
+            users: Vec::new(),
         }
     }
 
@@ -205,6 +208,11 @@ impl Reader {
                         self.warn_ignored(&name);
                     }
                 }
+                Support::Refused => {
+                    if !directives::is_default(dir, &args) {
+                        return Err(directives::refusal(dir));
+                    }
+                }
             }
             if origin == Origin::CommandLine
                 && !matches!(name.as_str(), "port" | "dir" | "loglevel" | "save")
@@ -232,24 +240,27 @@ impl Reader {
                 Ok(())
             }
             "rename-command" if args.len() == 2 => {
-                self.warn_ignored("rename-command");
+                let mut renames = self.server.rename_commands.clone();
+                renames.push((args[0].to_ascii_lowercase(), args[1].clone()));
+                crate::server::CommandNames::build(&renames).map_err(|(_, why)| why.to_string())?;
+                self.server.rename_commands = renames;
                 self.keep_override(origin, argv);
                 Ok(())
             }
             "user" if !args.is_empty() => {
-                let default_user = args.join(" ") == "default on nopass ~* &* +@all"
-                    || args.join(" ") == "default on nopass sanitize-payload ~* &* +@all";
-                if !default_user {
-                    self.warn_ignored("user");
-                }
+                self.users.push(Queued {
+                    file: file.to_path_buf(),
+                    line,
+                    text: text.to_string(),
+                    argv: args.to_vec(),
+                });
                 self.keep_override(origin, argv);
                 Ok(())
             }
-            "loadmodule" if !args.is_empty() => {
-                self.warn_ignored("loadmodule");
-                self.keep_override(origin, argv);
-                Ok(())
-            }
+            "loadmodule" if !args.is_empty() => Err(
+                "modules are not supported by vedette; refusing to start without the module (remove the line)"
+                    .into(),
+            ),
             "replicaof" | "slaveof" if args.len() == 2 => {
                 self.warn_ignored(&name);
                 self.keep_override(origin, argv);
@@ -369,11 +380,20 @@ impl Reader {
             "tcp-backlog" => {
                 s.tcp_backlog = directives::parse_int_range(a0, 0, i32::MAX as i64)? as u32
             }
-            "protected-mode" => {
-                s.protected_mode = directives::parse_bool(a0)?;
-                if s.protected_mode {
-                    self.warn_ignored("protected-mode");
+            "protected-mode" => s.protected_mode = directives::parse_bool(a0)?,
+            "client-query-buffer-limit" => {
+                let v = directives::parse_memory(a0)?;
+                if v < 1024 * 1024 || v > i64::MAX as u64 {
+                    return Err(format!(
+                        "argument must be between {} and {} inclusive",
+                        1024 * 1024,
+                        i64::MAX
+                    ));
                 }
+                s.client_query_buffer_limit = usize::try_from(v).unwrap_or(usize::MAX);
+            }
+            "client-output-buffer-limit" => {
+                directives::parse_output_buffer_limits(args, &mut s.output_buffer_limits)?
             }
             "proto-max-bulk-len" => {
                 let v = directives::parse_memory(a0)?;
@@ -391,8 +411,26 @@ impl Reader {
         Ok(())
     }
 
-    /// Apply the queued `sentinel` lines to `state` in Redis's three groups.
+    /// Judge the `user` lines against the final `requirepass` (see [`check_user`]).
+    fn check_users(&self) -> Result<(), ConfigError> {
+        for q in &self.users {
+            check_user(&q.argv, self.server.requirepass.as_deref()).map_err(|reason| {
+                ConfigError::Directive {
+                    file: q.file.clone(),
+                    line: q.line,
+                    directive: "user".into(),
+                    text: q.text.clone(),
+                    reason,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Apply the queued `sentinel` lines to `state` in Redis's three groups (after judging the `user`
+    /// lines, which need the whole configuration).
     pub fn apply_queue(&mut self, state: &mut PersistedState) -> Result<(), ConfigError> {
+        self.check_users()?;
         let queue: Vec<Queued> = self
             .pre_monitor
             .drain(..)
@@ -573,6 +611,12 @@ impl Reader {
                 state.global.announce_hostnames = yes_no(&argv[1])
                     .ok_or("Please specify yes or no for the announce-hostnames option.")?;
             }
+            ("max-known-sentinels", 2) => {
+                state.global.max_known_sentinels = parse_cap(&argv[1])?;
+            }
+            ("max-known-replicas", 2) => {
+                state.global.max_known_replicas = parse_cap(&argv[1])?;
+            }
             ("master-reboot-down-after-period", 3) => {
                 let m = get_master(state, &argv[1])?;
                 let v = argv[2]
@@ -635,6 +679,65 @@ fn positive_ms(s: &str) -> Result<u64, String> {
         .filter(|&v| v > 0)
         .map(|v| v as u64)
         .ok_or_else(|| "negative or zero time parameter.".to_string())
+}
+
+/// `sentinel max-known-sentinels|max-known-replicas <n>` (vedette only): 1 ..= [`MAX_CAP`].
+pub(crate) fn parse_cap(s: &str) -> Result<u32, String> {
+    s.parse::<u32>()
+        .ok()
+        .filter(|&n| (1..=MAX_CAP).contains(&n))
+        .ok_or_else(|| format!("argument must be between 1 and {MAX_CAP} inclusive"))
+}
+
+/// Largest accepted `max-known-sentinels` / `max-known-replicas`.
+pub(crate) const MAX_CAP: u32 = 1_000_000;
+
+/// A `user` line (arguments after the word `user`). vedette has exactly one user, `default`, with every
+/// permission and `requirepass` as its password — what a Redis sentinel with only `requirepass` has,
+/// and what its rewrite writes (`user default on nopass ~* &* +@all`, or `#<sha256 of requirepass>`
+/// instead of `nopass`). Such a line is accepted; any other user or rule would need ACL support, and
+/// ignoring it would leave the port more open than configured, so it stops start-up.
+pub(crate) fn check_user(args: &[String], requirepass: Option<&str>) -> Result<(), String> {
+    const NOT_YET: &str = "ACL users are not supported by vedette yet (only requirepass for the default user); refusing to start rather than serve without them";
+    if args[0] != "default" {
+        return Err(format!("{NOT_YET} (user '{}')", args[0]));
+    }
+    let (mut on, mut keys, mut channels, mut commands, mut nopass) =
+        (false, false, false, false, false);
+    let mut passwords = Vec::new();
+    for rule in &args[1..] {
+        match rule.to_ascii_lowercase().as_str() {
+            "on" => on = true,
+            "sanitize-payload" | "skip-sanitize-payload" => {}
+            "~*" | "allkeys" => keys = true,
+            "&*" | "allchannels" => channels = true,
+            "+@all" | "allcommands" => commands = true,
+            "nopass" => nopass = true,
+            r if r.starts_with('#') || r.starts_with('>') => passwords.push(rule.as_str()),
+            _ => return Err(format!("{NOT_YET} (rule '{rule}')")),
+        }
+    }
+    if !(on && keys && channels && commands) {
+        return Err(format!(
+            "{NOT_YET} (only 'user default on nopass ~* &* +@all' or its requirepass form is accepted)"
+        ));
+    }
+    let matches = |p: &str| match (p.as_bytes()[0], requirepass) {
+        (b'>', Some(pw)) => p[1..] == *pw,
+        (b'#', Some(pw)) => p[1..].eq_ignore_ascii_case(&crate::server::sha256_hex(pw.as_bytes())),
+        _ => false,
+    };
+    let consistent = match requirepass {
+        None => nopass && passwords.is_empty(),
+        Some(_) => !nopass && !passwords.is_empty() && passwords.iter().all(|p| matches(p)),
+    };
+    if !consistent {
+        return Err(
+            "the default user's password here differs from requirepass; vedette supports only requirepass as the default user's password, so refusing to start"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// With `resolve-hostnames no` only IP literals are accepted; with `yes` config lines accept any name

@@ -426,11 +426,11 @@ fn hostnames_accepted_with_resolve_hostnames() {
 #[test]
 fn unimplemented_directives_warn_once_and_defaults_stay_quiet() {
     let cfg = load_str(
-        "tls-port 6380\ntls-port 6381\nunixsocket /tmp/s.sock\nsyslog-enabled no\nsupervised no\n\
-         user default on nopass ~* &* +@all\nuser alice on >pw ~* +@all\naclfile /x\n\
+        "tls-port 0\ntls-replication no\nunixsocket /tmp/s.sock\nunixsocket /tmp/t.sock\nsyslog-enabled no\n\
+         supervised no\nuser default on nopass ~* &* +@all\naclfile \"\"\n\
          latency-tracking-info-percentiles 50 99 99.9\nprotected-mode no\nsave \"\"\nsave 900 1\n\
          repl-diskless-sync-delay 0\nenable-protected-configs yes\nenable-debug-command yes\n\
-         acllog-max-len 128\nrename-command CONFIG \"\"\nhz 10\n",
+         acllog-max-len 128\nrename-command ROLE \"\"\nhz 10\n",
     )
     .expect("load");
     let w = &cfg.server.warnings;
@@ -440,18 +440,18 @@ fn unimplemented_directives_warn_once_and_defaults_stay_quiet() {
             .count()
     };
     for name in [
-        "tls-port",
         "unixsocket",
-        "user",
-        "aclfile",
         "repl-diskless-sync-delay",
         "enable-protected-configs",
         "enable-debug-command",
-        "rename-command",
     ] {
         assert_eq!(count(name), 1, "{name}: {w:?}");
     }
     for name in [
+        "tls-port",
+        "tls-replication",
+        "user",
+        "aclfile",
         "syslog-enabled",
         "supervised",
         "latency-tracking-info-percentiles",
@@ -459,8 +459,190 @@ fn unimplemented_directives_warn_once_and_defaults_stay_quiet() {
         "save",
         "acllog-max-len",
         "hz",
+        "rename-command",
     ] {
         assert_eq!(count(name), 0, "{name}: {w:?}");
+    }
+    assert_eq!(
+        cfg.server.rename_commands,
+        [("role".to_string(), String::new())]
+    );
+}
+
+#[test]
+fn security_directives_fail_closed_with_file_and_line() {
+    // TLS, ACL files, ACL users, modules: vedette cannot honour them yet, so start-up stops.
+    let cases: &[(&str, &str, &str)] = &[
+        ("tls-port 6390", "tls-port", "TLS is not supported"),
+        (
+            "tls-replication yes",
+            "tls-replication",
+            "TLS is not supported",
+        ),
+        (
+            "tls-cert-file /x.crt",
+            "tls-cert-file",
+            "TLS is not supported",
+        ),
+        (
+            "tls-auth-clients optional",
+            "tls-auth-clients",
+            "TLS is not supported",
+        ),
+        (
+            "aclfile /etc/redis/users.acl",
+            "aclfile",
+            "ACL files are not supported",
+        ),
+        ("user alice on >pw ~* +@all", "user", "(user 'alice')"),
+        (
+            "user default on nopass ~app:* +@all",
+            "user",
+            "(rule '~app:*')",
+        ),
+        (
+            "user default off nopass ~* &* +@all",
+            "user",
+            "(rule 'off')",
+        ),
+        (
+            "user default on nopass ~* &* -@all +ping",
+            "user",
+            "(rule '-@all')",
+        ),
+        // A password that requirepass does not give: the port would be open.
+        (
+            "user default on >secret ~* &* +@all",
+            "user",
+            "differs from requirepass",
+        ),
+        (
+            "loadmodule /usr/lib/redis/auth.so",
+            "loadmodule",
+            "modules are not supported",
+        ),
+        (
+            "rename-command CONFIG \"\"",
+            "rename-command",
+            "No such command in rename-command",
+        ),
+        (
+            "rename-command PING INFO",
+            "rename-command",
+            "Target command name already exists",
+        ),
+    ];
+    for (line, directive, reason) in cases {
+        let got = error_at(&format!("port 26379\n{line}\n"), 2, directive);
+        assert!(got.contains(reason), "{line}: {got}");
+    }
+    // A refused directive in an included file is reported at its own file and line.
+    let d = Dir::new();
+    let inc = d.write("tls.conf", "# tls\n\ntls-port 6390\n");
+    let main = d.write(
+        "sentinel.conf",
+        &format!("port 26379\ninclude {}\n", inc.display()),
+    );
+    let e = load(&main).expect_err("refused");
+    let text = e.to_string();
+    assert!(
+        text.contains("tls.conf:3: 'tls-port': TLS is not supported"),
+        "{text}"
+    );
+}
+
+#[test]
+fn default_user_lines_written_by_redis_are_accepted() {
+    // redis-sentinel 7.0 rewrites `user default on #<sha256(requirepass)> ~* &* +@all` next to
+    // `requirepass`, and `nopass` without one; both describe exactly what vedette does.
+    let hash = crate::server::sha256_hex(b"foo");
+    let cfg = load_str(&format!(
+        "requirepass \"foo\"\nuser default on #{hash} ~* &* +@all\n"
+    ))
+    .expect("hash form");
+    assert_eq!(cfg.server.requirepass.as_deref(), Some("foo"));
+    load_str("requirepass foo\nuser default on sanitize-payload >foo ~* &* +@all\n")
+        .expect("plain form");
+    load_str("user default on nopass sanitize-payload ~* &* +@all\n").expect("7.2 form");
+    // requirepass may come after the user line (judged once the file is read).
+    load_str(&format!(
+        "user default on #{hash} ~* &* +@all\nrequirepass foo\n"
+    ))
+    .expect("order");
+    let e = error_at(
+        &format!("requirepass bar\nuser default on #{hash} ~* &* +@all\n"),
+        2,
+        "user",
+    );
+    assert!(e.contains("differs from requirepass"), "{e}");
+    let e = error_at(
+        "requirepass bar\nuser default on nopass ~* &* +@all\n",
+        2,
+        "user",
+    );
+    assert!(e.contains("differs from requirepass"), "{e}");
+}
+
+#[test]
+fn resource_limit_directives() {
+    let cfg = load_str(
+        "client-query-buffer-limit 2mb\nclient-output-buffer-limit pubsub 1mb 256kb 5 normal 10mb 0 0\n\
+         sentinel max-known-sentinels 7\nsentinel max-known-replicas 9\n",
+    )
+    .expect("load");
+    let s = &cfg.server;
+    assert_eq!(s.client_query_buffer_limit, 2 * 1024 * 1024);
+    let l = s.output_buffer_limits;
+    assert_eq!(
+        (l.pubsub.hard, l.pubsub.soft, l.pubsub.soft_secs),
+        (1 << 20, 256 << 10, 5)
+    );
+    assert_eq!((l.normal.hard, l.normal.soft), (10 << 20, 0));
+    assert_eq!(
+        (
+            cfg.state.global.max_known_sentinels,
+            cfg.state.global.max_known_replicas
+        ),
+        (7, 9)
+    );
+    let d = load_str("port 26379\n").expect("defaults");
+    assert_eq!(d.server.client_query_buffer_limit, 1 << 30);
+    assert_eq!(d.server.output_buffer_limits.pubsub.hard, 32 << 20);
+    assert_eq!(d.state.global.max_known_sentinels, 64);
+    assert_eq!(d.state.global.max_known_replicas, 1024);
+    // Redis's texts.
+    for (line, directive, reason) in [
+        (
+            "client-query-buffer-limit 1000",
+            "client-query-buffer-limit",
+            "argument must be between 1048576 and 9223372036854775807 inclusive",
+        ),
+        (
+            "client-output-buffer-limit pubsub 1mb 1mb",
+            "client-output-buffer-limit",
+            "Wrong number of arguments in buffer limit configuration.",
+        ),
+        (
+            "client-output-buffer-limit master 1mb 1mb 1",
+            "client-output-buffer-limit",
+            "Invalid client class specified in buffer limit configuration.",
+        ),
+        (
+            "client-output-buffer-limit pubsub 1mb -1 1",
+            "client-output-buffer-limit",
+            "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+        ),
+        (
+            "sentinel max-known-sentinels 0",
+            "sentinel max-known-sentinels",
+            "argument must be between 1 and 1000000 inclusive",
+        ),
+    ] {
+        assert_eq!(
+            error_at(&format!("port 26379\n{line}\n"), 2, directive),
+            reason,
+            "{line}"
+        );
     }
 }
 
@@ -810,7 +992,7 @@ fn command_line_generic_directives_are_persisted() {
     let p = d.write(
         "s.conf",
         &format!(
-            "port 26379\nbind 127.0.0.1\ndir {}\nrename-command FOO BAR\n",
+            "port 26379\nbind 127.0.0.1\ndir {}\nrename-command ROLE MYROLE\n",
             d.path().display()
         ),
     );
@@ -821,7 +1003,7 @@ fn command_line_generic_directives_are_persisted() {
         "127.0.0.1",
         "::1",
         "--rename-command",
-        "FLUSHALL",
+        "SHUTDOWN",
         "",
         "--maxclients",
         "50",
@@ -838,12 +1020,12 @@ fn command_line_generic_directives_are_persisted() {
     let out = d.read("s.conf");
     assert!(out.starts_with("port 26390\nbind 127.0.0.1 ::1\n"), "{out}");
     assert_eq!(
-        out.matches("rename-command FLUSHALL \"\"").count(),
+        out.matches("rename-command SHUTDOWN \"\"").count(),
         1,
         "{out}"
     );
     assert_eq!(out.matches("maxclients 50").count(), 1, "{out}");
-    assert!(out.contains("rename-command FOO BAR\n"), "{out}");
+    assert!(out.contains("rename-command ROLE MYROLE\n"), "{out}");
     let back = load(&p).expect("reload");
     assert_eq!(back.server.port, 26390);
     assert_eq!(back.server.maxclients, 50);

@@ -30,7 +30,7 @@ use vedette_core::config::{
 };
 use vedette_core::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};
 
-use super::sentinel_conf::{is_executable, Reader};
+use super::sentinel_conf::{is_executable, parse_cap, Reader};
 use super::{finish_state, strerror, ConfigError, LoadedConfig, ServerConfig, StateStore};
 
 /// Default name of the state file (in `dir`).
@@ -64,6 +64,10 @@ struct SentinelSection {
     tcp_backlog: Option<u32>,
     protected_mode: Option<bool>,
     proto_max_bulk_len: Option<Spanned<u64>>,
+    client_query_buffer_limit: Option<Spanned<u64>>,
+    client_output_buffer_limit: Option<Spanned<String>>,
+    max_known_sentinels: Option<Spanned<i64>>,
+    max_known_replicas: Option<Spanned<i64>>,
     state_file: Option<String>,
     myid: Option<Spanned<String>>,
     announce_ip: Option<String>,
@@ -500,11 +504,25 @@ fn build(
     }
     if let Some(v) = sec.protected_mode {
         server.protected_mode = v;
-        if v {
-            server.warnings.push(
-                "config directive 'protected-mode' is accepted for compatibility but not implemented by vedette: ignored".into(),
-            );
+    }
+    if let Some(v) = &sec.client_query_buffer_limit {
+        if *v.get_ref() < 1024 * 1024 || *v.get_ref() > i64::MAX as u64 {
+            return Err(err(
+                v.span(),
+                "client-query-buffer-limit",
+                &format!(
+                    "argument must be between {} and {} inclusive",
+                    1024 * 1024,
+                    i64::MAX
+                ),
+            ));
         }
+        server.client_query_buffer_limit = usize::try_from(*v.get_ref()).unwrap_or(usize::MAX);
+    }
+    if let Some(v) = &sec.client_output_buffer_limit {
+        let args: Vec<String> = v.get_ref().split_whitespace().map(str::to_string).collect();
+        super::directives::parse_output_buffer_limits(&args, &mut server.output_buffer_limits)
+            .map_err(|reason| err(v.span(), "client-output-buffer-limit", &reason))?;
     }
     if let Some(v) = &sec.proto_max_bulk_len {
         if *v.get_ref() < 1024 * 1024 {
@@ -545,6 +563,22 @@ fn build(
     g.sentinel_user = sec.sentinel_user.filter(|s| !s.is_empty());
     g.sentinel_pass = sec.sentinel_pass.filter(|s| !s.is_empty());
     g.loglevel = server.loglevel.clone();
+    for (key, value, target) in [
+        (
+            "max-known-sentinels",
+            &sec.max_known_sentinels,
+            &mut g.max_known_sentinels,
+        ),
+        (
+            "max-known-replicas",
+            &sec.max_known_replicas,
+            &mut g.max_known_replicas,
+        ),
+    ] {
+        if let Some(v) = value {
+            *target = parse_cap(&v.get_ref().to_string()).map_err(|r| err(v.span(), key, &r))?;
+        }
+    }
 
     for m in parsed.master {
         let m = m.into_inner();
@@ -750,6 +784,9 @@ fn merge(toml: &PersistedState, file: StateFile) -> PersistedState {
         loglevel: pick(&sg.loglevel, &tg.loglevel, &fg.loglevel),
     };
     merged_global.apply_to(&mut out.global);
+    // Config-only settings (not in the state file): always the TOML's.
+    out.global.max_known_sentinels = toml.global.max_known_sentinels;
+    out.global.max_known_replicas = toml.global.max_known_replicas;
 
     // Masters in the state file: kept unless deleted from the TOML since the seed.
     for sm in &file.master {

@@ -93,6 +93,9 @@ struct Handle {
 pub struct LinkManager<S: InputSink = mpsc::UnboundedSender<Input>> {
     sink: S,
     links: HashMap<LinkId, Handle>,
+    /// Descriptors held for every link the core wants, from its first `connect` until its `close` —
+    /// also while it is down and being redialled — so clients cannot take them (see [`crate::fds`]).
+    reserved: HashMap<LinkId, crate::fds::LinkReservation>,
 }
 
 impl<S: InputSink> std::fmt::Debug for LinkManager<S> {
@@ -109,6 +112,7 @@ impl<S: InputSink> LinkManager<S> {
         LinkManager {
             sink: inputs,
             links: HashMap::new(),
+            reserved: HashMap::new(),
         }
     }
 
@@ -116,6 +120,12 @@ impl<S: InputSink> LinkManager<S> {
     /// that its `LinkUp` / `Reply` / `LinkDown` inputs will carry.
     pub fn connect(&mut self, link: LinkId, spec: ConnectSpec) -> u64 {
         self.close(link);
+        let sockets = match spec.kind {
+            vedette_core::LinkKind::Instance => 2,
+            vedette_core::LinkKind::Sentinel => 1,
+        };
+        self.reserved
+            .insert(link, crate::fds::LinkReservation::new(sockets));
         let conn = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
         debug!(link = link.0, conn, host = %spec.host, port = spec.port, kind = ?spec.kind, "connecting");
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
@@ -147,6 +157,7 @@ impl<S: InputSink> LinkManager<S> {
     /// Close the link's connections. Reports nothing (the core asked for it); inputs already queued for
     /// the old generation may still arrive.
     pub fn close(&mut self, link: LinkId) {
+        self.reserved.remove(&link);
         if let Some(h) = self.links.remove(&link) {
             trace!(link = link.0, conn = h.conn, "closing");
             h.task.abort();
@@ -184,6 +195,7 @@ impl<S: InputSink> LinkManager<S> {
 
     /// Close every link (shutdown). Reports nothing.
     pub fn close_all(&mut self) {
+        self.reserved.clear();
         for (_, h) in self.links.drain() {
             h.task.abort();
         }

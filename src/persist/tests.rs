@@ -36,6 +36,46 @@ fn atomic_write_replaces_and_leaves_no_temp_file() {
 }
 
 #[test]
+fn rewrite_keeps_mode_and_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (_t, dir) = tempdir();
+    let p = dir.join("f.conf");
+    atomic_write(&p, b"one\n").expect("write");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    // As root, also hand the file to another owner: the rewrite must give it back to them.
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        std::os::unix::fs::chown(&p, Some(12345), Some(23456)).expect("chown");
+    } else {
+        eprintln!("SKIPPED (owner part): not root, cannot give the file to another owner");
+    }
+    atomic_write(&p, b"two\n").expect("write");
+    let m = std::fs::metadata(&p).expect("stat");
+    assert_eq!(m.mode() & 0o7777, 0o600);
+    if root {
+        assert_eq!((m.uid(), m.gid()), (12345, 23456));
+    }
+    assert_eq!(std::fs::read(&p).expect("read"), b"two\n");
+    // A new file gets 0644 (less the umask), as before.
+    let q = dir.join("new.conf");
+    atomic_write(&q, b"x").expect("write");
+    assert_eq!(
+        std::fs::metadata(&q).expect("stat").mode() & 0o077,
+        0o044 & 0o077 & !umask()
+    );
+}
+
+fn umask() -> u32 {
+    // SAFETY: umask has no preconditions; the old mask is restored at once.
+    unsafe {
+        let old = libc::umask(0o022);
+        libc::umask(old);
+        old as u32
+    }
+}
+
+#[test]
 fn failed_write_keeps_old_file_and_removes_temp_file() {
     let (_t, dir) = tempdir();
     // The target is a non-empty directory: the rename fails after the temp file was written.

@@ -35,6 +35,10 @@ pub struct Stats {
     pub reads_processed: AtomicU64,
     /// Socket writes.
     pub writes_processed: AtomicU64,
+    /// Clients closed for `client-query-buffer-limit`.
+    pub query_buffer_limit_disconnections: AtomicU64,
+    /// Clients closed for `client-output-buffer-limit` (or for lagging behind the event stream).
+    pub output_buffer_limit_disconnections: AtomicU64,
 }
 
 impl Stats {

@@ -151,6 +151,49 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     COMMANDS.iter().find(|c| c.name == lower)
 }
 
+/// The command table after `rename-command` (Redis `config.c`): which typed name runs which command.
+///
+/// Built once from the configuration; with no renames every command answers to its own name. Like
+/// Redis, a renamed command no longer answers to its old name, an empty new name removes it, and a rename
+/// may only name a command that currently exists (so `rename-command CONFIG ""` fails in Sentinel mode,
+/// where there is no CONFIG command) and may not take a name already in use.
+#[derive(Debug, Clone, Default)]
+pub struct CommandNames {
+    /// `None`: no renames, the fast path. Otherwise visible lower-case name → command.
+    renamed: Option<std::collections::BTreeMap<String, &'static CommandSpec>>,
+}
+
+impl CommandNames {
+    /// Apply `renames` (command, new name) in order. `Err((index, reason))` names the first rename that
+    /// fails, with Redis's text.
+    pub fn build(renames: &[(String, String)]) -> Result<CommandNames, (usize, &'static str)> {
+        if renames.is_empty() {
+            return Ok(CommandNames::default());
+        }
+        let mut map: std::collections::BTreeMap<String, &'static CommandSpec> =
+            COMMANDS.iter().map(|c| (c.name.to_string(), c)).collect();
+        for (i, (cmd, new)) in renames.iter().enumerate() {
+            let Some(spec) = map.remove(&cmd.to_ascii_lowercase()) else {
+                return Err((i, "No such command in rename-command"));
+            };
+            if !new.is_empty() && map.insert(new.to_ascii_lowercase(), spec).is_some() {
+                return Err((i, "Target command name already exists"));
+            }
+        }
+        Ok(CommandNames { renamed: Some(map) })
+    }
+
+    /// The command a client reaches by typing `name`, if any.
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        match &self.renamed {
+            None => lookup(name),
+            Some(map) => map
+                .get(&String::from_utf8_lossy(name).to_ascii_lowercase())
+                .copied(),
+        }
+    }
+}
+
 /// Find a command by full name (`ping`, `client|setinfo`), as `COMMAND INFO/DOCS` take it.
 pub fn lookup_fullname(
     name: &[u8],

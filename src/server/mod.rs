@@ -44,16 +44,23 @@ use crate::config::ServerConfig;
 use crate::driver::CoreHandle;
 
 pub use clients::{ClientEntry, ClientKind, ClientRegistry, Stats};
-pub use commands::{CommandSpec, COMMANDS};
+pub use commands::{CommandNames, CommandSpec, COMMANDS};
+pub(crate) use dispatch::sha256_hex;
 pub use info::{Sections, REDIS_VERSION};
 pub use pubsub::{Message, PubSubHub, SUBSCRIBER_BACKLOG};
 
 /// Redis's listen backlog (`tcp-backlog` default).
 const BACKLOG: u32 = 511;
-/// Pause after a failed `accept` (e.g. out of descriptors) so the loop does not spin.
+/// First pause after a failed `accept` (e.g. out of descriptors) so the loop does not spin; doubled on
+/// each further failure up to [`ACCEPT_ERROR_PAUSE_MAX`].
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
-/// What a client over `maxclients` reads before being closed.
+/// Longest pause between `accept` retries.
+const ACCEPT_ERROR_PAUSE_MAX: Duration = Duration::from_secs(1);
+/// What a client over `maxclients` (or the descriptor budget) reads before being closed.
 const MAXCLIENTS_ERROR: &[u8] = b"-ERR max number of clients reached\r\n";
+/// What a non-loopback client reads under `protected-mode yes` without a password (Redis 7.0's text,
+/// typo included).
+const PROTECTED_MODE_ERROR: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 /// Everything sessions share.
 #[derive(Debug)]
@@ -76,6 +83,8 @@ pub struct ServerContext {
     pub run_id: String,
     /// INFO `hz`: a sentinel runs its timer at a randomised 10–19 Hz.
     pub hz: u32,
+    /// The command table after `rename-command`.
+    pub commands: CommandNames,
     listen_addrs: Mutex<Vec<SocketAddr>>,
 }
 
@@ -91,7 +100,14 @@ impl ServerContext {
         let run_id: String = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)]))
             .collect();
+        // The loader validated the renames already; a config built by hand that fails keeps the
+        // plain table (and says so) rather than refusing to serve.
+        let commands = CommandNames::build(&config.rename_commands).unwrap_or_else(|(i, why)| {
+            tracing::warn!(rename = ?config.rename_commands.get(i), "{why}: rename-command ignored");
+            CommandNames::default()
+        });
         Arc::new(ServerContext {
+            commands,
             core,
             hub,
             config,
@@ -245,6 +261,8 @@ async fn accept_loop(
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
+    // Consecutive failed accepts, for back-off and a log line per streak rather than per failure.
+    let mut failures: u32 = 0;
     loop {
         let accepted = tokio::select! {
             biased;
@@ -252,15 +270,40 @@ async fn accept_loop(
             r = listener.accept() => r,
         };
         match accepted {
-            Ok((stream, addr)) => admit(&ctx, stream, addr, &shutdown, &tracker),
+            Ok((stream, addr)) => {
+                if failures > 0 {
+                    tracing::info!(failures, "accepting client connections again");
+                    failures = 0;
+                }
+                admit(&ctx, stream, addr, &shutdown, &tracker)
+            }
             Err(e) => {
-                // Typically EMFILE/ENFILE: existing clients keep working; retry shortly.
-                tracing::warn!(error = %e, "accepting client connection failed");
+                // Typically EMFILE/ENFILE: the connection stays queued in the kernel and the listener
+                // stays readable, so retrying at once would spin. Existing clients and links keep working.
+                if failures == 0 {
+                    tracing::warn!("Accepting client connection: {e} (retrying with back-off)");
+                } else {
+                    tracing::debug!(error = %e, failures, "accepting client connection failed again");
+                }
+                let pause = ACCEPT_ERROR_PAUSE
+                    .saturating_mul(1u32 << failures.min(10))
+                    .min(ACCEPT_ERROR_PAUSE_MAX);
+                failures = failures.saturating_add(1);
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => {}
+                    _ = tokio::time::sleep(pause) => {}
                 }
             }
+        }
+    }
+}
+
+/// Redis `connIsLocal`: a loopback peer (`127.0.0.0/8`, `::1`, or an IPv4-mapped loopback).
+fn is_local(addr: &SocketAddr) -> bool {
+    match addr.ip() {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
     }
 }
@@ -279,16 +322,22 @@ fn admit(
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let fd = i64::from(stream.as_raw_fd());
     let authenticated = ctx.config.requirepass.is_none();
-    let Some(reg) = ctx
-        .clients
-        .register(ctx.config.maxclients, addr, laddr, fd, authenticated)
-    else {
+    let budget = crate::fds::client_budget(ctx.config.maxclients);
+    let Some(reg) = ctx.clients.register(budget, addr, laddr, fd, authenticated) else {
         // Best effort and non-blocking, as Redis: the accept loop never waits on a refused client.
         let _ = stream.try_write(MAXCLIENTS_ERROR);
         Stats::add(&ctx.stats.rejected_connections, 1);
-        tracing::debug!(%addr, "refused client: max number of clients reached");
+        tracing::debug!(%addr, budget, "refused client: max number of clients reached");
         return;
     };
+    // Redis checks protected mode after maxclients, once the client exists.
+    if ctx.config.protected_mode && ctx.config.requirepass.is_none() && !is_local(&addr) {
+        let _ = stream.try_write(PROTECTED_MODE_ERROR);
+        Stats::add(&ctx.stats.rejected_connections, 1);
+        tracing::info!(%addr, "refused client from a non-loopback address: protected mode");
+        drop(reg);
+        return;
+    }
     tracing::debug!(id = reg.entry.id, %addr, "accepted client");
     tracker.spawn(session::run(ctx.clone(), stream, reg, shutdown.clone()));
 }

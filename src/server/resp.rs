@@ -88,6 +88,8 @@ pub struct RequestParser {
     bulk_len: Option<usize>,
     /// Arguments read so far.
     argv: Vec<Vec<u8>>,
+    /// Bytes held by `argv` (lengths plus the per-argument `Vec`), for the query buffer limit.
+    argv_bytes: usize,
     /// Bytes at the front of the buffer already searched for a line end without success, so a line
     /// trickling in byte by byte is scanned once overall, not once per read.
     scanned: usize,
@@ -102,6 +104,13 @@ impl RequestParser {
     /// Whether part of a request has been consumed but the request is not complete.
     pub fn in_progress(&self) -> bool {
         self.multibulk_left > 0
+    }
+
+    /// Memory held by the arguments of the request being read (Redis's `argv_len_sum`, plus the
+    /// per-argument overhead so a request of a million empty arguments counts too): with the unparsed
+    /// bytes this is what `client-query-buffer-limit` bounds.
+    pub fn pending_bytes(&self) -> usize {
+        self.argv_bytes
     }
 
     /// Parse the next complete request out of `buf`.
@@ -170,10 +179,12 @@ impl RequestParser {
             }
             let arg = buf.split_to(len).to_vec();
             buf.advance(2);
+            self.argv_bytes += arg.len() + std::mem::size_of::<Vec<u8>>();
             self.argv.push(arg);
             self.bulk_len = None;
             self.multibulk_left -= 1;
         }
+        self.argv_bytes = 0;
         Ok(Some(std::mem::take(&mut self.argv)))
     }
 }

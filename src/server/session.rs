@@ -1,19 +1,27 @@
 //! One task per client connection: read, parse, execute, write.
 //!
 //! * Input is read into one growing buffer and parsed incrementally ([`RequestParser`]); every complete
-//!   command in the buffer is executed before the replies are written with a single `write_all`, so a
-//!   pipeline of 1000 PINGs costs one read and one write, not 1000 of each. Replies are also flushed
-//!   when more than [`FLUSH_AT`] bytes are pending, so a long pipeline of large replies stays bounded.
-//! * While a reply is being written the session does not read: a client that sends without reading
-//!   gets TCP backpressure instead of growing our buffers.
+//!   command in the buffer is executed before the replies are written, so a pipeline of 1000 PINGs costs
+//!   one read and one write, not 1000 of each. Execution pauses once [`FLUSH_AT`] bytes of replies are
+//!   pending and resumes when they are written, so a long pipeline of large replies stays bounded.
+//! * While replies are pending the session does not read: a client that sends without reading gets TCP
+//!   backpressure instead of growing our buffers (so the `normal` output limit rarely matters).
+//! * `client-query-buffer-limit`: a client whose unparsed input plus the arguments of the command being
+//!   read exceed it is closed without a reply, with Redis's log line — a never-ending bulk cannot grow
+//!   memory past the limit.
+//! * `client-output-buffer-limit`: pending output is counted per client (bytes produced and not yet
+//!   accepted by the socket). Reaching the class's hard limit, or staying at or above its soft limit for
+//!   more than its seconds, closes the client, checked whenever output is added, as in Redis. A
+//!   subscriber keeps draining the event stream into its own buffer while its socket is full, so a slow
+//!   reader is cut off at the pubsub limit (32mb / 8mb for 60 s by default) and never holds more.
 //! * Every wait also watches the server's shutdown token and this client's kill token, so a stuck
 //!   client never delays SHUTDOWN or CLIENT KILL; and each client is its own task, so a slow or idle
 //!   client never blocks another.
-//! * Pub/sub: a subscribed session also waits on the broadcast receiver. Lagging behind the hub is fatal
-//!   (see [`super::pubsub`]); so is a write to a subscriber that does not progress for
-//!   [`PUBSUB_WRITE_TIMEOUT`] (Redis's pubsub output-buffer soft limit is 60 s).
-//! * `timeout`: a client idle for longer is closed, except subscribers, as in Redis.
+//! * Pub/sub: lagging behind the hub's ring ([`super::pubsub`]) is also fatal, so no event is ever
+//!   silently skipped.
+//! * `timeout`: a client idle for longer (no read and no write) is closed, except subscribers, as in Redis.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,30 +39,41 @@ use super::dispatch::{self, ConnState, Outcome};
 use super::pubsub::Message;
 use super::resp::{encode_frame, Frame, Limits, RequestParser};
 use super::ServerContext;
+use crate::config::OutputBufferLimit;
 
-/// Flush pending replies once they exceed this many bytes, even mid-pipeline.
+/// Stop executing commands once this many bytes of replies are pending; resume when written.
 pub const FLUSH_AT: usize = 64 * 1024;
 /// Read granularity.
 const READ_CHUNK: usize = 16 * 1024;
 /// Buffers larger than this are released once empty (after a big request or reply).
 const SHRINK_ABOVE: usize = 256 * 1024;
-/// A write to a subscribed client must finish within this time.
-pub const PUBSUB_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
-/// At most this many queued pub/sub messages are encoded before writing.
+/// At most this many queued pub/sub messages are encoded in one go.
 const MESSAGE_BATCH: usize = 256;
 /// At most about this many pattern matches (messages × patterns) before the session yields.
 const DELIVER_WORK: usize = 16 * 1024;
+/// How long the reply explaining a disconnection (a protocol error) may take to be written.
+const LAST_WORDS: Duration = Duration::from_secs(1);
 
 struct Session {
     ctx: Arc<ServerContext>,
     reader: OwnedReadHalf,
     writer: OwnedWriteHalf,
     inbuf: BytesMut,
+    /// Replies and messages being produced (appended by the encoder).
     out: Vec<u8>,
+    /// Produced output waiting for the socket, oldest first; `sent` bytes of the front are written.
+    queue: VecDeque<Vec<u8>>,
+    sent: usize,
+    /// Bytes in `queue` not yet written.
+    queued: usize,
+    /// An emptied buffer kept for reuse, so the steady state allocates nothing.
+    spare: Vec<u8>,
+    /// Since when pending output is at or above the class's soft limit.
+    soft_since: Option<Instant>,
     parser: RequestParser,
     st: ConnState,
     kill: CancellationToken,
-    last_read: Instant,
+    last_interaction: Instant,
 }
 
 /// Why the session ended (for the log).
@@ -68,6 +87,8 @@ enum End {
     Shutdown,
     Timeout,
     Lagged(u64),
+    QueryBufferLimit,
+    OutputBufferLimit,
     Closed,
 }
 
@@ -88,9 +109,14 @@ pub(crate) async fn run(
         writer,
         inbuf: BytesMut::with_capacity(READ_CHUNK),
         out: Vec::new(),
+        queue: VecDeque::new(),
+        sent: 0,
+        queued: 0,
+        spare: Vec::new(),
+        soft_since: None,
         parser: RequestParser::new(),
         kill: entry.kill.clone(),
-        last_read: Instant::now(),
+        last_interaction: Instant::now(),
     };
     let end = s.serve().await;
     match &end {
@@ -114,41 +140,59 @@ async fn recv_message(
 }
 
 impl Session {
+    /// Output produced and not yet written.
+    fn pending(&self) -> usize {
+        self.out.len() + self.queued
+    }
+
     async fn serve(&mut self) -> End {
         let timeout = match self.ctx.config.timeout_secs {
             0 => None,
             s => Some(Duration::from_secs(s)),
         };
         loop {
-            if let Some(end) = self.process_input().await {
-                // Best effort: the reply explaining the end (protocol error) goes out first.
-                let _ = self.flush().await;
+            if self.pending() < FLUSH_AT {
+                if let Some(end) = self.process_input().await {
+                    // Best effort: the reply explaining the end (protocol error) goes out first.
+                    self.last_words().await;
+                    return end;
+                }
+            }
+            if let Err(end) = self.check_output_limit() {
                 return end;
             }
-            if let Err(end) = self.flush().await {
-                return end;
-            }
-            if self.st.close_after_reply {
+            self.stage();
+            if self.queued == 0 && self.st.close_after_reply {
                 return End::Killed;
             }
             let idle_deadline = match timeout {
-                Some(t) if self.st.subscriptions() == 0 => Some(self.last_read + t),
+                Some(t) if self.st.subscriptions() == 0 => Some(self.last_interaction + t),
                 _ => None,
             };
             if self.inbuf.capacity() - self.inbuf.len() < READ_CHUNK / 4 {
                 self.inbuf.reserve(READ_CHUNK);
             }
+            let writing = self.queued > 0;
+            let front: &[u8] = self.queue.front().map_or(&[], |c| &c[self.sent..]);
             tokio::select! {
                 biased;
                 _ = self.st.shutdown.cancelled() => return End::Shutdown,
                 _ = self.kill.cancelled() => return End::Killed,
-                r = self.reader.read_buf(&mut self.inbuf) => match r {
+                r = self.writer.write(front), if writing => match r {
+                    Ok(0) => return End::Io(std::io::ErrorKind::WriteZero.into()),
+                    Ok(n) => self.wrote(n),
+                    Err(e) => return End::Io(e),
+                },
+                r = self.reader.read_buf(&mut self.inbuf), if !writing => match r {
                     Ok(0) => return End::Eof,
                     Ok(n) => {
                         Stats::add(&self.ctx.stats.net_input_bytes, n as u64);
                         Stats::add(&self.ctx.stats.reads_processed, 1);
-                        self.last_read = Instant::now();
+                        self.last_interaction = Instant::now();
                         self.st.entry.state().last_interaction = std::time::Instant::now();
+                        if let Err(end) = self.check_query_limit() {
+                            return end;
+                        }
                     }
                     Err(e) => return End::Io(e),
                 },
@@ -165,6 +209,105 @@ impl Session {
         }
     }
 
+    /// Move produced output to the write queue (reusing a spare buffer, so no allocation per batch).
+    fn stage(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        let next = std::mem::take(&mut self.spare);
+        let full = std::mem::replace(&mut self.out, next);
+        self.queued += full.len();
+        self.queue.push_back(full);
+    }
+
+    /// `n` bytes of the queue's front were written.
+    fn wrote(&mut self, n: usize) {
+        Stats::add(&self.ctx.stats.net_output_bytes, n as u64);
+        Stats::add(&self.ctx.stats.writes_processed, 1);
+        self.last_interaction = Instant::now();
+        self.sent += n;
+        self.queued -= n;
+        if self.queue.front().is_some_and(|c| self.sent == c.len()) {
+            self.sent = 0;
+            if let Some(mut done) = self.queue.pop_front() {
+                if done.capacity() <= SHRINK_ABOVE && self.spare.capacity() == 0 {
+                    done.clear();
+                    self.spare = done;
+                }
+            }
+        }
+        if self.queued == 0 {
+            self.soft_since = None;
+        }
+    }
+
+    /// Write what is pending, for at most [`LAST_WORDS`], before the connection is dropped.
+    async fn last_words(&mut self) {
+        self.stage();
+        let deadline = Instant::now() + LAST_WORDS;
+        while let Some(front) = self.queue.front() {
+            let chunk = &front[self.sent..];
+            let r = tokio::select! {
+                biased;
+                _ = self.st.shutdown.cancelled() => return,
+                _ = self.kill.cancelled() => return,
+                _ = tokio::time::sleep_until(deadline) => return,
+                r = self.writer.write(chunk) => r,
+            };
+            match r {
+                Ok(n) if n > 0 => self.wrote(n),
+                _ => return,
+            }
+        }
+    }
+
+    /// `client-query-buffer-limit`: unparsed input plus the arguments of the command being read.
+    fn check_query_limit(&self) -> Result<(), End> {
+        let used = self.inbuf.len() + self.parser.pending_bytes();
+        if used <= self.ctx.config.client_query_buffer_limit {
+            return Ok(());
+        }
+        let head = &self.inbuf[..self.inbuf.len().min(64)];
+        tracing::warn!(
+            "Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})",
+            self.st.entry.info_line(std::time::Instant::now()),
+            String::from_utf8_lossy(head)
+        );
+        Stats::add(&self.ctx.stats.query_buffer_limit_disconnections, 1);
+        Err(End::QueryBufferLimit)
+    }
+
+    /// `client-output-buffer-limit` of the client's class, checked whenever output was added (Redis
+    /// `checkClientOutputBufferLimits`).
+    fn check_output_limit(&mut self) -> Result<(), End> {
+        let limits = &self.ctx.config.output_buffer_limits;
+        let limit: OutputBufferLimit = if self.st.subscriptions() > 0 {
+            limits.pubsub
+        } else {
+            limits.normal
+        };
+        let used = self.pending() as u64;
+        let hard = limit.hard != 0 && used >= limit.hard;
+        let mut soft = false;
+        if limit.soft != 0 && used >= limit.soft {
+            match self.soft_since {
+                None => self.soft_since = Some(Instant::now()),
+                Some(since) => soft = since.elapsed() > Duration::from_secs(limit.soft_secs),
+            }
+        } else {
+            self.soft_since = None;
+        }
+        if hard || soft {
+            tracing::warn!(
+                "Client {} closed for overcoming of output buffer limits.",
+                self.st.entry.info_line(std::time::Instant::now())
+            );
+            Stats::add(&self.ctx.stats.output_buffer_limit_disconnections, 1);
+            return Err(End::OutputBufferLimit);
+        }
+        Ok(())
+    }
+
     /// Encode a received message and whatever else is already queued (bounded by messages and by pattern
     /// matches). `Ok(true)`: the work bound was hit, yield before more.
     fn deliver(
@@ -179,6 +322,7 @@ impl Session {
                     for f in self.st.message_frames(&msg) {
                         encode_frame(&f, self.st.proto, &mut self.out);
                     }
+                    self.check_output_limit()?;
                     work += 1 + self.st.patterns.len();
                     if work > DELIVER_WORK {
                         return Ok(true);
@@ -192,6 +336,7 @@ impl Session {
                         "subscriber fell behind the event stream; disconnecting it so it re-reads state \
                          instead of missing events (output buffer limit)"
                     );
+                    Stats::add(&self.ctx.stats.output_buffer_limit_disconnections, 1);
                     return Err(End::Lagged(n));
                 }
                 Err(broadcast::error::RecvError::Closed) => {
@@ -216,10 +361,11 @@ impl Session {
         Ok(false)
     }
 
-    /// Execute every complete command in the input buffer. `Some(end)` closes the connection.
+    /// Execute every complete command in the input buffer, until [`FLUSH_AT`] bytes of output are
+    /// pending. `Some(end)` closes the connection.
     async fn process_input(&mut self) -> Option<End> {
         loop {
-            if self.st.close_after_reply {
+            if self.st.close_after_reply || self.pending() >= FLUSH_AT {
                 return None;
             }
             let limits = Limits {
@@ -259,54 +405,11 @@ impl Session {
                 Outcome::Close => return Some(End::Closed),
             }
             self.st.command_done();
-            if self.out.len() >= FLUSH_AT {
-                if let Err(end) = self.flush().await {
-                    return Some(end);
-                }
-            }
         }
         if self.inbuf.is_empty() && self.inbuf.capacity() > SHRINK_ABOVE {
             self.inbuf = BytesMut::with_capacity(READ_CHUNK);
         }
         None
-    }
-
-    /// Write pending replies, unless the client is killed or the server stops first.
-    async fn flush(&mut self) -> Result<(), End> {
-        if self.out.is_empty() {
-            return Ok(());
-        }
-        let subscribed = self.st.subscriptions() > 0;
-        let write = self.writer.write_all(&self.out);
-        let result = tokio::select! {
-            biased;
-            _ = self.st.shutdown.cancelled() => return Err(End::Shutdown),
-            _ = self.kill.cancelled() => return Err(End::Killed),
-            r = async {
-                if subscribed {
-                    tokio::time::timeout(PUBSUB_WRITE_TIMEOUT, write).await
-                        .unwrap_or_else(|_| Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "subscriber is not reading (output buffer limit)",
-                        )))
-                } else {
-                    write.await
-                }
-            } => r,
-        };
-        match result {
-            Ok(()) => {
-                Stats::add(&self.ctx.stats.net_output_bytes, self.out.len() as u64);
-                Stats::add(&self.ctx.stats.writes_processed, 1);
-                if self.out.capacity() > SHRINK_ABOVE {
-                    self.out = Vec::new();
-                } else {
-                    self.out.clear();
-                }
-                Ok(())
-            }
-            Err(e) => Err(End::Io(e)),
-        }
     }
 }
 

@@ -8,6 +8,7 @@ mod common;
 
 mod base;
 mod fixtures;
+mod limits;
 mod mixed_cluster;
 mod monitoring;
 mod wire_compat;

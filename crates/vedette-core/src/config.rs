@@ -13,6 +13,11 @@ pub const DEFAULT_DOWN_AFTER_MS: u64 = 30_000;
 pub const DEFAULT_FAILOVER_TIMEOUT_MS: u64 = 180_000;
 /// Default `parallel-syncs`.
 pub const DEFAULT_PARALLEL_SYNCS: u32 = 1;
+/// Default `sentinel max-known-sentinels` (vedette only): far above real deployments (3–7 sentinels),
+/// low enough that hellos announcing made-up sentinels cannot make us open unbounded links.
+pub const DEFAULT_MAX_KNOWN_SENTINELS: u32 = 64;
+/// Default `sentinel max-known-replicas` (vedette only): far above real deployments.
+pub const DEFAULT_MAX_KNOWN_REPLICAS: u32 = 1024;
 
 /// Largest epoch vedette accepts from anywhere (hellos, `IS-MASTER-DOWN-BY-ADDR`, sentinel.conf, state).
 ///
@@ -180,6 +185,12 @@ pub struct GlobalConfig {
     pub announce_hostnames: bool,
     /// `loglevel` (debug, verbose, notice, warning, nothing).
     pub loglevel: String,
+    /// `sentinel max-known-sentinels` (vedette only): sentinels discovered per master beyond this many
+    /// are ignored (each costs a link, an fsync'd rewrite and a dial carrying our password).
+    pub max_known_sentinels: u32,
+    /// `sentinel max-known-replicas` (vedette only): replicas discovered per master beyond this many are
+    /// ignored.
+    pub max_known_replicas: u32,
 }
 
 impl Default for GlobalConfig {
@@ -195,6 +206,8 @@ impl Default for GlobalConfig {
             resolve_hostnames: false,
             announce_hostnames: false,
             loglevel: "notice".into(),
+            max_known_sentinels: DEFAULT_MAX_KNOWN_SENTINELS,
+            max_known_replicas: DEFAULT_MAX_KNOWN_REPLICAS,
         }
     }
 }

@@ -322,6 +322,17 @@ pub(crate) struct Master {
     pub(crate) last_ask: Option<Instant>,
     pub(crate) replicas: BTreeMap<String, Replica>,
     pub(crate) sentinels: BTreeMap<String, Peer>,
+    /// `-max-sentinels-reached` was emitted and the table has not had room since.
+    pub(crate) sentinels_full: bool,
+    /// `-max-replicas-reached` was emitted and the table has not had room since.
+    pub(crate) replicas_full: bool,
+}
+
+/// Which table of a master a discovery would grow.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Known {
+    Sentinel,
+    Replica,
 }
 
 impl Master {

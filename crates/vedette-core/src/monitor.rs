@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::config::valid_host;
 use crate::events::Level;
-use crate::instance::{addr_name, host_key, same_host, FailoverState, Reconf, Sent};
+use crate::instance::{addr_name, host_key, same_host, FailoverState, Known, Reconf, Sent};
 use crate::io::{
     ConnectSpec, HelloTemplate, LinkId, LinkKind, LinkReply, OutCommand, Output, ScriptJob,
 };
@@ -668,6 +668,9 @@ impl Sentinel {
                     continue;
                 }
                 if known.insert((host_key(&line.ip), line.port)) {
+                    if !self.room_for(&master, Known::Replica) {
+                        break;
+                    }
                     let down_after = self
                         .masters
                         .get(&master)
@@ -872,6 +875,9 @@ impl Sentinel {
                     self.remove_sentinel_everywhere(&old_id);
                 }
             }
+            if !address_switch && !self.room_for(&name, Known::Sentinel) {
+                return;
+            }
             let down_after = self
                 .masters
                 .get(&name)
@@ -953,6 +959,32 @@ impl Sentinel {
                 );
             }
         }
+    }
+
+    /// Whether `master` may learn one more sentinel or replica (`sentinel max-known-sentinels` /
+    /// `max-known-replicas`). When full, the first refusal emits `-max-sentinels-reached` /
+    /// `-max-replicas-reached` (once until the table has room again, e.g. after SENTINEL RESET), so a
+    /// flood of forged hellos or a huge INFO cannot grow links, dials and rewrites without bound.
+    fn room_for(&mut self, master: &str, kind: Known) -> bool {
+        let (cap, event) = match kind {
+            Known::Sentinel => (self.global.max_known_sentinels, "-max-sentinels-reached"),
+            Known::Replica => (self.global.max_known_replicas, "-max-replicas-reached"),
+        };
+        let Some(m) = self.masters.get_mut(master) else {
+            return false;
+        };
+        let (len, warned) = match kind {
+            Known::Sentinel => (m.sentinels.len(), &mut m.sentinels_full),
+            Known::Replica => (m.replicas.len(), &mut m.replicas_full),
+        };
+        if len < cap as usize {
+            *warned = false;
+            return true;
+        }
+        if !std::mem::replace(warned, true) {
+            self.event_master(Level::Warning, event, master, &cap.to_string());
+        }
+        false
     }
 
     fn remove_sentinel_everywhere(&mut self, runid: &str) {

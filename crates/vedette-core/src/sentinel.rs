@@ -392,6 +392,8 @@ impl Sentinel {
             last_ask: None,
             replicas: BTreeMap::new(),
             sentinels: BTreeMap::new(),
+            sentinels_full: false,
+            replicas_full: false,
         };
         let name = m.cfg.name.clone();
         let down_after = m.cfg.down_after_ms;

@@ -665,6 +665,72 @@ fn switch_to_an_unknown_address_connects_at_once() {
     );
 }
 
+#[test]
+fn known_sentinels_and_replicas_are_capped_per_master() {
+    let mut st = PersistedState::new(ME);
+    st.global.max_known_sentinels = 2;
+    st.global.max_known_replicas = 3;
+    let mut cfg = MasterConfig::new("m", "127.0.0.1", 6379, 1);
+    cfg.down_after_ms = 1000;
+    st.masters.insert("m".into(), PersistedMaster::new(cfg));
+    let mut fx = Fx {
+        s: Sentinel::new(st, 1, Instant(0)),
+        now: 0,
+        log: Vec::new(),
+        auto_persist: true,
+    };
+    fx.pump();
+    let hello = |i: u32| {
+        format!(
+            "127.0.0.1,{},{:040x},0,m,127.0.0.1,6379,0",
+            26400 + i,
+            0xa000 + i
+        )
+    };
+    for i in 0..5 {
+        assert_eq!(
+            fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello(i)]),
+            Reply::Int(1)
+        );
+    }
+    assert_eq!(fx.events("+sentinel").len(), 2);
+    // One event per master while full, with the limit.
+    assert_eq!(
+        fx.events("-max-sentinels-reached"),
+        vec!["master m 127.0.0.1 6379 2".to_string()]
+    );
+    let persisted = fx.s.persisted_state();
+    assert_eq!(persisted.masters["m"].known_sentinels.len(), 2);
+    // A known sentinel moving to another address is not a new one: still accepted.
+    let moved = format!("127.0.0.1,26499,{:040x},0,m,127.0.0.1,6379,0", 0xa000);
+    fx.cmd(&["PUBLISH", "__sentinel__:hello", &moved]);
+    assert_eq!(fx.events("+sentinel-address-switch").len(), 1);
+
+    // Replicas from the master's INFO: the first 3 are taken, the rest ignored, one event.
+    let outs = fx.tick(100);
+    fx.answer(&outs, |link, cmd| match cmd {
+        OutCommand::Info if link == LinkId(1) => Some(LinkReply::Info(Some(master_info(
+            A,
+            &[6380, 6381, 6382, 6383, 6384],
+        )))),
+        OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+        _ => Some(LinkReply::Other),
+    });
+    fx.pump();
+    assert_eq!(fx.events("+slave").len(), 3);
+    assert_eq!(
+        fx.events("-max-replicas-reached"),
+        vec!["master m 127.0.0.1 6379 3".to_string()]
+    );
+    assert_eq!(fx.s.persisted_state().masters["m"].known_replicas.len(), 3);
+    // After SENTINEL RESET the tables have room again, and a new episode is reported again.
+    assert_eq!(fx.cmd(&["SENTINEL", "RESET", "m"]), Reply::Int(1));
+    for i in 10..13 {
+        fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello(i)]);
+    }
+    assert_eq!(fx.events("-max-sentinels-reached").len(), 2);
+}
+
 /// Validation of untrusted addresses and numbers, and the costs of hostile inputs.
 mod validation;
 

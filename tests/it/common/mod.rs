@@ -592,6 +592,35 @@ impl Flavor {
     }
 }
 
+/// `CAP_SYS_RESOURCE` from `<linux/capability.h>` (not in the libc crate).
+const CAP_SYS_RESOURCE: libc::c_ulong = 24;
+
+/// Run `cmd` under `RLIMIT_NOFILE` = `n` (soft and hard), without the privilege to raise it.
+pub fn limit_nofile(cmd: &mut Command, n: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe system
+    // calls (setrlimit, geteuid, prctl) on plain values.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Root keeps CAP_SYS_RESOURCE across exec unless it leaves the bounding set, and with it
+            // could raise the hard limit again.
+            if libc::geteuid() == 0
+                && libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// A running sentinel process with its config file in a temp dir. Killed by PID on drop.
 pub struct Sentinel {
     /// Implementation.
@@ -600,6 +629,8 @@ pub struct Sentinel {
     pub port: u16,
     /// The settings it was started with (the file on disk may since have been rewritten by the sentinel).
     pub conf: SentinelConf,
+    /// `RLIMIT_NOFILE` (soft and hard) the process is started under, if not inherited.
+    nofile: Option<u64>,
     // Field order matters: `proc` drops (and prints its log on panic) before `dir` is deleted.
     proc: Option<Proc>,
     dir: TempDir,
@@ -608,6 +639,13 @@ pub struct Sentinel {
 impl Sentinel {
     /// Start `flavor` with `conf` and wait until it answers PING.
     pub fn start(flavor: Flavor, conf: SentinelConf) -> Sentinel {
+        Sentinel::start_limited(flavor, conf, None)
+    }
+
+    /// Start `flavor` under `RLIMIT_NOFILE` = `nofile` (soft and hard, set in the child before exec,
+    /// as `ulimit -n` would). When the tests run as root the child also loses `CAP_SYS_RESOURCE`, so
+    /// it cannot raise the limit again (an unprivileged `ulimit -n` is what is being modelled).
+    pub fn start_limited(flavor: Flavor, conf: SentinelConf, nofile: Option<u64>) -> Sentinel {
         let dir = tempdir(match flavor {
             Flavor::Redis => "vedette-it-rs-",
             Flavor::Vedette => "vedette-it-vd-",
@@ -619,6 +657,7 @@ impl Sentinel {
             flavor,
             port: conf.port,
             conf,
+            nofile,
             dir,
             proc: None,
         };
@@ -643,7 +682,7 @@ impl Sentinel {
 
     fn spawn(&mut self) {
         let conf_path = self.conf_path();
-        let cmd = match self.flavor {
+        let mut cmd = match self.flavor {
             Flavor::Redis => {
                 let mut c = Command::new("redis-sentinel");
                 c.arg(&conf_path);
@@ -658,6 +697,9 @@ impl Sentinel {
                 c
             }
         };
+        if let Some(n) = self.nofile {
+            limit_nofile(&mut cmd, n);
+        }
         let mut proc = Proc::spawn(
             format!("{}:{}", self.flavor.name(), self.port),
             cmd,
