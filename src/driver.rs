@@ -1,8 +1,11 @@
 //! The one task that owns the [`vedette_core::Sentinel`] and executes its outputs in order.
 //!
 //! Everything that happens — a reply on a link, a client command, a finished state write, a timer — becomes
-//! one call into the core, after which the driver drains the core's outputs. A `Persist` output is a
-//! barrier inside the core, so the driver only has to execute outputs in the order it gets them.
+//! one call into the core, after which the driver drains the core's outputs and executes them in order.
+//! Outputs that depend on a state write are held inside the core until the write is reported, so the
+//! driver never waits: a `Persist` runs on a blocking thread (a hung disk hangs only that thread), at most
+//! one at a time (the core asks for the next only after the result of the last), and its result comes
+//! back as an input. A failing disk is logged once when writes start failing and once when they recover.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -59,6 +62,22 @@ impl AddrSnapshot {
     }
 }
 
+/// The answer to a command handed to the core with [`CoreHandle::submit`].
+#[derive(Debug)]
+pub struct PendingReply(Option<oneshot::Receiver<Reply>>);
+
+impl PendingReply {
+    /// Wait for the answer; a stopped driver answers with an error reply.
+    pub async fn wait(self) -> Reply {
+        match self.0 {
+            Some(rx) => rx
+                .await
+                .unwrap_or_else(|_| Reply::err("ERR sentinel is shutting down")),
+            None => Reply::err("ERR sentinel is shutting down"),
+        }
+    }
+}
+
 /// Cheap handle sessions use to reach the core.
 #[derive(Debug, Clone)]
 pub struct CoreHandle {
@@ -90,17 +109,18 @@ impl CoreHandle {
 
     /// Run a core command; a stopped driver answers with an error reply.
     pub async fn command(&self, argv: Vec<Vec<u8>>) -> Reply {
+        self.submit(argv).await.wait().await
+    }
+
+    /// Hand a core command to the driver now and get its answer later, so a pipelining client can have
+    /// several in flight: the driver handles them in submission order, and answers that wait for a state
+    /// write (votes, configuration changes) then share one write instead of one write each.
+    pub async fn submit(&self, argv: Vec<Vec<u8>>) -> PendingReply {
         let (reply, rx) = oneshot::channel();
-        if self
-            .tx
-            .send(CoreRequest::Command { argv, reply })
-            .await
-            .is_err()
-        {
-            return Reply::err("ERR sentinel is shutting down");
+        match self.tx.send(CoreRequest::Command { argv, reply }).await {
+            Ok(()) => PendingReply(Some(rx)),
+            Err(_) => PendingReply(None),
         }
-        rx.await
-            .unwrap_or_else(|_| Reply::err("ERR sentinel is shutting down"))
     }
 
     /// The `# Sentinel` INFO section.
@@ -149,6 +169,9 @@ impl Clock {
 /// Most inputs the driver handles before it checks the timer again, so a flood cannot delay a deadline.
 const IO_LOOP_BOUND: usize = 256;
 
+/// Longest the final state write at shutdown may take.
+const SHUTDOWN_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Run the driver until `shutdown` is cancelled. Returns the final state (already written).
 pub async fn run_driver(
     mut core: Sentinel,
@@ -161,7 +184,8 @@ pub async fn run_driver(
 ) -> PersistedState {
     let clock = Clock(clock_start);
     let (input_tx, mut input_rx) = mpsc::unbounded_channel::<Input>();
-    let (persist_tx, mut persist_rx) = mpsc::unbounded_channel::<(u64, bool)>();
+    let (persist_tx, mut persist_rx) = mpsc::unbounded_channel::<(u64, Result<(), String>)>();
+    let mut write_failures: u64 = 0;
     let mut links = LinkManager::new(input_tx);
     let mut scripts = ScriptRunner::default();
     let mut pending: std::collections::BTreeMap<u64, oneshot::Sender<Reply>> = Default::default();
@@ -192,9 +216,32 @@ pub async fn run_driver(
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
-            Some((seq, ok)) = persist_rx.recv() => {
+            Some((seq, result)) = persist_rx.recv() => {
                 *ctx.persist_in_flight = false;
-                let input = if ok { Input::Persisted(PersistSeq(seq)) } else { Input::PersistFailed(PersistSeq(seq)) };
+                let input = match result {
+                    Ok(()) => {
+                        if write_failures > 0 {
+                            tracing::warn!(
+                                "Sentinel state saved on disk again after {write_failures} failed attempts"
+                            );
+                            write_failures = 0;
+                        }
+                        Input::Persisted(PersistSeq(seq))
+                    }
+                    Err(e) => {
+                        if write_failures == 0 {
+                            tracing::warn!(
+                                "WARNING: Sentinel was not able to save the new configuration on disk!!!: {e} \
+                                 (retrying with backoff; commands that change the configuration answer errors until a write succeeds)"
+                            );
+                        } else {
+                            tracing::debug!("state write failed again: {e}");
+                        }
+                        write_failures += 1;
+                        core.note_write_error(e);
+                        Input::PersistFailed(PersistSeq(seq))
+                    }
+                };
                 core.handle_input(clock.now(), input);
             }
             _ = tokio::time::sleep_until(deadline.into()) => {
@@ -253,7 +300,8 @@ pub async fn run_driver(
             addrs.set(&core);
         }
     }
-    // Shutdown: let an in-flight write finish, then write the final state.
+    // Shutdown: let an in-flight write finish, then write the final state. A hung disk must not hang
+    // the exit: both waits are bounded (the blocking thread is left behind).
     while *ctx.persist_in_flight {
         match tokio::time::timeout(Duration::from_secs(2), persist_rx.recv()).await {
             Ok(Some(_)) => *ctx.persist_in_flight = false,
@@ -261,14 +309,23 @@ pub async fn run_driver(
         }
     }
     let state = core.persisted_state();
-    let w = writer.clone();
-    let st = state.clone();
-    match tokio::task::spawn_blocking(move || w.write(&st)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(
-            "WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}"
-        ),
-        Err(e) => tracing::warn!("state writer task failed: {e}"),
+    if *ctx.persist_in_flight {
+        tracing::warn!("WARNING: a state write is still in flight at shutdown (disk hung?): the final state is not saved");
+    } else {
+        let w = writer.clone();
+        let st = state.clone();
+        let write = tokio::task::spawn_blocking(move || w.write(&st));
+        match tokio::time::timeout(SHUTDOWN_WRITE_TIMEOUT, write).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(
+                "WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}"
+            ),
+            Ok(Err(e)) => tracing::warn!("state writer task failed: {e}"),
+            Err(_) => tracing::warn!(
+                "WARNING: the final state write did not finish within {} s (disk hung?)",
+                SHUTDOWN_WRITE_TIMEOUT.as_secs()
+            ),
+        }
     }
     ctx.links.close_all();
     ctx.scripts.kill_all();
@@ -324,7 +381,7 @@ struct Exec<'a> {
     pending: &'a mut std::collections::BTreeMap<u64, oneshot::Sender<Reply>>,
     events: &'a dyn EventSink,
     writer: &'a Arc<dyn StateWriter>,
-    persist_tx: &'a mpsc::UnboundedSender<(u64, bool)>,
+    persist_tx: &'a mpsc::UnboundedSender<(u64, Result<(), String>)>,
     persist_in_flight: &'a mut bool,
     /// Log level in force, so `SENTINEL CONFIG SET loglevel` takes effect when it is persisted.
     loglevel: &'a mut String,
@@ -371,15 +428,9 @@ impl Exec<'_> {
                     *self.persist_in_flight = true;
                     let w = self.writer.clone();
                     let tx = self.persist_tx.clone();
+                    // The core emits the next Persist only after this result: one write in flight.
                     tokio::task::spawn_blocking(move || {
-                        let ok = match w.write(&state) {
-                            Ok(()) => true,
-                            Err(e) => {
-                                tracing::warn!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}");
-                                false
-                            }
-                        };
-                        let _ = tx.send((seq.0, ok));
+                        let _ = tx.send((seq.0, w.write(&state)));
                     });
                 }
                 Output::RunScript(job) => self.scripts.enqueue(job.path, job.args),

@@ -144,7 +144,8 @@ fn start(mut loaded: LoadedConfig, mut lock: Option<StateLock>) -> anyhow::Resul
     }
     .context("cannot start the tokio runtime")?;
     let result = runtime.block_on(vedette::run(loaded));
-    drop(runtime);
+    // Bounded: a state write stuck on a hung disk must not keep the process from exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     drop(pidfile);
     drop(lock);
     result.map_err(Into::into)

@@ -31,6 +31,8 @@ pub(crate) enum Outcome {
     Pushes(Vec<Frame>),
     /// Nothing to send (`CLIENT REPLY OFF|SKIP` themselves).
     NoReply,
+    /// A reply the core will give (suppressed by `CLIENT REPLY OFF|SKIP`); see [`is_core_command`].
+    Core(crate::driver::PendingReply),
     /// Close the connection without replying (SHUTDOWN, HTTP-looking requests).
     Close,
 }
@@ -69,6 +71,9 @@ pub(crate) struct ConnState {
     pub close_after_reply: bool,
     /// The server's shutdown token (SHUTDOWN trips it).
     pub shutdown: CancellationToken,
+    /// Earlier core commands of this client are still unanswered (pipelining): answers that bypass the
+    /// core (the address cache) must not overtake them.
+    pub core_pending: bool,
     /// CLIENT TRACKING state. A sentinel has no keys, so tracking never sends an invalidation; the
     /// state exists so that CLIENT TRACKINGINFO, GETREDIR and CACHING answer as Redis does.
     pub tracking: Tracking,
@@ -115,6 +120,7 @@ impl ConnState {
             skip_next: false,
             close_after_reply: false,
             shutdown,
+            core_pending: false,
             tracking: Tracking::default(),
             hub,
         }
@@ -190,6 +196,14 @@ impl Drop for ConnState {
 
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// Whether `name` (any case) is answered by the core: the session may then pipeline it (submit it and
+/// run the next core command before its answer comes), since such commands never change the connection.
+pub(crate) fn is_core_command(name: &[u8]) -> bool {
+    [&b"sentinel"[..], b"role", b"publish"]
+        .iter()
+        .any(|c| name.eq_ignore_ascii_case(c))
 }
 
 /// Run one command (non-empty argv).
@@ -280,12 +294,17 @@ async fn run(
                 && (argv[1].eq_ignore_ascii_case(b"get-master-addr-by-name")
                     || argv[1].eq_ignore_ascii_case(b"get-primary-addr-by-name")) =>
         {
-            match ctx.core.cached_master_addr(&argv[2]) {
+            let cached = if st.core_pending {
+                None
+            } else {
+                ctx.core.cached_master_addr(&argv[2])
+            };
+            match cached {
                 Some(r) => Outcome::reply(r),
-                None => Outcome::reply(ctx.core.command(argv).await),
+                None => Outcome::Core(ctx.core.submit(argv).await),
             }
         }
-        "role" | "publish" | "sentinel" => Outcome::reply(ctx.core.command(argv).await),
+        "role" | "publish" | "sentinel" => Outcome::Core(ctx.core.submit(argv).await),
         "auth" => auth(ctx, st, &argv),
         "acl" => acl(ctx, st, &argv),
         "hello" => hello(ctx, st, &argv),

@@ -20,6 +20,10 @@
 //! * Pub/sub: lagging behind the hub's ring ([`super::pubsub`]) is also fatal, so no event is ever
 //!   silently skipped.
 //! * `timeout`: a client idle for longer (no read and no write) is closed, except subscribers, as in Redis.
+//! * Pipelined core commands (`SENTINEL`, `ROLE`, `PUBLISH`) are handed to the driver one after another
+//!   without waiting for each answer (at most [`MAX_CORE_IN_FLIGHT`]); the answers are written in request
+//!   order. A peer asking for 100 votes in one burst (a failover storm) thus gets them from a few state
+//!   writes instead of one write per vote. Any other command first waits for the answers before it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -37,9 +41,10 @@ use vedette_core::Reply;
 use super::clients::{Registration, Stats};
 use super::dispatch::{self, ConnState, Outcome};
 use super::pubsub::Message;
-use super::resp::{encode_frame, Frame, Limits, RequestParser};
+use super::resp::{encode_frame, Frame, Limits, Proto, RequestParser};
 use super::ServerContext;
 use crate::config::OutputBufferLimit;
+use crate::driver::PendingReply;
 
 /// Stop executing commands once this many bytes of replies are pending; resume when written.
 pub const FLUSH_AT: usize = 64 * 1024;
@@ -53,6 +58,20 @@ const MESSAGE_BATCH: usize = 256;
 const DELIVER_WORK: usize = 16 * 1024;
 /// How long the reply explaining a disconnection (a protocol error) may take to be written.
 const LAST_WORDS: Duration = Duration::from_secs(1);
+/// At most this many core commands of one client are in flight at once.
+const MAX_CORE_IN_FLIGHT: usize = 1024;
+
+/// Output waiting behind the answer of a pipelined core command, in request order.
+enum Queued {
+    /// A core command's answer, encoded as the connection was when the command ran.
+    Core {
+        reply: PendingReply,
+        proto: Proto,
+        suppress: bool,
+    },
+    /// Replies already encoded.
+    Bytes(Vec<u8>),
+}
 
 struct Session {
     ctx: Arc<ServerContext>,
@@ -74,6 +93,8 @@ struct Session {
     st: ConnState,
     kill: CancellationToken,
     last_interaction: Instant,
+    /// Answers of pipelined core commands still to come, and what follows them.
+    core_queue: VecDeque<Queued>,
 }
 
 /// Why the session ended (for the log).
@@ -117,6 +138,7 @@ pub(crate) async fn run(
         parser: RequestParser::new(),
         kill: entry.kill.clone(),
         last_interaction: Instant::now(),
+        core_queue: VecDeque::new(),
     };
     let end = s.serve().await;
     match &end {
@@ -364,6 +386,49 @@ impl Session {
     /// Execute every complete command in the input buffer, until [`FLUSH_AT`] bytes of output are
     /// pending. `Some(end)` closes the connection.
     async fn process_input(&mut self) -> Option<End> {
+        let end = self.process_commands().await;
+        self.drain_core_queue().await;
+        end
+    }
+
+    /// Encode a reply after everything before it.
+    fn emit(&mut self, frame: &Frame) {
+        if self.core_queue.is_empty() {
+            encode_frame(frame, self.st.proto, &mut self.out);
+            return;
+        }
+        if !matches!(self.core_queue.back(), Some(Queued::Bytes(_))) {
+            self.core_queue.push_back(Queued::Bytes(Vec::new()));
+        }
+        if let Some(Queued::Bytes(b)) = self.core_queue.back_mut() {
+            encode_frame(frame, self.st.proto, b);
+        }
+    }
+
+    /// Wait for the answers of pipelined core commands and encode everything queued, in order.
+    async fn drain_core_queue(&mut self) {
+        while let Some(q) = self.core_queue.pop_front() {
+            match q {
+                Queued::Bytes(b) => self.out.extend_from_slice(&b),
+                Queued::Core {
+                    reply,
+                    proto,
+                    suppress,
+                } => {
+                    let r = reply.wait().await;
+                    if r.is_error() {
+                        Stats::add(&self.ctx.stats.error_replies, 1);
+                    }
+                    if !suppress {
+                        encode_frame(&Frame::Reply(r), proto, &mut self.out);
+                    }
+                }
+            }
+        }
+        self.st.core_pending = false;
+    }
+
+    async fn process_commands(&mut self) -> Option<End> {
         loop {
             if self.st.close_after_reply || self.pending() >= FLUSH_AT {
                 return None;
@@ -377,6 +442,7 @@ impl Session {
                 Ok(None) => break,
                 Err(e) => {
                     tracing::debug!(id = self.st.entry.id, addr = %self.st.entry.addr, error = %e, "protocol error");
+                    self.drain_core_queue().await;
                     let frame = Frame::Reply(Reply::err(e.reply_text()));
                     Stats::add(&self.ctx.stats.error_replies, 1);
                     encode_frame(&frame, self.st.proto, &mut self.out);
@@ -386,6 +452,15 @@ impl Session {
             if argv.is_empty() {
                 continue;
             }
+            // Only core commands overtake unanswered core commands: anything else may read or change
+            // what they change (connection state, INFO), so it waits for their answers first.
+            if !self.core_queue.is_empty()
+                && (!dispatch::is_core_command(&argv[0])
+                    || self.core_queue.len() >= MAX_CORE_IN_FLIGHT)
+            {
+                self.drain_core_queue().await;
+            }
+            self.st.core_pending = !self.core_queue.is_empty();
             let outcome = dispatch::execute(&self.ctx, &mut self.st, argv).await;
             match outcome {
                 Outcome::Reply(frame) => {
@@ -393,12 +468,17 @@ impl Session {
                         Stats::add(&self.ctx.stats.error_replies, 1);
                     }
                     if !(self.st.reply_off || self.st.skip) {
-                        encode_frame(&frame, self.st.proto, &mut self.out);
+                        self.emit(&frame);
                     }
                 }
+                Outcome::Core(reply) => self.core_queue.push_back(Queued::Core {
+                    reply,
+                    proto: self.st.proto,
+                    suppress: self.st.reply_off || self.st.skip,
+                }),
                 Outcome::Pushes(frames) => {
                     for f in &frames {
-                        encode_frame(f, self.st.proto, &mut self.out);
+                        self.emit(f);
                     }
                 }
                 Outcome::NoReply => {}

@@ -19,5 +19,6 @@ mod cluster;
 mod failover;
 mod failover_mixed;
 
-// Step 6 — hostile input and bad luck.
+// Step 6 — faults and hostile input.
+mod durability;
 mod hostile;

@@ -193,9 +193,7 @@ impl Sentinel {
             "failover" => self.cmd_failover(&s(&argv[2])),
             "ckquorum" => self.cmd_ckquorum(&s(&argv[2])),
             "flushconfig" => {
-                let seq = self.flush();
-                self.out
-                    .guarded(client, Reply::ok(), seq, Reply::err(errors::FLUSH_FAILED));
+                self.ack_after_flush(client, Reply::ok());
                 return;
             }
             "set" => return self.cmd_set(client, argv),
@@ -485,17 +483,38 @@ impl Sentinel {
             Reply::bulk(&leader),
             Reply::Int(leader_epoch as i64),
         ]);
-        // The vote (and epoch) must be durable before the reply reveals it; if the write fails, abstain.
-        if let Some(seq) = self.out.pending_persist() {
-            let abstain = Reply::Array(vec![
-                Reply::Int(i64::from(down)),
-                Reply::bulk("*"),
-                Reply::Int(0),
-            ]);
-            self.out.guarded(client, reply, seq, abstain);
+        // A vote must be durable before the reply reveals it; if its write fails, abstain (Redis would
+        // reveal it anyway). A reply without a vote, or with one already on disk, leaves at once.
+        let dep = match &found {
+            Some(name)
+                if leader != "*"
+                    && !self.mutated(crate::sentinel::Mutation::SkipPersistBarrier) =>
+            {
+                self.out.dep_for(|d| d.vote_epoch(name) >= leader_epoch)
+            }
+            _ => None,
+        };
+        let abstain = Reply::Array(vec![
+            Reply::Int(i64::from(down)),
+            Reply::bulk("*"),
+            Reply::Int(0),
+        ]);
+        let now = self.now;
+        self.out.guarded(client, reply, dep, abstain, now);
+    }
+
+    /// Answer a command that changed persisted state once the write covering the change is durable:
+    /// `reply` then, or Redis's `-ERR Failed to save config file. Check server logs.` if that write fails
+    /// (an error reply stays itself). The in-memory change is kept either way, as in Redis.
+    fn ack_after_flush(&mut self, client: ClientId, reply: Reply) {
+        let dep = self.flush();
+        let fail = if reply.is_error() {
+            reply.clone()
         } else {
-            self.reply(client, reply);
-        }
+            Reply::err(errors::FLUSH_FAILED)
+        };
+        let now = self.now;
+        self.out.guarded(client, reply, Some(dep), fail, now);
     }
 
     fn cmd_monitor(&mut self, client: ClientId, argv: &[Vec<u8>]) {
@@ -532,9 +551,7 @@ impl Sentinel {
         cfg.failover_timeout_ms = self.t.default_failover_timeout;
         let now = self.now;
         self.add_master(&PersistedMaster::new(cfg), now);
-        let seq = self.flush();
-        self.out
-            .guarded(client, Reply::ok(), seq, Reply::err(errors::FLUSH_FAILED));
+        self.ack_after_flush(client, Reply::ok());
         self.event_master(
             Level::Warning,
             "+monitor",
@@ -550,9 +567,7 @@ impl Sentinel {
         }
         self.event_master(Level::Warning, "-monitor", &name, "");
         self.remove_master(&name);
-        let seq = self.flush();
-        self.out
-            .guarded(client, Reply::ok(), seq, Reply::err(errors::FLUSH_FAILED));
+        self.ack_after_flush(client, Reply::ok());
     }
 
     fn remove_master(&mut self, name: &str) {
@@ -820,13 +835,7 @@ impl Sentinel {
         }
         let reply = err.map(Reply::err).unwrap_or_else(Reply::ok);
         if changed {
-            let seq = self.flush();
-            let fail = if reply.is_error() {
-                reply.clone()
-            } else {
-                Reply::err(errors::FLUSH_FAILED)
-            };
-            self.out.guarded(client, reply, seq, fail);
+            self.ack_after_flush(client, reply);
         } else {
             self.reply(client, reply);
         }
@@ -959,9 +968,7 @@ impl Sentinel {
                 self.drop_connection(l);
             }
         }
-        let seq = self.flush();
-        self.out
-            .guarded(client, Reply::ok(), seq, Reply::err(errors::FLUSH_FAILED));
+        self.ack_after_flush(client, Reply::ok());
     }
 
     /// Some stored address that is a host name, not an IP literal.

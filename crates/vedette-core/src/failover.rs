@@ -3,7 +3,7 @@
 
 use crate::events::Level;
 use crate::instance::{same_host, FailoverState, Reconf, Sent};
-use crate::io::{LinkId, OutCommand, Output};
+use crate::io::{LinkId, OutCommand};
 use crate::sentinel::{InstKey, Mutation, Sentinel};
 
 /// vedette's ordered start: each sentinel that sees ODOWN waits this long per sentinel ranked before it
@@ -20,6 +20,8 @@ impl Sentinel {
         let now = self.now;
         let ask_period = self.t.ask_period.min(FAST_ASK_MS);
         let stale_after = self.t.ask_period.saturating_mul(5);
+        let vote_durable = self.vote_durable(name);
+        let durable_epoch = self.revealable_epoch();
         let Some(m) = self.masters.get_mut(name) else {
             return;
         };
@@ -35,12 +37,16 @@ impl Sentinel {
             return;
         }
         let (host, port) = (m.c.host.clone(), m.c.port);
-        let runid = if m.in_failover() {
-            self.myid.clone()
+        let in_failover = m.in_failover();
+        // Persist before you speak: a vote request reveals our epoch and self-vote, so it goes out only
+        // once both are on disk (the write landing asks again at once); until then, and while writes fail,
+        // ask without a vote request and with the durable epoch (both Redis and vedette ignore the epoch
+        // of a `*` ask), so the down state still flows.
+        let (runid, epoch) = if in_failover && vote_durable {
+            (self.myid.clone(), self.current_epoch)
         } else {
-            "*".to_string()
+            ("*".to_string(), durable_epoch)
         };
-        let epoch = self.current_epoch;
         let mut targets: Vec<LinkId> = Vec::new();
         for p in m.sentinels.values() {
             let recent = p
@@ -283,8 +289,8 @@ impl Sentinel {
                 voted = true;
             }
         }
-        // One durable write covers the epoch bump and the vote; every output that reveals them is queued
-        // behind it.
+        // One durable write covers the epoch bump and the vote (and whatever else is pending: group
+        // commit); a reply or vote request that reveals them waits for it.
         if bumped || voted {
             self.flush();
         }
@@ -385,7 +391,7 @@ impl Sentinel {
             self.event_master(Level::Warning, "+elected-leader", name, "");
             if self.simfailure & 1 != 0 {
                 tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
-                self.out.push(Output::Crash);
+                self.out.crash(self.now);
             }
             self.set_state(name, FailoverState::SelectSlave);
             self.event_master(Level::Warning, "+failover-state-select-slave", name, "");
@@ -529,7 +535,7 @@ impl Sentinel {
         self.event(Level::Warning, "+promoted-slave", &key, "");
         if self.simfailure & 2 != 0 {
             tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
-            self.out.push(Output::Crash);
+            self.out.crash(self.now);
         }
         self.event_master(Level::Warning, "+failover-state-reconf-slaves", name, "");
         let new = self

@@ -1,9 +1,11 @@
 //! What goes into the core ([`Input`]) and what comes out ([`Output`]).
 //!
 //! The shell turns bytes into inputs and outputs into bytes; the core never touches a socket. Outputs are
-//! drained in order with [`crate::Sentinel::poll_output`]; an [`Output::Persist`] is a barrier (nothing
-//! queued after it is released until the shell reports [`Input::Persisted`]), which is how "persist before
-//! you speak" is enforced for votes and epochs.
+//! drained in order with [`crate::Sentinel::poll_output`] and executed in that order. "Persist before you
+//! speak" is enforced inside the core: a reply that depends on a write (a vote, an acknowledged
+//! configuration change) is only released once the shell reported [`Input::Persisted`] for a write that
+//! covers it, and what hellos and vote requests reveal is taken from the durable state. Everything else is
+//! released at once, whatever the disk does.
 
 use crate::config::PersistedState;
 use crate::events::Event;
@@ -217,7 +219,9 @@ pub enum Output {
     },
     /// Publish on our own pub/sub (channel = event type), log it, run the notification script if configured.
     Event(Event),
-    /// Write this state durably (temp file, fsync, rename, fsync dir) and report `Persisted(seq)`.
+    /// Write this state durably (temp file, fsync, rename, fsync dir) and report `Persisted(seq)` or
+    /// `PersistFailed(seq)`. At most one is outstanding: the next comes only after that report. Must not
+    /// block the caller (a disk can hang).
     Persist {
         /// Sequence number.
         seq: PersistSeq,

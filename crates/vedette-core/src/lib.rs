@@ -10,8 +10,10 @@
 //! 1. build it with [`Sentinel::new`] from the loaded [`PersistedState`], a seed and the current time;
 //! 2. feed inputs with [`Sentinel::handle_input`] and client commands with [`Sentinel::handle_command`];
 //! 3. call [`Sentinel::handle_timeout`] when [`Sentinel::poll_timeout`] says so (and at least every 100 ms);
-//! 4. after each call drain [`Sentinel::poll_output`] and execute outputs in order. A
-//!    [`Output::Persist`] is a barrier: report [`Input::Persisted`] before anything after it is released.
+//! 4. after each call drain [`Sentinel::poll_output`] and execute outputs in order. Run each
+//!    [`Output::Persist`] (one at a time: the next comes only after its result) and report
+//!    [`Input::Persisted`] or [`Input::PersistFailed`]; outputs that depend on a write are held inside the
+//!    core until then, everything else is released at once.
 
 #![warn(missing_docs)]
 
@@ -27,6 +29,7 @@ mod command;
 mod failover;
 mod instance;
 mod monitor;
+mod outbox;
 mod sentinel;
 
 pub use config::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};

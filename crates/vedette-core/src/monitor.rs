@@ -392,7 +392,9 @@ impl Sentinel {
                 self.global.port
             },
             runid: self.myid.clone(),
-            current_epoch: self.current_epoch,
+            // The durable epoch: a hello never waits for a write (a newer epoch goes out in the next
+            // hello after the write that covers it).
+            current_epoch: self.revealable_epoch(),
             master_name: master.to_string(),
             master_ip: mip,
             master_port: mport,

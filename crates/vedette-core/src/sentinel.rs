@@ -3,12 +3,13 @@
 //! The algorithm is split by concern into `monitor` (links, periodic commands, INFO, hello), `failover`
 //! (ODOWN, election, the failover state machine, the address switch) and `command` (SENTINEL commands).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use crate::config::{GlobalConfig, PersistedMaster, PersistedState};
 use crate::events::{Event, Level};
 use crate::instance::{Common, InfoState, Link, Master, Peer, Replica};
 use crate::io::{ClientId, Input, LinkId, Output, PersistSeq, ScriptJob};
+use crate::outbox::{Covered, Outbox};
 use crate::reply::{errors, Reply};
 use crate::time::Instant;
 use crate::wire::info::Role;
@@ -70,10 +71,13 @@ impl Default for Timings {
 pub enum Mutation {
     /// Grant a vote even when we already voted in that epoch.
     VoteTwice,
-    /// Release outputs without waiting for the persist they depend on.
+    /// Speak before the write that covers what is said is durable: dependents are released at once, and
+    /// hellos and vote requests reveal the in-memory epoch and vote.
     SkipPersistBarrier,
     /// Count down-replies about another address (the Redis flaw the issue describes).
     IgnoreQuorum,
+    /// Answer the dependents of a failed write as if it had succeeded (Redis's behaviour for votes).
+    RevealFailedWrite,
 }
 
 /// Ticks are this far apart when nothing is in a hurry (Redis: 10–19 Hz).
@@ -82,130 +86,6 @@ const IDLE_TICK_MS: u64 = 40;
 const TICK_JITTER_MS: u64 = 20;
 /// Tick spacing while a failover or a down instance needs fast progress.
 const FAST_TICK_MS: u64 = 10;
-
-/// An item of the outbox. Replies that depend on a persist carry a fallback used if it fails.
-#[derive(Debug)]
-enum Item {
-    Out(Output),
-    /// A reply whose truth depends on persist `dep` succeeding; `on_fail` replaces it otherwise.
-    Guarded {
-        client: ClientId,
-        reply: Reply,
-        dep: u64,
-        on_fail: Reply,
-    },
-}
-
-/// Ordered outputs with the persist barrier.
-#[derive(Debug, Default)]
-pub(crate) struct Outbox {
-    q: VecDeque<Item>,
-    next_seq: u64,
-    /// The persist most recently queued (for coalescing and guarded replies).
-    last_persist: Option<u64>,
-    waiting: Option<u64>,
-    failed: Option<u64>,
-    /// A write failed while it held the barrier; a retry is queued on the next tick.
-    retry_due: bool,
-    skip_barrier: bool,
-}
-
-impl Outbox {
-    pub(crate) fn push(&mut self, o: Output) {
-        self.q.push_back(Item::Out(o));
-    }
-
-    /// Queue a persist; consecutive persists with nothing in between are coalesced into the newest.
-    /// Queue a persist marker. The state written is snapshotted when the marker is released (see
-    /// [`Sentinel::poll_output`]), so every write carries the newest state and what reaches the disk never
-    /// goes backwards, whatever order retries and markers leave in. Consecutive markers coalesce.
-    pub(crate) fn persist(&mut self) -> u64 {
-        if let Some(Item::Out(Output::Persist { seq, .. })) = self.q.back() {
-            return seq.0;
-        }
-        self.next_seq += 1;
-        let seq = self.next_seq;
-        self.q.push_back(Item::Out(Output::Persist {
-            seq: PersistSeq(seq),
-            state: Box::new(PersistedState::new(String::new())),
-        }));
-        self.last_persist = Some(seq);
-        seq
-    }
-
-    pub(crate) fn guarded(&mut self, client: ClientId, reply: Reply, dep: u64, on_fail: Reply) {
-        self.q.push_back(Item::Guarded {
-            client,
-            reply,
-            dep,
-            on_fail,
-        });
-    }
-
-    /// The newest persist not yet acknowledged (queued or in flight), if any.
-    pub(crate) fn pending_persist(&self) -> Option<u64> {
-        self.last_persist.or(self.waiting)
-    }
-
-    fn pop(&mut self) -> Option<Output> {
-        if self.waiting.is_some() && !self.skip_barrier {
-            return None;
-        }
-        match self.q.pop_front()? {
-            Item::Out(o) => {
-                if let Output::Persist { seq, .. } = &o {
-                    self.waiting = Some(seq.0);
-                    if self.last_persist == Some(seq.0) {
-                        self.last_persist = None;
-                    }
-                }
-                Some(o)
-            }
-            Item::Guarded {
-                client,
-                reply,
-                dep,
-                on_fail,
-            } => {
-                let reply = if self.failed == Some(dep) {
-                    on_fail
-                } else {
-                    reply
-                };
-                Some(Output::Reply { client, reply })
-            }
-        }
-    }
-
-    fn done(&mut self, seq: u64, ok: bool) {
-        if !ok {
-            // The barrier stays closed: what was queued behind this write must not leave until a later
-            // write of the same (or newer) state succeeds. The next tick queues that retry.
-            self.failed = Some(seq);
-            if self.waiting == Some(seq) {
-                self.retry_due = true;
-            }
-            return;
-        }
-        if self.waiting == Some(seq) {
-            self.waiting = None;
-        }
-    }
-
-    /// After a failed write: put a fresh persist of `state` in front of everything and reopen the queue to it.
-    fn retry(&mut self) {
-        if !self.retry_due {
-            return;
-        }
-        self.retry_due = false;
-        self.next_seq += 1;
-        self.q.push_front(Item::Out(Output::Persist {
-            seq: PersistSeq(self.next_seq),
-            state: Box::new(PersistedState::new(String::new())),
-        }));
-        self.waiting = None;
-    }
-}
 
 /// Identifies an instance object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -284,7 +164,7 @@ impl Sentinel {
             links: BTreeMap::new(),
             next_link: 1,
             t: Timings::default(),
-            out: Outbox::default(),
+            out: Outbox::new(Covered::of(&state)),
             rng: Rng(seed ^ 0x05EE_D0F7_E77E),
             tilt: false,
             tilt_start: now,
@@ -316,6 +196,7 @@ impl Sentinel {
     pub fn set_mutation(&mut self, m: Option<Mutation>) {
         self.mutation = m;
         self.out.skip_barrier = m == Some(Mutation::SkipPersistBarrier);
+        self.out.reveal_failed = m == Some(Mutation::RevealFailedWrite);
     }
 
     pub(crate) fn mutated(&self, m: Mutation) -> bool {
@@ -453,13 +334,26 @@ impl Sentinel {
         self.set_now(now);
         match input {
             Input::Persisted(seq) => {
-                if let Some(at) = self.persist_released_at.take() {
-                    let lat = self.now.since(at);
-                    self.slow_persist_ms = lat.max(self.slow_persist_ms - self.slow_persist_ms / 8);
+                let waiting = self.vote_requests_waiting();
+                if self.out.done(seq.0, true, self.now) {
+                    if let Some(at) = self.persist_released_at.take() {
+                        let lat = self.now.since(at);
+                        self.slow_persist_ms =
+                            lat.max(self.slow_persist_ms - self.slow_persist_ms / 8);
+                    }
                 }
-                self.out.done(seq.0, true)
+                // Attempts whose epoch and self-vote just became durable may now ask for votes.
+                for name in waiting {
+                    if self.vote_durable(&name) {
+                        self.ask_peers(&name, true);
+                    }
+                }
             }
-            Input::PersistFailed(seq) => self.out.done(seq.0, false),
+            Input::PersistFailed(seq) => {
+                if self.out.done(seq.0, false, self.now) {
+                    self.persist_released_at = None;
+                }
+            }
             Input::LinkUp {
                 link,
                 conn,
@@ -525,10 +419,17 @@ impl Sentinel {
     /// for TILT (a clock jump or a stalled process is what TILT exists to catch).
     pub fn handle_timeout(&mut self, now: Instant, wall_ms: u64) {
         self.set_now(now);
+        // Dependents whose write takes too long get their failure reply; a hung write is reported once.
+        self.out.release(self.now);
+        if self.out.report_stall(self.now) {
+            tracing::warn!(
+                "A state write has been in flight for {} ms (disk hung?): replies that need it are answered with errors until it returns",
+                crate::outbox::STALL_MS
+            );
+        }
         if now < self.next_tick {
             return;
         }
-        self.out.retry();
         self.tilt_check(wall_ms);
         let names: Vec<String> = self.masters.keys().cloned().collect();
         for name in &names {
@@ -581,23 +482,78 @@ impl Sentinel {
         }
     }
 
-    /// Next piece of work for the shell.
+    /// Next piece of work for the shell. A [`Output::Persist`] is emitted when a write is due (none in
+    /// flight and some change not yet covered); its snapshot is taken now, so it covers every change made
+    /// so far (group commit).
     pub fn poll_output(&mut self) -> Option<Output> {
-        match self.out.pop()? {
-            Output::Persist { seq, .. } => {
-                self.persist_released_at = Some(self.now);
-                Some(Output::Persist {
-                    seq,
-                    state: Box::new(self.persisted_state()),
-                })
-            }
-            o => Some(o),
+        if let Some(o) = self.out.pop() {
+            return Some(o);
         }
+        if !self.out.write_due(self.now) {
+            return None;
+        }
+        let state = self.persisted_state();
+        let seq = self.out.start_write(Covered::of(&state), self.now);
+        self.persist_released_at = Some(self.now);
+        Some(Output::Persist {
+            seq: PersistSeq(seq),
+            state: Box::new(state),
+        })
     }
 
     /// When `handle_timeout` must run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        Some(self.next_tick)
+        Some(match self.out.poll_timeout() {
+            Some(t) => t.min(self.next_tick),
+            None => self.next_tick,
+        })
+    }
+
+    /// The shell's description (OS error text) of the write failure it is about to report with
+    /// [`Input::PersistFailed`], shown in INFO.
+    pub fn note_write_error(&mut self, error: impl Into<String>) {
+        self.out.note_error(error.into());
+    }
+
+    /// Whether state writes are failing (the last one failed, or one has hung for a while).
+    pub fn state_write_failing(&self) -> bool {
+        self.out.failing(self.now).is_some()
+    }
+
+    /// Writes that succeeded and failed since start.
+    pub fn state_writes(&self) -> (u64, u64) {
+        (self.out.writes_ok, self.out.writes_failed)
+    }
+
+    /// The epoch we may reveal (hellos, asks without a vote request): the durable one, so nothing said on
+    /// a link ever waits for a write.
+    pub(crate) fn revealable_epoch(&self) -> u64 {
+        if self.mutated(Mutation::SkipPersistBarrier) {
+            return self.current_epoch;
+        }
+        self.out.durable().current_epoch.min(self.current_epoch)
+    }
+
+    /// Whether our current epoch and our vote for `master` are on disk, so a vote request may reveal them.
+    pub(crate) fn vote_durable(&self, master: &str) -> bool {
+        if self.mutated(Mutation::SkipPersistBarrier) {
+            return true;
+        }
+        let d = self.out.durable();
+        let le = self.masters.get(master).map_or(0, |m| m.leader_epoch);
+        d.current_epoch >= self.current_epoch && d.vote_epoch(master) >= le
+    }
+
+    /// Masters in an election whose vote requests wait for a write.
+    fn vote_requests_waiting(&self) -> Vec<String> {
+        self.masters
+            .iter()
+            .filter(|(n, m)| {
+                m.failover_state == crate::instance::FailoverState::WaitStart
+                    && !self.vote_durable(n)
+            })
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 
     /// Our run id.
@@ -692,9 +648,10 @@ impl Sentinel {
         st
     }
 
-    /// Queue a persist of the current state; returns its sequence number.
+    /// The state changed in a way that must be persisted: the next write covers it (group commit).
+    /// Returns that write's generation, for outputs that depend on it.
     pub(crate) fn flush(&mut self) -> u64 {
-        self.out.persist()
+        self.out.flush()
     }
 
     /// Timings in force (SENTINEL DEBUG).
@@ -720,6 +677,28 @@ impl Sentinel {
         s.push_str(&format!(
             "sentinel_simulate_failure_flags:{}\r\n",
             self.simfailure
+        ));
+        // vedette: whether state writes fail (Redis only logs it), since when and why, and how many
+        // writes were made (group commit makes it far fewer than the changes).
+        let failing = self.out.failing(self.now);
+        s.push_str(&format!(
+            "sentinel_state_write_failing:{}\r\n",
+            u8::from(failing.is_some())
+        ));
+        let since = failing
+            .as_ref()
+            .map_or(-1, |f| (self.now.since(f.since) / 1000) as i64);
+        s.push_str(&format!(
+            "sentinel_state_write_failing_since_seconds:{since}\r\n"
+        ));
+        let error = failing
+            .and_then(|f| f.error)
+            .unwrap_or_default()
+            .replace(['\r', '\n'], " ");
+        s.push_str(&format!("sentinel_state_write_error:{error}\r\n"));
+        s.push_str(&format!(
+            "sentinel_state_writes:{}\r\nsentinel_state_write_failures:{}\r\n",
+            self.out.writes_ok, self.out.writes_failed
         ));
         for (i, (name, m)) in self.masters.iter().enumerate() {
             let status = if m.o_down {

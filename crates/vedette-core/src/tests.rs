@@ -1,7 +1,7 @@
 //! Unit tests that drive one `Sentinel` by hand and assert the outputs it produces.
 
 use crate::config::{MasterConfig, PersistedMaster, PersistedState};
-use crate::io::{ClientId, Input, LinkId, LinkReply, OutCommand, Output, PersistSeq};
+use crate::io::{ClientId, Input, LinkId, LinkReply, OutCommand, Output};
 use crate::reply::Reply;
 use crate::sentinel::Sentinel;
 use crate::time::Instant;
@@ -216,92 +216,24 @@ fn one_vote_per_epoch_first_come_first_served() {
     assert_eq!(fx.s.current_epoch(), 2);
 }
 
-#[test]
-fn vote_is_persisted_before_the_reply_leaves() {
-    let mut fx = Fx::new(&[A], 1);
-    fx.pump();
-    fx.auto_persist = false;
-    fx.s.handle_command(
-        Instant(0),
-        ClientId(1),
-        &bulk_argv(&[
-            "SENTINEL",
-            "is-master-down-by-addr",
-            "127.0.0.1",
-            "6379",
-            "5",
-            A,
-        ]),
-    );
-    let first = fx.s.poll_output().expect("persist first");
-    let Output::Persist { seq, state } = first else {
-        panic!("expected Persist, got {first:?}")
-    };
-    assert_eq!(state.current_epoch, 5);
-    assert_eq!(state.masters["m"].leader_epoch, 5);
-    assert!(
-        fx.s.poll_output().is_none(),
-        "nothing may leave before the persist is acknowledged"
-    );
-    fx.s.handle_input(Instant(0), Input::Persisted(seq));
-    let outs = fx.pump();
-    assert!(outs
-        .iter()
-        .any(|o| matches!(o, Output::Reply { client: ClientId(1), reply }
-        if *reply == Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(5)]))));
-}
-
-#[test]
-fn failed_persist_withholds_the_vote() {
-    let mut fx = Fx::new(&[A], 1);
-    fx.pump();
-    fx.auto_persist = false;
-    fx.s.handle_command(
-        Instant(0),
-        ClientId(1),
-        &bulk_argv(&[
-            "SENTINEL",
-            "is-master-down-by-addr",
-            "127.0.0.1",
-            "6379",
-            "3",
-            A,
-        ]),
-    );
-    let Some(Output::Persist { seq, .. }) = fx.s.poll_output() else {
-        panic!("persist")
-    };
-    fx.s.handle_input(Instant(0), Input::PersistFailed(seq));
-    // Nothing queued behind the failed write may leave...
-    assert!(fx.s.poll_output().is_none());
-    // ...until a retry of the state succeeds; the vote is then withheld (abstain), never revealed undurable.
-    fx.s.handle_timeout(Instant(100), 100);
-    let Some(Output::Persist { seq: retry, state }) = fx.s.poll_output() else {
-        panic!("retry persist")
-    };
-    assert_ne!(retry, seq);
-    assert_eq!(state.current_epoch, 3);
-    assert!(fx.s.poll_output().is_none());
-    fx.s.handle_input(Instant(100), Input::Persisted(retry));
-    let outs = fx.pump();
-    assert!(outs.iter().any(|o| matches!(o, Output::Reply { reply, .. }
-        if *reply == Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)]))));
-    let _ = PersistSeq(0);
+/// Answer `outs` as a healthy topology would: the master (link 1) with replicas 6380 and 6381.
+fn answer_healthy(fx: &mut Fx, outs: &[Output]) {
+    fx.answer(outs, |link, cmd| match cmd {
+        OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+        OutCommand::Info if link == LinkId(1) => {
+            Some(LinkReply::Info(Some(master_info(A, &[6380, 6381]))))
+        }
+        OutCommand::Info => Some(LinkReply::Info(Some(replica_info(1, 100)))),
+        OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+        _ => Some(LinkReply::Other),
+    });
 }
 
 /// Bring the fixture to a steady state: every link up, INFO answered, replicas known.
 fn warm(fx: &mut Fx) {
     for _ in 0..5 {
         let outs = fx.tick(100);
-        fx.answer(&outs, |link, cmd| match cmd {
-            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
-            OutCommand::Info if link == LinkId(1) => {
-                Some(LinkReply::Info(Some(master_info(A, &[6380, 6381]))))
-            }
-            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(1, 100)))),
-            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
-            _ => Some(LinkReply::Other),
-        });
+        answer_healthy(fx, &outs);
     }
 }
 
@@ -730,6 +662,9 @@ fn known_sentinels_and_replicas_are_capped_per_master() {
     }
     assert_eq!(fx.events("-max-sentinels-reached").len(), 2);
 }
+
+/// Durable writes: what waits for them, failures, backoff, group commit.
+mod persist;
 
 /// Validation of untrusted addresses and numbers, and the costs of hostile inputs.
 mod validation;

@@ -3,7 +3,8 @@
 //! Virtual time only moves when the scheduler pops the next event (a `BinaryHeap` ordered by
 //! `(time, insertion seq)` — never by hash or pointer order). Each pop is one `handle_*` call on one node
 //! (or one step of a model), after which the node's outputs are executed with the same rules as the real
-//! driver: in order, a `Persist` is a barrier that stops execution until the write is acknowledged.
+//! driver: in order, each `Persist` handed to the node's disk (the core emits the next one only after the
+//! result of the last; what depends on a write is held inside the core until then).
 //! Nothing executing an output ever calls into another core directly; cross-node effects are events.
 
 use std::cmp::Ordering;
@@ -16,6 +17,7 @@ use vedette_core::{
 
 use crate::clock::LocalClock;
 use crate::history::{Act, History};
+use crate::invariants::Via;
 use crate::invariants::{durable_epoch, Check, Checker, Violation};
 use crate::node::{Awaiting, Disk, NodeCall, Session, SimNode};
 use crate::plan::{FaultKind, Host, Plan, RedisSel, HOST, REDIS_BASE_PORT, SENTINEL_BASE_PORT};
@@ -782,6 +784,7 @@ impl World {
         });
         self.checker.epochs.restarted(i, &durable);
         self.checker.leaders.restarted(i, epoch);
+        self.checker.votes.restarted(i);
         if self.nodes[i].incarnation > 0 {
             self.act(Act::Restart { node: i, epoch });
         }
@@ -1056,7 +1059,7 @@ impl World {
                     let r = self
                         .checker
                         .votes
-                        .cast(self.now, i, m, epoch, id, "+vote-for-leader");
+                        .cast(self.now, i, m, epoch, id, Via::Event);
                     self.fail(r);
                     let leader = self.ids.get(&id.to_ascii_lowercase()).copied();
                     self.act(Act::Vote {
@@ -1249,14 +1252,10 @@ impl World {
                     }));
                     if leader != "*" {
                         let epoch = (*e).max(0) as u64;
-                        let r = self.checker.votes.cast(
-                            self.now,
-                            i,
-                            master,
-                            epoch,
-                            leader,
-                            "is-master-down-by-addr reply",
-                        );
+                        let r =
+                            self.checker
+                                .votes
+                                .cast(self.now, i, master, epoch, leader, Via::Reply);
                         self.fail(r);
                         let name = self.plan.groups[master].name.clone();
                         let r = self.checker.epochs.reveal_vote(
@@ -1714,7 +1713,9 @@ impl World {
                     self.fail(forward);
                 }
             }
-            OutCommand::AskMasterDown { epoch, .. } => {
+            OutCommand::AskMasterDown {
+                epoch, runid, port, ..
+            } => {
                 let r = self.checker.epochs.reveal(
                     self.now,
                     i,
@@ -1723,6 +1724,23 @@ impl World {
                     &self.nodes[i].disk.durable,
                 );
                 self.fail(r);
+                // A vote request reveals our self-vote in that epoch: it must be on disk.
+                let master = self.redis_by_port(*port).map(|k| self.redis[k].group);
+                if let Some(m) = master {
+                    if runid.eq_ignore_ascii_case(&self.nodes[i].myid)
+                        && self.checker.votes.reveal_self_vote(i, m, *epoch, runid)
+                    {
+                        let name = self.plan.groups[m].name.clone();
+                        let r = self.checker.epochs.reveal_vote(
+                            self.now,
+                            i,
+                            &name,
+                            *epoch,
+                            &self.nodes[i].disk.durable,
+                        );
+                        self.fail(r);
+                    }
+                }
             }
             OutCommand::Reconfigure(None) => {
                 if let Target::Redis(k) = target {

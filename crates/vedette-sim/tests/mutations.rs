@@ -10,13 +10,22 @@ use vedette_sim::{run, RunOpts};
 const K: u64 = 400;
 
 fn caught(hook: fn(&mut Sentinel, usize), expect: &[&str]) -> (u64, String) {
+    caught_with(hook, expect, false)
+}
+
+/// As [`caught`], with the plans' failing disks on or off.
+fn caught_with(
+    hook: fn(&mut Sentinel, usize),
+    expect: &[&str],
+    persist_failures: bool,
+) -> (u64, String) {
     let opts = RunOpts {
         on_new_sentinel: Some(hook),
-        persist_failures: false,
+        persist_failures,
         ..RunOpts::default()
     };
     let control = RunOpts {
-        persist_failures: false,
+        persist_failures,
         ..RunOpts::default()
     };
     for seed in 0..K {
@@ -57,4 +66,14 @@ fn ignore_quorum_is_caught() {
         &["odown_needs_quorum"],
     );
     println!("IgnoreQuorum caught at seed {seed}: {v}");
+}
+
+#[test]
+fn reveal_failed_write_is_caught() {
+    let (seed, v) = caught_with(
+        |s, _| s.set_mutation(Some(Mutation::RevealFailedWrite)),
+        &["persist_before_speak"],
+        true,
+    );
+    println!("RevealFailedWrite caught at seed {seed}: {v}");
 }

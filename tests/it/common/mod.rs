@@ -629,6 +629,8 @@ pub struct Sentinel {
     pub port: u16,
     /// The settings it was started with (the file on disk may since have been rewritten by the sentinel).
     pub conf: SentinelConf,
+    /// A config file the caller wrote elsewhere ([`Sentinel::start_with_file`]); None = `dir/sentinel.conf`.
+    conf_file: Option<PathBuf>,
     /// `RLIMIT_NOFILE` (soft and hard) the process is started under, if not inherited.
     nofile: Option<u64>,
     // Field order matters: `proc` drops (and prints its log on panic) before `dir` is deleted.
@@ -657,7 +659,29 @@ impl Sentinel {
             flavor,
             port: conf.port,
             conf,
+            conf_file: None,
             nofile,
+            dir,
+            proc: None,
+        };
+        s.spawn();
+        s
+    }
+
+    /// Start `flavor` on a config file the caller wrote at `conf_file` (e.g. on a file system the test
+    /// mounted, or a TOML file for vedette); it must listen on `port`. The log stays in a temp dir.
+    pub fn start_with_file(flavor: Flavor, port: u16, conf_file: PathBuf) -> Sentinel {
+        let dir = tempdir("vedette-it-file-");
+        let mut s = Sentinel {
+            flavor,
+            port,
+            conf: SentinelConf {
+                port,
+                masters: Vec::new(),
+                extra: Vec::new(),
+            },
+            conf_file: Some(conf_file),
+            nofile: None,
             dir,
             proc: None,
         };
@@ -711,7 +735,9 @@ impl Sentinel {
 
     /// Path of the (possibly rewritten) config file.
     pub fn conf_path(&self) -> PathBuf {
-        self.dir.path().join("sentinel.conf")
+        self.conf_file
+            .clone()
+            .unwrap_or_else(|| self.dir.path().join("sentinel.conf"))
     }
 
     /// Path of the captured stdout/stderr.

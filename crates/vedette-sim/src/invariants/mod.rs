@@ -30,7 +30,7 @@ pub use epochs::durable_epoch;
 pub use epochs::Epochs;
 pub use leaders::Leaders;
 pub use odown::Odown;
-pub use votes::Votes;
+pub use votes::{Via, Votes};
 
 /// A broken property.
 #[derive(Debug, Clone, PartialEq, Eq)]
