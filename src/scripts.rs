@@ -140,7 +140,10 @@ impl ScriptRunner {
                     if (signal != 0 || code == 1) && job.retry_num != MAX_RETRIES {
                         let delay = retry_delay_ms
                             .saturating_mul(1u64 << (job.retry_num.saturating_sub(1)).min(20));
-                        job.start_time = now + Duration::from_millis(delay);
+                        // `SENTINEL DEBUG script-retry-delay` may be huge: an Instant overflow would panic.
+                        job.start_time = now
+                            .checked_add(Duration::from_millis(delay))
+                            .unwrap_or(now + Duration::from_secs(u64::MAX / 4_000_000_000));
                         i += 1;
                     } else {
                         if signal != 0 || code != 0 {

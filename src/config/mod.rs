@@ -420,4 +420,6 @@ pub(crate) fn strerror(e: &std::io::Error) -> String {
 }
 
 #[cfg(test)]
+mod roundtrip_tests;
+#[cfg(test)]
 mod tests;

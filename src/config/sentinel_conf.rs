@@ -19,6 +19,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use vedette_core::config::{MAX_COUNT, MAX_EPOCH};
 use vedette_core::{MasterConfig, PersistedMaster, PersistedState};
 
 use super::directives::{self, Support};
@@ -322,6 +323,7 @@ impl Reader {
             return Err("include: wildcards are only supported in the last path component".into());
         }
         let pattern = pattern.to_string_lossy().into_owned();
+        let glob = vedette_core::Pattern::fnmatch(pattern.as_bytes());
         let mut out = Vec::new();
         let Ok(rd) = std::fs::read_dir(parent) else {
             return Ok(out);
@@ -331,7 +333,7 @@ impl Reader {
             if name.starts_with('.') && !pattern.starts_with('.') {
                 continue;
             }
-            if glob_match(pattern.as_bytes(), name.as_bytes()) {
+            if glob.matches(name.as_bytes()) {
                 out.push(entry.path());
             }
         }
@@ -478,7 +480,10 @@ impl Reader {
                 if state.masters.contains_key(&argv[1]) {
                     return Err("Duplicate master name.".into());
                 }
-                let quorum = u32::try_from(quorum).map_err(|_| "Quorum is too large.")?;
+                let quorum = u32::try_from(quorum)
+                    .ok()
+                    .filter(|&q| q <= MAX_COUNT)
+                    .ok_or("Quorum is too large.")?;
                 state.masters.insert(
                     argv[1].clone(),
                     PersistedMaster::new(MasterConfig::new(&argv[1], &argv[2], port, quorum)),
@@ -494,9 +499,12 @@ impl Reader {
             }
             ("parallel-syncs", 3) => {
                 let m = get_master(state, &argv[1])?;
-                m.config.parallel_syncs = argv[2]
-                    .parse::<u32>()
-                    .map_err(|_| "parallel-syncs must be a non-negative integer.")?;
+                m.config.parallel_syncs =
+                    argv[2]
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|&n| n <= MAX_COUNT)
+                        .ok_or("parallel-syncs must be an integer from 0 to 2147483647.")?;
             }
             ("notification-script", 3) => {
                 let cwd = self.cwd.clone();
@@ -656,9 +664,13 @@ fn parse_port(s: &str) -> Result<u16, String> {
         .map_err(|_| "Invalid port number.".to_string())
 }
 
+/// An epoch: 0..=[`MAX_EPOCH`] (Redis reads any `strtoull` value; one above `i64::MAX` can never be
+/// voted on and is forged or corrupt, see `MAX_EPOCH`).
 fn parse_epoch(s: &str) -> Result<u64, String> {
     s.parse::<u64>()
-        .map_err(|_| format!("Invalid epoch '{s}': must be a non-negative integer."))
+        .ok()
+        .filter(|&e| e <= MAX_EPOCH)
+        .ok_or_else(|| format!("Invalid epoch '{s}': must be an integer from 0 to {MAX_EPOCH}."))
 }
 
 fn positive_ms(s: &str) -> Result<u64, String> {
@@ -754,57 +766,45 @@ pub(crate) fn is_executable(cwd: &Path, path: &str) -> bool {
     ok && full.is_file()
 }
 
-/// Shell-style glob for one path component: `*`, `?`, `[abc]`, `[a-z]`, `[!a]` / `[^a]`.
-fn glob_match(pat: &[u8], name: &[u8]) -> bool {
-    match pat.first() {
-        None => name.is_empty(),
-        Some(b'*') => (0..=name.len()).any(|i| glob_match(&pat[1..], &name[i..])),
-        Some(b'?') => !name.is_empty() && glob_match(&pat[1..], &name[1..]),
-        Some(b'[') => {
-            let Some(&c) = name.first() else { return false };
-            let mut i = 1;
-            let negate = matches!(pat.get(1), Some(b'!' | b'^'));
-            if negate {
-                i += 1;
-            }
-            let mut matched = false;
-            let mut first = true;
-            while i < pat.len() && (first || pat[i] != b']') {
-                first = false;
-                if pat.get(i + 1) == Some(&b'-') && pat.get(i + 2).is_some_and(|&b| b != b']') {
-                    if pat[i] <= c && c <= pat[i + 2] {
-                        matched = true;
-                    }
-                    i += 3;
-                } else {
-                    if pat[i] == c {
-                        matched = true;
-                    }
-                    i += 1;
-                }
-            }
-            if i >= pat.len() {
-                // No closing bracket: a literal '['.
-                return c == b'[' && glob_match(&pat[1..], &name[1..]);
-            }
-            matched != negate && glob_match(&pat[i + 1..], &name[1..])
-        }
-        Some(&p) => name.first() == Some(&p) && glob_match(&pat[1..], &name[1..]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `include` globs follow glob(3): compare with the C library's `fnmatch` (which glob(3) uses) over
+    /// random patterns and names (no leading `.`, no `/`, ASCII: the caller handles those).
     #[test]
-    fn globbing() {
-        assert!(glob_match(b"*.conf", b"a.conf"));
-        assert!(!glob_match(b"*.conf", b"a.conf.bak"));
-        assert!(glob_match(b"s?.[ch]", b"s1.c"));
-        assert!(glob_match(b"[!a]x", b"bx"));
-        assert!(!glob_match(b"[!a]x", b"ax"));
-        assert!(glob_match(b"[0-9]", b"7"));
+    fn include_globs_agree_with_libc_fnmatch() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let pat_bytes = b"ab*?[]!^-\\:x1";
+        let name_bytes = b"ab]![-^\\x1:*?";
+        let pick = |rng: &mut rand::rngs::StdRng, from: &[u8], max: usize| -> Vec<u8> {
+            let n = rng.gen_range(0..=max);
+            (0..n).map(|_| from[rng.gen_range(0..from.len())]).collect()
+        };
+        let mut matched = 0;
+        for _ in 0..30_000 {
+            let p = pick(&mut rng, pat_bytes, 8);
+            let mut n = pick(&mut rng, name_bytes, 6);
+            if n.is_empty() {
+                n.push(b'a');
+            }
+            let (cp, cn) = (
+                std::ffi::CString::new(p.clone()).unwrap(),
+                std::ffi::CString::new(n.clone()).unwrap(),
+            );
+            // SAFETY: both are valid NUL-terminated strings that outlive the call.
+            let want = unsafe { libc::fnmatch(cp.as_ptr(), cn.as_ptr(), 0) } == 0;
+            matched += usize::from(want);
+            assert_eq!(
+                vedette_core::Pattern::fnmatch(&p).matches(&n),
+                want,
+                "pattern {:?} name {:?}",
+                String::from_utf8_lossy(&p),
+                String::from_utf8_lossy(&n)
+            );
+        }
+        assert!(matched > 300, "only {matched} matches");
     }
 
     #[test]

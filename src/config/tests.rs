@@ -1105,6 +1105,18 @@ fn toml_errors_name_file_and_line() {
             "Can't resolve instance hostname.",
         ),
         (
+            "[[master]]\nname = \"m\"\nhost = \"127.0.0.1\"\nport = 1\nquorum = 2147483648\n",
+            5,
+            "quorum",
+            "Quorum is too large.",
+        ),
+        (
+            "[[master]]\nname = \"m\"\nhost = \"127.0.0.1\"\nport = 1\nquorum = 1\nparallel-syncs = 2147483648\n",
+            6,
+            "parallel-syncs",
+            "parallel-syncs must be an integer from 0 to 2147483647.",
+        ),
+        (
             "[[master]]\nname = \"m\"\nhost = \"127.0.0.1\"\nport = 1\nquorum = 1\n\n[[master]]\nname = \"m\"\nhost = \"127.0.0.1\"\nport = 2\nquorum = 1\n",
             8,
             "name",
@@ -1257,4 +1269,61 @@ fn describe_masks_secrets() {
         "{text}"
     );
     assert!(text.contains("requirepass ********"), "{text}");
+}
+
+/// Numbers that could not survive a rewrite (or were forged) stop the load at their line, in Redis's words
+/// where Redis has them.
+#[test]
+fn out_of_range_numbers_are_refused_at_their_line() {
+    let m = "sentinel monitor m 127.0.0.1 6379 2\n";
+    assert_eq!(
+        error_at(
+            "sentinel monitor m 127.0.0.1 6379 4294967296\n",
+            1,
+            "sentinel monitor"
+        ),
+        "Quorum is too large."
+    );
+    assert_eq!(
+        error_at(
+            "sentinel monitor m 127.0.0.1 6379 2147483648\n",
+            1,
+            "sentinel monitor"
+        ),
+        "Quorum is too large."
+    );
+    assert_eq!(
+        error_at(
+            &format!("{m}sentinel parallel-syncs m 2147483648\n"),
+            2,
+            "sentinel parallel-syncs"
+        ),
+        "parallel-syncs must be an integer from 0 to 2147483647."
+    );
+    for (line, directive) in [
+        (
+            "sentinel current-epoch 18446744073709551615",
+            "sentinel current-epoch",
+        ),
+        (
+            "sentinel config-epoch m 9223372036854775808",
+            "sentinel config-epoch",
+        ),
+        (
+            "sentinel leader-epoch m 18446744073709551615",
+            "sentinel leader-epoch",
+        ),
+    ] {
+        let reason = error_at(&format!("{m}{line}\n"), 2, directive);
+        assert!(
+            reason.contains("must be an integer from 0 to 9223372036854775807"),
+            "{reason}"
+        );
+    }
+    let cfg = load_str(&format!(
+        "{m}sentinel current-epoch 9223372036854775807\nsentinel monitor n 127.0.0.1 6380 2147483647\n"
+    ))
+    .expect("the largest values load");
+    assert_eq!(cfg.state.current_epoch, 9_223_372_036_854_775_807);
+    assert_eq!(cfg.state.masters["n"].config.quorum, 2_147_483_647);
 }

@@ -88,7 +88,7 @@ struct MasterSection {
     quorum: Spanned<i64>,
     down_after_milliseconds: Option<Spanned<i64>>,
     failover_timeout: Option<Spanned<i64>>,
-    parallel_syncs: Option<u32>,
+    parallel_syncs: Option<Spanned<u32>>,
     auth_pass: Option<String>,
     auth_user: Option<String>,
     notification_script: Option<Spanned<String>>,
@@ -591,7 +591,9 @@ fn build(
             ));
         }
         let quorum = u32::try_from(quorum)
-            .map_err(|_| err(m.quorum.span(), "quorum", "Quorum is too large."))?;
+            .ok()
+            .filter(|&q| q <= vedette_core::config::MAX_COUNT)
+            .ok_or_else(|| err(m.quorum.span(), "quorum", "Quorum is too large."))?;
         let host = m.host.get_ref();
         let host_ok = if state.global.resolve_hostnames {
             !host.is_empty()
@@ -629,8 +631,15 @@ fn build(
                 *target = *v.get_ref() as u64;
             }
         }
-        if let Some(v) = m.parallel_syncs {
-            c.parallel_syncs = v;
+        if let Some(v) = &m.parallel_syncs {
+            if *v.get_ref() > vedette_core::config::MAX_COUNT {
+                return Err(err(
+                    v.span(),
+                    "parallel-syncs",
+                    "parallel-syncs must be an integer from 0 to 2147483647.",
+                ));
+            }
+            c.parallel_syncs = *v.get_ref();
         }
         c.auth_pass = m.auth_pass.filter(|s| !s.is_empty());
         c.auth_user = m.auth_user.filter(|s| !s.is_empty());

@@ -7,7 +7,6 @@
 
 use vedette_core::Reply;
 
-use super::pubsub::stringmatch;
 use super::resp::Frame;
 
 mod table;
@@ -467,13 +466,16 @@ fn command_list(args: &[Vec<u8>]) -> Frame {
                             .collect(),
                     )
                 }
-                b"pattern" => Frame::Array(
-                    names
-                        .iter()
-                        .filter(|(n, _)| stringmatch(value, n.as_bytes(), true))
-                        .map(|(n, _)| bulk(n))
-                        .collect(),
-                ),
+                b"pattern" => {
+                    let pattern = vedette_core::Pattern::new(value, true);
+                    Frame::Array(
+                        names
+                            .iter()
+                            .filter(|(n, _)| pattern.matches(n.as_bytes()))
+                            .map(|(n, _)| bulk(n))
+                            .collect(),
+                    )
+                }
                 _ => syntax_error(),
             }
         }

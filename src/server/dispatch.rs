@@ -6,7 +6,7 @@
 //! container's subcommand and its arity), then authentication, then the RESP2 subscribe-mode
 //! restriction. So before `AUTH` an unknown command is still "unknown command", not `NOAUTH`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,7 +18,7 @@ use vedette_core::Reply;
 use super::clients::{ClientEntry, ClientKind};
 use super::commands::{self, CommandSpec};
 use super::info::{self, Sections, REDIS_VERSION};
-use super::pubsub::{stringmatch, Message, PubSubHub};
+use super::pubsub::{Message, PubSubHub};
 use super::resp::{Frame, Proto};
 use super::ServerContext;
 
@@ -57,8 +57,8 @@ pub(crate) struct ConnState {
     pub authenticated: bool,
     /// Subscribed channels.
     pub channels: BTreeSet<Vec<u8>>,
-    /// Subscribed patterns.
-    pub patterns: BTreeSet<Vec<u8>>,
+    /// Subscribed patterns, each compiled once when subscribed (matched against every message).
+    pub patterns: BTreeMap<Vec<u8>, Arc<vedette_core::Pattern>>,
     /// Receiver of published messages while subscribed to anything.
     pub rx: Option<broadcast::Receiver<Message>>,
     /// CLIENT REPLY OFF.
@@ -113,7 +113,7 @@ impl ConnState {
             proto: Proto::Resp2,
             authenticated,
             channels: BTreeSet::new(),
-            patterns: BTreeSet::new(),
+            patterns: BTreeMap::new(),
             rx: None,
             reply_off: false,
             skip: false,
@@ -169,8 +169,8 @@ impl ConnState {
                 Reply::Bulk(msg.payload.to_vec()),
             ]));
         }
-        for p in &self.patterns {
-            if stringmatch(p, &msg.channel, false) {
+        for (p, compiled) in &self.patterns {
+            if compiled.matches(&msg.channel) {
                 out.push(Frame::Push(vec![
                     Reply::bulk("pmessage"),
                     Reply::Bulk(p.clone()),
@@ -188,7 +188,7 @@ impl Drop for ConnState {
         for c in &self.channels {
             self.hub.remove(false, c);
         }
-        for p in &self.patterns {
+        for p in self.patterns.keys() {
             self.hub.remove(true, p);
         }
     }
@@ -311,10 +311,10 @@ async fn run(
         "client" => client(ctx, st, &argv),
         "command" => Outcome::Reply(commands::command(&argv)),
         "shutdown" => shutdown(st, &argv),
-        "subscribe" => subscribe(st, false, &argv[1..]),
-        "psubscribe" => subscribe(st, true, &argv[1..]),
-        "unsubscribe" => unsubscribe(st, false, &argv[1..]),
-        "punsubscribe" => unsubscribe(st, true, &argv[1..]),
+        "subscribe" => subscribe(st, false, &argv[1..]).await,
+        "psubscribe" => subscribe(st, true, &argv[1..]).await,
+        "unsubscribe" => unsubscribe(st, false, &argv[1..]).await,
+        "punsubscribe" => unsubscribe(st, true, &argv[1..]).await,
         _ => Outcome::err(errors::unknown_command(&argv)),
     }
 }
@@ -1062,18 +1062,26 @@ fn shutdown(st: &mut ConnState, argv: &[Vec<u8>]) -> Outcome {
     Outcome::Close
 }
 
-fn subscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
+/// (Un)subscriptions handled between two yields to the scheduler: a command naming 10,000 patterns must
+/// not hold a runtime worker (and the sessions queued on it) for its whole length.
+const SUBSCRIBE_CHUNK: usize = 256;
+
+async fn subscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
     st.ensure_receiver();
     let kind = if pattern { "psubscribe" } else { "subscribe" };
     let mut out = Vec::with_capacity(names.len());
-    for n in names {
-        let set = if pattern {
-            &mut st.patterns
-        } else {
-            &mut st.channels
-        };
-        if set.insert(n.clone()) {
-            st.hub.add(pattern, n);
+    for (i, n) in names.iter().enumerate() {
+        if i % SUBSCRIBE_CHUNK == SUBSCRIBE_CHUNK - 1 {
+            tokio::task::yield_now().await;
+        }
+        if pattern {
+            if !st.patterns.contains_key(n) {
+                let compiled = Arc::new(vedette_core::Pattern::new(n, false));
+                st.hub.add(n, Some(&compiled));
+                st.patterns.insert(n.clone(), compiled);
+            }
+        } else if st.channels.insert(n.clone()) {
+            st.hub.add(n, None);
         }
         out.push(Frame::Push(vec![
             Reply::bulk(kind),
@@ -1085,26 +1093,32 @@ fn subscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
     Outcome::Pushes(out)
 }
 
-fn unsubscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
+async fn unsubscribe(st: &mut ConnState, pattern: bool, names: &[Vec<u8>]) -> Outcome {
     let kind = if pattern {
         "punsubscribe"
     } else {
         "unsubscribe"
     };
     let names: Vec<Vec<u8>> = if names.is_empty() {
-        let set = if pattern { &st.patterns } else { &st.channels };
-        set.iter().cloned().collect()
+        if pattern {
+            st.patterns.keys().cloned().collect()
+        } else {
+            st.channels.iter().cloned().collect()
+        }
     } else {
         names.to_vec()
     };
     let mut out = Vec::with_capacity(names.len().max(1));
-    for n in &names {
-        let set = if pattern {
-            &mut st.patterns
+    for (i, n) in names.iter().enumerate() {
+        if i % SUBSCRIBE_CHUNK == SUBSCRIBE_CHUNK - 1 {
+            tokio::task::yield_now().await;
+        }
+        let removed = if pattern {
+            st.patterns.remove(n).is_some()
         } else {
-            &mut st.channels
+            st.channels.remove(n)
         };
-        if set.remove(n) {
+        if removed {
             st.hub.remove(pattern, n);
         }
         out.push(Frame::Push(vec![

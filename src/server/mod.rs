@@ -47,7 +47,7 @@ pub use clients::{ClientEntry, ClientKind, ClientRegistry, Stats};
 pub use commands::{CommandNames, CommandSpec, COMMANDS};
 pub(crate) use dispatch::sha256_hex;
 pub use info::{Sections, REDIS_VERSION};
-pub use pubsub::{stringmatch, Message, PubSubHub, SUBSCRIBER_BACKLOG};
+pub use pubsub::{Message, PubSubHub, SUBSCRIBER_BACKLOG};
 
 /// Redis's listen backlog (`tcp-backlog` default).
 const BACKLOG: u32 = 511;

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::broadcast;
+use vedette_core::Pattern;
 
 /// How many messages a subscriber may fall behind before it is disconnected.
 pub const SUBSCRIBER_BACKLOG: usize = 4096;
@@ -32,7 +33,8 @@ pub struct Message {
 #[derive(Debug, Default)]
 struct Counts {
     channels: HashMap<Vec<u8>, usize>,
-    patterns: HashMap<Vec<u8>, usize>,
+    /// Pattern -> (subscriptions, the pattern compiled once, shared with the sessions).
+    patterns: HashMap<Vec<u8>, (usize, Arc<Pattern>)>,
 }
 
 #[derive(Debug)]
@@ -65,7 +67,8 @@ impl PubSubHub {
         }
     }
 
-    /// Publish `payload` on `channel`; returns how many client subscriptions will receive it.
+    /// Publish `payload` on `channel`; returns how many client subscriptions will receive it (which costs a
+    /// match per distinct pattern; sentinel events use [`PubSubHub::publish_event`], which does not count).
     pub fn publish(&self, channel: &str, payload: &str) -> usize {
         self.publish_bytes(channel.as_bytes(), payload.as_bytes())
     }
@@ -77,20 +80,32 @@ impl PubSubHub {
             let direct = counts.channels.get(channel).copied().unwrap_or(0);
             let by_pattern: usize = counts
                 .patterns
-                .iter()
-                .filter(|(p, _)| stringmatch(p, channel, false))
-                .map(|(_, n)| *n)
+                .values()
+                .filter(|(_, p)| p.matches(channel))
+                .map(|(n, _)| *n)
                 .sum();
             direct + by_pattern
         };
         if receivers > 0 {
-            // An error only means no session holds a receiver right now.
-            let _ = self.inner.tx.send(Message {
-                channel: Arc::from(channel),
-                payload: Arc::from(payload),
-            });
+            self.send(channel, payload);
         }
         receivers
+    }
+
+    /// Publish without counting receivers: the driver's path for events, so an event costs the driver
+    /// O(1) however many patterns clients hold (each subscribed session matches its own, in its own task).
+    pub fn publish_event(&self, channel: &[u8], payload: &[u8]) {
+        if self.inner.tx.receiver_count() > 0 {
+            self.send(channel, payload);
+        }
+    }
+
+    fn send(&self, channel: &[u8], payload: &[u8]) {
+        // An error only means no session holds a receiver right now.
+        let _ = self.inner.tx.send(Message {
+            channel: Arc::from(channel),
+            payload: Arc::from(payload),
+        });
     }
 
     /// A receiver for a session that just made its first subscription.
@@ -108,27 +123,33 @@ impl PubSubHub {
         self.counts().patterns.len()
     }
 
-    pub(crate) fn add(&self, pattern: bool, name: &[u8]) {
+    /// Count a subscription to a channel, or to a pattern (`compiled` is the session's compiled copy).
+    pub(crate) fn add(&self, name: &[u8], compiled: Option<&Arc<Pattern>>) {
         let mut c = self.counts();
-        let map = if pattern {
-            &mut c.patterns
-        } else {
-            &mut c.channels
-        };
-        *map.entry(name.to_vec()).or_insert(0) += 1;
+        match compiled {
+            None => *c.channels.entry(name.to_vec()).or_insert(0) += 1,
+            Some(p) => {
+                c.patterns
+                    .entry(name.to_vec())
+                    .or_insert_with(|| (0, Arc::clone(p)))
+                    .0 += 1
+            }
+        }
     }
 
     pub(crate) fn remove(&self, pattern: bool, name: &[u8]) {
         let mut c = self.counts();
-        let map = if pattern {
-            &mut c.patterns
-        } else {
-            &mut c.channels
-        };
-        if let Some(n) = map.get_mut(name) {
+        if pattern {
+            if let Some((n, _)) = c.patterns.get_mut(name) {
+                *n -= 1;
+                if *n == 0 {
+                    c.patterns.remove(name);
+                }
+            }
+        } else if let Some(n) = c.channels.get_mut(name) {
             *n -= 1;
             if *n == 0 {
-                map.remove(name);
+                c.channels.remove(name);
             }
         }
     }
@@ -145,186 +166,21 @@ impl PubSubHub {
 /// The driver publishes sentinel events through this.
 impl crate::driver::EventSink for PubSubHub {
     fn publish(&self, channel: &str, payload: &str) {
-        PubSubHub::publish(self, channel, payload);
+        self.publish_event(channel.as_bytes(), payload.as_bytes());
     }
-}
-
-/// Redis `stringmatchlen`: glob matching with `*`, `?`, `[...]` (with `^` negation and `a-z` ranges) and
-/// `\` escapes.
-///
-/// Iterative with single-star backtracking, so the cost is O(pattern × string) even for hostile patterns
-/// such as `*a*a*a*a*b` (Redis needed a recursion limit for those).
-pub fn stringmatch(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
-    let eq = |a: u8, b: u8| {
-        if nocase {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
-    let (mut p, mut i) = (0usize, 0usize);
-    // Where to resume after the last `*`: (pattern index after the star, string index it matched up to).
-    let mut star: Option<(usize, usize)> = None;
-    while i < s.len() {
-        if p < pattern.len() {
-            match pattern[p] {
-                b'*' => {
-                    // Collapse consecutive stars.
-                    while p < pattern.len() && pattern[p] == b'*' {
-                        p += 1;
-                    }
-                    if p == pattern.len() {
-                        return true;
-                    }
-                    star = Some((p, i));
-                    continue;
-                }
-                b'?' => {
-                    p += 1;
-                    i += 1;
-                    continue;
-                }
-                b'[' => {
-                    let (matched, next) = match_class(pattern, p, s[i], nocase);
-                    if matched {
-                        p = next;
-                        i += 1;
-                        continue;
-                    }
-                }
-                b'\\' if p + 1 < pattern.len() => {
-                    if eq(pattern[p + 1], s[i]) {
-                        p += 2;
-                        i += 1;
-                        continue;
-                    }
-                }
-                c => {
-                    if eq(c, s[i]) {
-                        p += 1;
-                        i += 1;
-                        continue;
-                    }
-                }
-            }
-        }
-        // Mismatch: let the last star swallow one more byte, or fail.
-        match star {
-            Some((sp, si)) => {
-                p = sp;
-                i = si + 1;
-                star = Some((sp, si + 1));
-            }
-            None => return false,
-        }
-    }
-    while p < pattern.len() && pattern[p] == b'*' {
-        p += 1;
-    }
-    p == pattern.len()
-}
-
-/// Match one byte against the class starting at `pattern[start] == b'['`; returns (matched, index after
-/// the class). An unterminated class extends to the end of the pattern, as in Redis.
-fn match_class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> (bool, usize) {
-    let fold = |b: u8| if nocase { b.to_ascii_lowercase() } else { b };
-    let c = fold(c);
-    let mut p = start + 1;
-    let not = pattern.get(p) == Some(&b'^');
-    if not {
-        p += 1;
-    }
-    let mut matched = false;
-    loop {
-        match pattern.get(p) {
-            None => break,
-            Some(b'\\') if p + 1 < pattern.len() => {
-                if fold(pattern[p + 1]) == c {
-                    matched = true;
-                }
-                p += 2;
-            }
-            Some(b']') => {
-                p += 1;
-                break;
-            }
-            Some(&lo) if pattern.get(p + 1) == Some(&b'-') && p + 2 < pattern.len() => {
-                let hi = pattern[p + 2];
-                let (mut a, mut b) = (fold(lo), fold(hi));
-                if a > b {
-                    std::mem::swap(&mut a, &mut b);
-                }
-                if c >= a && c <= b {
-                    matched = true;
-                }
-                p += 3;
-            }
-            Some(&b) => {
-                if fold(b) == c {
-                    matched = true;
-                }
-                p += 1;
-            }
-        }
-    }
-    (matched != not, p)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn glob() {
-        let yes: &[(&str, &str)] = &[
-            ("*", ""),
-            ("*", "+switch-master"),
-            ("+*", "+sdown"),
-            ("?down", "sdown"),
-            ("[-+]sdown", "-sdown"),
-            ("[^a]b", "cb"),
-            ("[a-c]x", "bx"),
-            ("[c-a]x", "bx"),
-            ("a\\*b", "a*b"),
-            ("*a*b", "xxaxxb"),
-            ("h*llo", "hello"),
-            ("h[ae]llo", "hallo"),
-            ("*-master", "+switch-master"),
-        ];
-        for (p, s) in yes {
-            assert!(stringmatch(p.as_bytes(), s.as_bytes(), false), "{p} ~ {s}");
-        }
-        let no: &[(&str, &str)] = &[
-            ("?", ""),
-            ("+*", "-sdown"),
-            ("[^a]b", "ab"),
-            ("a\\*b", "axb"),
-            ("abc", "ABC"),
-            ("*a*b", "xxaxx"),
-            ("h[ae]llo", "hillo"),
-        ];
-        for (p, s) in no {
-            assert!(
-                !stringmatch(p.as_bytes(), s.as_bytes(), false),
-                "{p} !~ {s}"
-            );
-        }
-        assert!(stringmatch(b"ABC", b"abc", true));
-        let hostile = "*a".repeat(50) + "b";
-        assert!(!stringmatch(
-            hostile.as_bytes(),
-            "a".repeat(10_000).as_bytes(),
-            false
-        ));
-    }
-
     #[tokio::test]
     async fn publish_counts_and_delivers() {
         let hub = PubSubHub::new();
         assert_eq!(hub.publish("+sdown", "x"), 0);
         let mut rx = hub.receiver();
-        hub.add(false, b"+sdown");
-        hub.add(true, b"*down");
+        hub.add(b"+sdown", None);
+        hub.add(b"*down", Some(&Arc::new(Pattern::new(b"*down", false))));
         assert_eq!(hub.publish("+sdown", "master m 127.0.0.1 1"), 2);
         assert_eq!(hub.publish("+odown", "y"), 1);
         let m = rx.recv().await.unwrap();

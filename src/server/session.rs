@@ -54,6 +54,8 @@ const READ_CHUNK: usize = 16 * 1024;
 const SHRINK_ABOVE: usize = 256 * 1024;
 /// At most this many queued pub/sub messages are encoded in one go.
 const MESSAGE_BATCH: usize = 256;
+/// At most about this many pattern matches (messages × patterns) before the session yields.
+const DELIVER_WORK: usize = 16 * 1024;
 /// How long the reply explaining a disconnection (a protocol error) may take to be written.
 const LAST_WORDS: Duration = Duration::from_secs(1);
 /// At most this many core commands of one client are in flight at once.
@@ -217,8 +219,11 @@ impl Session {
                     Err(e) => return End::Io(e),
                 },
                 m = recv_message(&mut self.st.rx) => {
-                    if let Err(end) = self.deliver(m) {
-                        return end;
+                    match self.deliver(m) {
+                        Err(end) => return end,
+                        // Many patterns: let other sessions run before the next batch.
+                        Ok(true) => tokio::task::yield_now().await,
+                        Ok(false) => {}
                     }
                 }
                 _ = sleep_until_opt(idle_deadline) => return End::Timeout,
@@ -325,9 +330,14 @@ impl Session {
         Ok(())
     }
 
-    /// Encode a received message and whatever else is already queued (bounded).
-    fn deliver(&mut self, first: Result<Message, broadcast::error::RecvError>) -> Result<(), End> {
+    /// Encode a received message and whatever else is already queued (bounded by messages and by pattern
+    /// matches). `Ok(true)`: the work bound was hit, yield before more.
+    fn deliver(
+        &mut self,
+        first: Result<Message, broadcast::error::RecvError>,
+    ) -> Result<bool, End> {
         let mut next = first;
+        let mut work = 0usize;
         for _ in 0..MESSAGE_BATCH {
             match next {
                 Ok(msg) => {
@@ -335,6 +345,10 @@ impl Session {
                         encode_frame(&f, self.st.proto, &mut self.out);
                     }
                     self.check_output_limit()?;
+                    work += 1 + self.st.patterns.len();
+                    if work > DELIVER_WORK {
+                        return Ok(true);
+                    }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(
@@ -349,24 +363,24 @@ impl Session {
                 }
                 Err(broadcast::error::RecvError::Closed) => {
                     self.st.rx = None;
-                    return Ok(());
+                    return Ok(false);
                 }
             }
             let Some(rx) = self.st.rx.as_mut() else {
-                return Ok(());
+                return Ok(false);
             };
             next = match rx.try_recv() {
                 Ok(m) => Ok(m),
                 Err(broadcast::error::TryRecvError::Lagged(n)) => {
                     Err(broadcast::error::RecvError::Lagged(n))
                 }
-                Err(broadcast::error::TryRecvError::Empty) => return Ok(()),
+                Err(broadcast::error::TryRecvError::Empty) => return Ok(false),
                 Err(broadcast::error::TryRecvError::Closed) => {
                     Err(broadcast::error::RecvError::Closed)
                 }
             };
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Execute every complete command in the input buffer, until [`FLUSH_AT`] bytes of output are

@@ -23,3 +23,4 @@ mod failover_mixed;
 mod storm;
 // Step 6 — faults and hostile input.
 mod durability;
+mod hostile;

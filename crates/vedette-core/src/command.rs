@@ -1,7 +1,8 @@
 //! `SENTINEL <subcommand>` as functions of the state, answering with [`Reply`] values (reference §1.2–§1.3).
 
-use crate::config::{is_valid_myid, MasterConfig, PersistedMaster};
+use crate::config::{is_valid_myid, valid_host, MasterConfig, PersistedMaster, MAX_COUNT};
 use crate::events::Level;
+use crate::glob::Pattern;
 use crate::instance::{same_host, Master, Reconf};
 use crate::io::ClientId;
 use crate::reply::{errors, Reply};
@@ -115,113 +116,9 @@ fn s(a: &[u8]) -> String {
     String::from_utf8_lossy(a).into_owned()
 }
 
+/// A command's integer argument, parsed as Redis's `getLongLongFromObject` does.
 fn parse_i64(a: &[u8]) -> Option<i64> {
-    std::str::from_utf8(a).ok()?.parse().ok()
-}
-
-/// Redis's `stringmatch`: glob with `*`, `?`, `[...]`, `\` escapes.
-pub fn glob_match(pat: &[u8], s: &[u8], nocase: bool) -> bool {
-    fn eq(a: u8, b: u8, nocase: bool) -> bool {
-        if nocase {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    }
-    fn m(p: &[u8], s: &[u8], nocase: bool, depth: u32) -> bool {
-        if depth > 64 {
-            return false;
-        }
-        let (mut pi, mut si) = (0, 0);
-        while pi < p.len() {
-            match p[pi] {
-                b'*' => {
-                    while pi + 1 < p.len() && p[pi + 1] == b'*' {
-                        pi += 1;
-                    }
-                    if pi + 1 == p.len() {
-                        return true;
-                    }
-                    for k in si..=s.len() {
-                        if m(&p[pi + 1..], &s[k..], nocase, depth + 1) {
-                            return true;
-                        }
-                    }
-                    return false;
-                }
-                b'?' => {
-                    if si >= s.len() {
-                        return false;
-                    }
-                    si += 1;
-                }
-                b'[' => {
-                    if si >= s.len() {
-                        return false;
-                    }
-                    pi += 1;
-                    let not = pi < p.len() && p[pi] == b'^';
-                    if not {
-                        pi += 1;
-                    }
-                    let mut matched = false;
-                    while pi < p.len() && p[pi] != b']' {
-                        if p[pi] == b'\\' && pi + 1 < p.len() {
-                            pi += 1;
-                            if eq(p[pi], s[si], nocase) {
-                                matched = true;
-                            }
-                        } else if pi + 2 < p.len() && p[pi + 1] == b'-' {
-                            let (mut a, mut b) = (p[pi], p[pi + 2]);
-                            if a > b {
-                                std::mem::swap(&mut a, &mut b);
-                            }
-                            let c = if nocase {
-                                s[si].to_ascii_lowercase()
-                            } else {
-                                s[si]
-                            };
-                            let (a, b) = if nocase {
-                                (a.to_ascii_lowercase(), b.to_ascii_lowercase())
-                            } else {
-                                (a, b)
-                            };
-                            if c >= a && c <= b {
-                                matched = true;
-                            }
-                            pi += 2;
-                        } else if eq(p[pi], s[si], nocase) {
-                            matched = true;
-                        }
-                        pi += 1;
-                    }
-                    if not {
-                        matched = !matched;
-                    }
-                    if !matched {
-                        return false;
-                    }
-                    si += 1;
-                }
-                b'\\' if pi + 1 < p.len() => {
-                    pi += 1;
-                    if si >= s.len() || !eq(p[pi], s[si], nocase) {
-                        return false;
-                    }
-                    si += 1;
-                }
-                c => {
-                    if si >= s.len() || !eq(c, s[si], nocase) {
-                        return false;
-                    }
-                    si += 1;
-                }
-            }
-            pi += 1;
-        }
-        si == s.len()
-    }
-    m(pat, s, nocase, 0)
+    crate::config::parse_redis_i64(a)
 }
 
 fn ms(v: u64) -> String {
@@ -632,7 +529,12 @@ impl Sentinel {
         if quorum <= 0 {
             return self.reply(client, Reply::err("ERR Quorum must be 1 or greater."));
         }
-        if !self.global.resolve_hostnames && host.parse::<std::net::IpAddr>().is_err() {
+        if quorum > i64::from(MAX_COUNT) {
+            // Redis stores it in 32 bits, truncating 4294967296 to 0; vedette refuses it instead.
+            return self.reply(client, Reply::err("ERR Invalid quorum"));
+        }
+        let quorum = quorum as u32;
+        if !valid_host(&host, self.global.resolve_hostnames) {
             return self.reply(
                 client,
                 Reply::err("ERR Invalid IP address or hostname specified"),
@@ -644,7 +546,7 @@ impl Sentinel {
         if !(0..=65535).contains(&port) {
             return self.reply(client, Reply::err("ERR Invalid port number."));
         }
-        let mut cfg = MasterConfig::new(&name, &host, port as u16, quorum as u32);
+        let mut cfg = MasterConfig::new(&name, &host, port as u16, quorum);
         cfg.down_after_ms = self.t.default_down_after;
         cfg.failover_timeout_ms = self.t.default_failover_timeout;
         let now = self.now;
@@ -682,10 +584,11 @@ impl Sentinel {
     }
 
     fn cmd_reset(&mut self, pattern: &[u8]) -> Reply {
+        let pattern = Pattern::new(pattern, false);
         let names: Vec<String> = self
             .masters
             .keys()
-            .filter(|n| glob_match(pattern, n.as_bytes(), false))
+            .filter(|n| pattern.matches(n.as_bytes()))
             .cloned()
             .collect();
         for n in &names {
@@ -799,7 +702,13 @@ impl Sentinel {
             }
             let val = s(&argv[i + 1]);
             let bad = |v: &str| format!("ERR Invalid argument '{v}' for SENTINEL SET '{opt_raw}'");
-            let positive = |v: &str| v.parse::<i64>().ok().filter(|x| *x > 0);
+            let positive = |v: &str| parse_i64(v.as_bytes()).filter(|x| *x > 0);
+            // Counts Redis keeps in an `int`: 1..=MAX_COUNT.
+            let count = |v: &str| {
+                positive(v)
+                    .and_then(|x| u32::try_from(x).ok())
+                    .filter(|x| *x <= MAX_COUNT)
+            };
             let deny = self.global.deny_scripts_reconfig;
             let Some(m) = self.masters.get_mut(&name) else {
                 break;
@@ -829,22 +738,22 @@ impl Sentinel {
                         break;
                     }
                 },
-                "parallel-syncs" => match positive(&val) {
-                    Some(x) => m.cfg.parallel_syncs = x as u32,
+                "parallel-syncs" => match count(&val) {
+                    Some(x) => m.cfg.parallel_syncs = x,
                     None => {
                         err = Some(bad(&val));
                         break;
                     }
                 },
-                "quorum" => match positive(&val) {
-                    Some(x) => m.cfg.quorum = x as u32,
+                "quorum" => match count(&val) {
+                    Some(x) => m.cfg.quorum = x,
                     None => {
                         err = Some(bad(&val));
                         break;
                     }
                 },
                 "master-reboot-down-after-period" => {
-                    match val.parse::<i64>().ok().filter(|x| *x >= 0) {
+                    match parse_i64(val.as_bytes()).filter(|x| *x >= 0) {
                         Some(x) => m.cfg.master_reboot_down_after_period_ms = x as u64,
                         None => {
                             err = Some(bad(&val));
@@ -952,8 +861,9 @@ impl Sentinel {
         if op == "get" {
             let mut out: Vec<(String, String)> = Vec::new();
             for pat in &argv[3..] {
+                let pat = Pattern::new(pat, true);
                 for p in CONFIG_PARAMS {
-                    if glob_match(pat, p.as_bytes(), true) && !out.iter().any(|(k, _)| k == p) {
+                    if pat.matches(p.as_bytes()) && !out.iter().any(|(k, _)| k == p) {
                         out.push(((*p).to_string(), self.config_get(p)));
                     }
                 }
@@ -993,10 +903,23 @@ impl Sentinel {
             }
             let v = s(&argv[i + 1]);
             let ok = match p.as_str() {
+                "resolve-hostnames" if v.eq_ignore_ascii_case("no") => {
+                    // Refused while an instance is known by name: the config written next would no
+                    // longer load ("Can't resolve instance hostname."), which Redis only finds at restart.
+                    match self.hostname_in_use() {
+                        Some(h) => {
+                            tracing::warn!(host = %h, "refusing resolve-hostnames no: an instance is known by host name");
+                            false
+                        }
+                        None => true,
+                    }
+                }
                 "resolve-hostnames" | "announce-hostnames" => {
                     v.eq_ignore_ascii_case("yes") || v.eq_ignore_ascii_case("no")
                 }
-                "announce-port" => v.parse::<u16>().is_ok(),
+                "announce-port" => {
+                    parse_i64(v.as_bytes()).is_some_and(|p| (0..=65535).contains(&p))
+                }
                 "loglevel" => matches!(
                     v.to_ascii_lowercase().as_str(),
                     "debug" | "verbose" | "notice" | "warning" | "nothing"
@@ -1046,6 +969,18 @@ impl Sentinel {
             }
         }
         self.ack_after_flush(client, Reply::ok());
+    }
+
+    /// Some stored address that is a host name, not an IP literal.
+    fn hostname_in_use(&self) -> Option<String> {
+        let mut hosts = self.masters.values().flat_map(|m| {
+            std::iter::once(&m.c.host)
+                .chain(m.replicas.values().map(|r| &r.c.host))
+                .chain(m.sentinels.values().map(|p| &p.c.host))
+        });
+        hosts
+            .find(|h| h.parse::<std::net::IpAddr>().is_err())
+            .cloned()
     }
 
     fn cmd_info_cache(&self, names: &[Vec<u8>]) -> Reply {
@@ -1122,7 +1057,7 @@ impl Sentinel {
                 ));
             }
             let v = s(&args[i + 1]);
-            match v.parse::<i64>().ok().filter(|x| *x > 0) {
+            match parse_i64(v.as_bytes()).filter(|x| *x > 0) {
                 Some(x) => {
                     if let Some(slot) = self.timing_mut(&name) {
                         *slot = x as u64;

@@ -19,6 +19,61 @@ pub const DEFAULT_MAX_KNOWN_SENTINELS: u32 = 64;
 /// Default `sentinel max-known-replicas` (vedette only): far above real deployments.
 pub const DEFAULT_MAX_KNOWN_REPLICAS: u32 = 1024;
 
+/// Largest epoch vedette accepts from anywhere (hellos, `IS-MASTER-DOWN-BY-ADDR`, sentinel.conf, state).
+///
+/// Why `i64::MAX`: epochs travel in `SENTINEL IS-MASTER-DOWN-BY-ADDR` as a signed 64-bit integer (Redis
+/// parses it with `getLongLongFromObjectOrReply`), so no sentinel, vedette or Redis, could ever vote in a
+/// larger one; TOML integers (the state file) stop there too; and Redis keeps `current_epoch` in a
+/// `uint64_t` that its next `current_epoch++` would wrap to 0 from 2⁶⁴−1, silencing elections for good.
+/// A cluster adds one per failover attempt, so an honest epoch never gets near it: an epoch above it is
+/// forged or corrupt and is rejected where it enters, and an epoch at it ends elections (vedette refuses to
+/// start a failover it cannot number) instead of wrapping.
+pub const MAX_EPOCH: u64 = i64::MAX as u64;
+
+/// Largest `quorum` and `parallel-syncs`. Redis keeps them in an `int` (written with `%d`, read back with
+/// `atoi`), so a larger value would not survive a config rewrite, and `quorum 4294967296` would silently
+/// become 0 in a 32-bit field.
+pub const MAX_COUNT: u32 = i32::MAX as u32;
+
+/// Whether `host` may name a monitored instance: an IP literal, or — with `resolve-hostnames yes` — a
+/// syntactically valid host name (Redis resolves it; the core does no I/O, so it checks the syntax the
+/// resolver would accept). Everything the core stores as an address passes this, so the config it writes
+/// loads back.
+pub fn valid_host(host: &str, resolve_hostnames: bool) -> bool {
+    host.parse::<std::net::IpAddr>().is_ok() || (resolve_hostnames && valid_hostname(host))
+}
+
+/// RFC 1123 host name syntax (plus `_`, which container DNS names use): dot-separated labels of 1–63
+/// letters, digits, `-` or `_`, not starting or ending with `-`; at most 253 bytes; one trailing dot allowed.
+pub fn valid_hostname(host: &str) -> bool {
+    let h = host.strip_suffix('.').unwrap_or(host);
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// Redis's `string2ll` (what `getLongLongFromObject` uses for command arguments): an optional `-`, no `+`,
+/// no leading zeros, no blanks, no overflow.
+pub fn parse_redis_i64(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.strip_prefix(b"-") {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    let first = *digits.first()?;
+    if !digits.iter().all(u8::is_ascii_digit) || (first == b'0' && (digits.len() > 1 || neg)) {
+        return None;
+    }
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
 /// Settings of one monitored master, as `sentinel <directive> <master> ...` lines express them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MasterConfig {

@@ -39,7 +39,7 @@ impl Sentinel {
     pub(crate) fn ask_peers(&mut self, name: &str, forced: bool) {
         let now = self.now;
         let ask_period = self.t.ask_period.min(FAST_ASK_MS);
-        let stale_after = 5 * self.t.ask_period;
+        let stale_after = self.t.ask_period.saturating_mul(5);
         let vote_durable = self.vote_durable(name);
         let durable_epoch = self.revealable_epoch();
         let Some(m) = self.masters.get_mut(name) else {
@@ -98,11 +98,10 @@ impl Sentinel {
         }
         // One outstanding ask per link and master is enough.
         for link in targets {
-            let pending = self.links.get(&link).is_some_and(|l| {
-                l.inflight
-                    .iter()
-                    .any(|s| matches!(s, Sent::Ask { master, epoch: e, .. } if master == name && *e == epoch))
-            });
+            let pending = self
+                .links
+                .get(&link)
+                .is_some_and(|l| l.inflight.ask_pending(name, epoch));
             if pending && !forced {
                 continue;
             }
@@ -227,7 +226,7 @@ impl Sentinel {
             return;
         }
         if let Some(fst) = m.failover_start_time {
-            let retry = 2 * m.cfg.failover_timeout_ms;
+            let retry = m.cfg.failover_timeout_ms.saturating_mul(2);
             let waiting = now < fst || now.since(fst) < retry;
             if waiting && !self.fast_retry_allowed(name) {
                 if m.failover_delay_logged != Some(fst) {
@@ -280,7 +279,8 @@ impl Sentinel {
                 continue;
             }
             let live = self.links.get(&p.c.link).is_some_and(|l| {
-                !l.disconnected() && now.since(l.last_avail_time) <= 3 * p.c.down_after.max(1000)
+                !l.disconnected()
+                    && now.since(l.last_avail_time) <= p.c.down_after.max(1000).saturating_mul(3)
             });
             if !live {
                 continue;
@@ -294,8 +294,8 @@ impl Sentinel {
         }
         // Each step must outlast the time the sentinel ranked before us needs to make its vote durable and
         // ask: on a slow disk that is its fsync, which we estimate by ours.
-        let step = RANK_STEP_MS.max(2 * self.slow_persist_ms + 50);
-        anchor.plus(rank * step + jitter)
+        let step = RANK_STEP_MS.max(self.slow_persist_ms.saturating_mul(2).saturating_add(50));
+        anchor.plus(rank.saturating_mul(step).saturating_add(jitter))
     }
 
     /// vedette's fast retry: our previous attempt for `name` ran in an epoch that nobody can win any more
@@ -338,6 +338,19 @@ impl Sentinel {
         // epoch per attempt; then every attempt for one master pushes every voter past the epochs of the
         // attempts for the others, and those are refused. (A SENTINEL FAILOVER keeps Redis's new epoch: it
         // needs no votes, so its epoch must be one nobody else can win.)
+        if self.current_epoch >= crate::config::MAX_EPOCH {
+            // No epoch is left to number an attempt (only a forged or corrupt epoch gets here): refuse,
+            // and wait the retry delay before saying so again.
+            tracing::warn!(
+                master = name,
+                epoch = self.current_epoch,
+                "cannot start a failover: the current epoch is at its maximum"
+            );
+            if let Some(m) = self.masters.get_mut(name) {
+                m.failover_start_time = Some(now);
+            }
+            return;
+        }
         let reuse =
             !forced && self.current_epoch > m.leader_epoch && self.current_epoch > m.config_epoch;
         if !reuse {
@@ -593,16 +606,16 @@ impl Sentinel {
     pub(crate) fn select_replica(&self, name: &str) -> Option<String> {
         let now = self.now;
         let m = self.masters.get(name)?;
-        let ping5 = 5 * self.t.ping_period;
+        let ping5 = self.t.ping_period.saturating_mul(5);
         let info_max = if m.c.s_down {
             ping5
         } else {
-            3 * self.t.info_period
+            self.t.info_period.saturating_mul(3)
         };
-        let mut max_down = 10 * m.cfg.down_after_ms;
+        let mut max_down = m.cfg.down_after_ms.saturating_mul(10);
         if m.c.s_down {
             if let Some(s) = m.c.s_down_since {
-                max_down += now.since(s);
+                max_down = max_down.saturating_add(now.since(s));
             }
         }
         let mut cands: Vec<(&String, &crate::instance::Replica)> = m

@@ -27,6 +27,73 @@ pub(crate) enum Sent {
     Other,
 }
 
+/// Commands sent on a link and not answered yet (FIFO: replies come back in order), with counts of the
+/// kinds the periodic checks ask about. "Is an INFO / this instance's hello / this ask pending?" is then a
+/// lookup, not a scan of a queue that a peer which stops reading (a SIGSTOPped sentinel keeps its socket
+/// open) grows to 100 × the number of masters sharing its link — scanned once per master per tick.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Inflight {
+    q: VecDeque<Sent>,
+    infos: usize,
+    publishes: BTreeMap<InstKey, usize>,
+    asks: BTreeMap<(String, u64), usize>,
+}
+
+impl Inflight {
+    pub(crate) fn push(&mut self, s: Sent) {
+        match &s {
+            Sent::Info(_) => self.infos += 1,
+            Sent::Publish(k) => *self.publishes.entry(k.clone()).or_default() += 1,
+            Sent::Ask { master, epoch, .. } => {
+                *self.asks.entry((master.clone(), *epoch)).or_default() += 1
+            }
+            Sent::Ping(_) | Sent::Other => {}
+        }
+        self.q.push_back(s);
+    }
+
+    /// The oldest unanswered command.
+    pub(crate) fn pop(&mut self) -> Option<Sent> {
+        let s = self.q.pop_front()?;
+        match &s {
+            Sent::Info(_) => self.infos -= 1,
+            Sent::Publish(k) => decrement(&mut self.publishes, k),
+            Sent::Ask { master, epoch, .. } => decrement(&mut self.asks, &(master.clone(), *epoch)),
+            Sent::Ping(_) | Sent::Other => {}
+        }
+        Some(s)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = Inflight::default();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.q.len()
+    }
+
+    pub(crate) fn info_pending(&self) -> bool {
+        self.infos > 0
+    }
+
+    pub(crate) fn publish_pending(&self, key: &InstKey) -> bool {
+        self.publishes.contains_key(key)
+    }
+
+    pub(crate) fn ask_pending(&self, master: &str, epoch: u64) -> bool {
+        self.asks.contains_key(&(master.to_string(), epoch))
+    }
+}
+
+fn decrement<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) {
+    if let Some(n) = m.get_mut(k) {
+        *n -= 1;
+        if *n == 0 {
+            m.remove(k);
+        }
+    }
+}
+
 /// One logical link and its health clocks.
 #[derive(Debug, Clone)]
 pub(crate) struct Link {
@@ -39,7 +106,7 @@ pub(crate) struct Link {
     /// A `Connect` was issued and neither `LinkUp` nor `LinkDown` came back yet.
     pub(crate) connecting: bool,
     pub(crate) local_ip: String,
-    pub(crate) inflight: VecDeque<Sent>,
+    pub(crate) inflight: Inflight,
     pub(crate) cc_conn_time: Instant,
     pub(crate) last_reconn_time: Option<Instant>,
     /// Oldest unanswered PING (Redis initialises it to "now" so a never-answering instance goes down).
@@ -59,7 +126,7 @@ impl Link {
             conn: None,
             connecting: false,
             local_ip: String::new(),
-            inflight: VecDeque::new(),
+            inflight: Inflight::default(),
             cc_conn_time: now,
             last_reconn_time: None,
             act_ping_time: Some(now),
@@ -347,5 +414,14 @@ pub(crate) fn same_host(a: &str, b: &str) -> bool {
     match (a.parse::<std::net::IpAddr>(), b.parse::<std::net::IpAddr>()) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
+    }
+}
+
+/// A key equal for two hosts exactly when [`same_host`] holds: the canonical form of an IP literal, else
+/// the name lower-cased (for set lookups instead of pairwise comparisons).
+pub(crate) fn host_key(host: &str) -> String {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => host.to_ascii_lowercase(),
     }
 }

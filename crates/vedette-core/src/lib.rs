@@ -19,6 +19,7 @@
 
 pub mod config;
 pub mod events;
+pub mod glob;
 pub mod io;
 pub mod reply;
 pub mod time;
@@ -31,9 +32,9 @@ mod monitor;
 mod outbox;
 mod sentinel;
 
-pub use command::glob_match;
 pub use config::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};
 pub use events::{Event, Level};
+pub use glob::{stringmatch, Pattern};
 pub use io::{
     ClientId, ConnectSpec, HelloTemplate, Input, LinkId, LinkKind, LinkReply, OutCommand, Output,
     PersistSeq, ScriptJob,

@@ -1,8 +1,11 @@
 //! The monitoring half: links, periodic PING / INFO / hello, replies, subjective down, INFO and hello
 //! processing (reference §2–§5.2).
 
+use std::collections::BTreeSet;
+
+use crate::config::valid_host;
 use crate::events::Level;
-use crate::instance::{addr_name, same_host, FailoverState, Known, Reconf, Sent};
+use crate::instance::{addr_name, host_key, same_host, FailoverState, Known, Reconf, Sent};
 use crate::io::{
     ConnectSpec, HelloTemplate, LinkId, LinkKind, LinkReply, OutCommand, Output, ScriptJob,
 };
@@ -71,7 +74,7 @@ impl Sentinel {
                 l.act_ping_time = Some(self.now);
             }
         }
-        l.inflight.push_back(sent);
+        l.inflight.push(sent);
         self.out.push(Output::Send { link, conn, cmd });
         true
     }
@@ -143,7 +146,7 @@ impl Sentinel {
         if l.conn != Some(conn) {
             return;
         }
-        let Some(sent) = l.inflight.pop_front() else {
+        let Some(sent) = l.inflight.pop() else {
             return;
         };
         match (sent, reply) {
@@ -245,7 +248,7 @@ impl Sentinel {
             return;
         }
         let retry_after = if l.connecting {
-            2 * self.t.ping_period
+            self.t.ping_period.saturating_mul(2)
         } else {
             self.t.ping_period
         };
@@ -339,11 +342,8 @@ impl Sentinel {
         if l.disconnected() || l.pending() >= MAX_PENDING * l.refcount.max(1) as usize {
             return;
         }
-        let info_inflight = l.inflight.iter().any(|s| matches!(s, Sent::Info(_)));
-        let pub_inflight = l
-            .inflight
-            .iter()
-            .any(|s| matches!(s, Sent::Publish(k) if k == key));
+        let info_inflight = l.inflight.info_pending();
+        let pub_inflight = l.inflight.publish_pending(key);
         let (last_pong, last_ping) = (l.last_pong_time, l.last_ping_time);
         let Some(c) = self.common(key) else {
             return;
@@ -405,7 +405,7 @@ impl Sentinel {
 
     /// Make hellos for `master` (and its replicas and sentinels) go out on the next tick.
     pub(crate) fn force_hellos(&mut self, master: &str) {
-        let back = self.t.publish_period + 1;
+        let back = self.t.publish_period.saturating_add(1);
         if let Some(m) = self.masters.get_mut(master) {
             m.c.last_pub_time = m.c.last_pub_time.minus(back);
             for r in m.replicas.values_mut() {
@@ -442,7 +442,7 @@ impl Sentinel {
         let recycle_pubsub = !l.disconnected()
             && !matches!(key, InstKey::Sentinel(..))
             && now.since(l.cc_conn_time) > self.t.min_link_reconnect_period
-            && now.since(l.pc_last_activity) > 3 * self.t.publish_period;
+            && now.since(l.pc_last_activity) > self.t.publish_period.saturating_mul(3);
         if recycle_cmd || recycle_pubsub {
             self.drop_connection(link);
         }
@@ -450,7 +450,8 @@ impl Sentinel {
         if let InstKey::Master(n) = key {
             if let Some(m) = self.masters.get(n) {
                 if m.info.role_reported == Role::Slave
-                    && now.since(m.info.role_reported_time) > down_after + 2 * self.t.info_period
+                    && now.since(m.info.role_reported_time)
+                        > down_after.saturating_add(self.t.info_period.saturating_mul(2))
                 {
                     down = true;
                 }
@@ -497,7 +498,7 @@ impl Sentinel {
             let inflight = self
                 .links
                 .get(&link)
-                .is_some_and(|l| l.inflight.iter().any(|s| matches!(s, Sent::Info(_))));
+                .is_some_and(|l| l.inflight.info_pending());
             if !inflight {
                 self.send(
                     link,
@@ -516,7 +517,7 @@ impl Sentinel {
                 && !m.o_down
                 && m.info
                     .refresh
-                    .is_some_and(|t| self.now.since(t) < 2 * self.t.info_period)
+                    .is_some_and(|t| self.now.since(t) < self.t.info_period.saturating_mul(2))
         })
     }
 
@@ -529,7 +530,7 @@ impl Sentinel {
         if !self.master_sane(master) {
             return false;
         }
-        let recent = 3 * self.t.publish_period;
+        let recent = self.t.publish_period.saturating_mul(3);
         let mut agreeing = 1usize;
         for p in m.sentinels.values() {
             let Some(at) = p.last_hello_at else { continue };
@@ -646,16 +647,30 @@ impl Sentinel {
         if rebooted {
             self.event(Level::Notice, "+reboot", key, "");
         }
-        // Replica discovery from the master's INFO.
+        // Replica discovery from the master's INFO. An address is taken only if Redis would take it (an IP
+        // literal unless `resolve-hostnames yes`; port 0 reaches nothing) and is not the master's own (a
+        // master does not replicate from itself; such a line is a NAT/announce misconfiguration or forged).
+        // Known addresses go in a set, so a huge INFO costs one lookup per line, not one scan.
         if is_master {
-            let mut added = false;
-            for line in &r.replicas {
-                let exists = self.masters.get(&master).is_some_and(|m| {
+            let resolve = self.global.resolve_hostnames;
+            let mut known: BTreeSet<(String, u16)> = self
+                .masters
+                .get(&master)
+                .map(|m| {
                     m.replicas
                         .values()
-                        .any(|x| x.c.port == line.port && same_host(&x.c.host, &line.ip))
-                });
-                if !exists {
+                        .map(|x| (host_key(&x.c.host), x.c.port))
+                        .chain([(host_key(&m.c.host), m.c.port)])
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut added = false;
+            for line in &r.replicas {
+                if line.port == 0 || !valid_host(&line.ip, resolve) {
+                    tracing::debug!(master = %master, ip = %line.ip, port = line.port, "ignoring invalid replica address in INFO");
+                    continue;
+                }
+                if known.insert((host_key(&line.ip), line.port)) {
                     if !self.room_for(&master, Known::Replica) {
                         break;
                     }
@@ -728,7 +743,7 @@ impl Sentinel {
             if r.promoted {
                 return;
             }
-            let stable = 4 * self.t.publish_period;
+            let stable = self.t.publish_period.saturating_mul(4);
             let redis_rule = Self::no_down_within(r.c.s_down_since, r.o_down_since, now, stable)
                 && now.since(r.info.role_reported_time) > stable;
             // It answered INFO, so it is alive again; what matters is that our view is the cluster's.
@@ -808,7 +823,9 @@ impl Sentinel {
         {
             return;
         }
-        let h = match Hello::parse(payload) {
+        let h = match Hello::parse(payload)
+            .and_then(|h| h.check_addresses(self.global.resolve_hostnames).map(|()| h))
+        {
             Ok(h) => h,
             Err(e) => {
                 tracing::debug!(error = %e, "ignoring malformed hello");
@@ -905,6 +922,15 @@ impl Sentinel {
         }
         if m.config_epoch < h.master_config_epoch {
             m.config_epoch = h.master_config_epoch;
+            // A config epoch is the epoch of some failover, so our current epoch is at least that: keep
+            // the invariant the config loader restores anyway (it raises current-epoch to every config-epoch).
+            if self.current_epoch < h.master_config_epoch {
+                self.current_epoch = h.master_config_epoch;
+                self.flush();
+            }
+            let Some(m) = self.masters.get_mut(&name) else {
+                return;
+            };
             // Compare with the address we currently advertise (the promoted replica once our own failover
             // reached RECONF_SLAVES), so a higher epoch for another address always wins and one config
             // epoch never names two addresses.
@@ -990,6 +1016,14 @@ impl Sentinel {
             })
             .map(|(n, _)| n.clone())
             .collect();
+        // The new address's link, created under `origin`: every other master shares it (looked up once;
+        // `sentinel_link` per master would rescan all masters each time, O(masters²) for a peer known under
+        // all of them).
+        let shared = self
+            .masters
+            .get(origin)
+            .and_then(|m| m.sentinels.get(&h.runid))
+            .map(|p| p.c.link);
         for n in &others {
             let old_link = self
                 .masters
@@ -1000,7 +1034,13 @@ impl Sentinel {
                 self.release_link(l);
             }
             let down_after = self.masters.get(n).map_or(30_000, |m| m.cfg.down_after_ms);
-            let link = self.sentinel_link(&h.runid, &h.ip, h.port, now);
+            let link = match shared.and_then(|l| self.links.get_mut(&l).map(|link| (l, link))) {
+                Some((l, link)) => {
+                    link.refcount += 1;
+                    l
+                }
+                None => self.sentinel_link(&h.runid, &h.ip, h.port, now),
+            };
             let peer = self.make_peer(&h.runid, &h.ip, h.port, link, down_after, now);
             if let Some(m) = self.masters.get_mut(n) {
                 m.sentinels.insert(h.runid.clone(), peer);

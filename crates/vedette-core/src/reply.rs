@@ -37,12 +37,20 @@ impl Reply {
     pub fn err(msg: impl Into<String>) -> Self {
         Reply::Error(msg.into())
     }
-    /// A map whose keys and values are bulk strings (the instance maps of `SENTINEL MASTER`).
-    pub fn bulk_map<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    /// A map whose keys and values are bulk strings (the instance maps of `SENTINEL MASTER`). Owned
+    /// strings are moved, not copied (`SENTINEL MASTERS` builds 25 pairs per master).
+    pub fn bulk_map<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Reply::Map(
             pairs
                 .into_iter()
-                .map(|(k, v)| (Reply::bulk(k), Reply::bulk(v)))
+                .map(|(k, v)| {
+                    (
+                        Reply::Bulk(k.into().into_bytes()),
+                        Reply::Bulk(v.into().into_bytes()),
+                    )
+                })
                 .collect(),
         )
     }
@@ -79,14 +87,14 @@ pub mod errors {
             .first()
             .map(|n| String::from_utf8_lossy(&n[..n.len().min(128)]).into_owned())
             .unwrap_or_default();
+        // Redis: `for (i=1; i<argc && sdslen(args) < 128; i++) sdscatprintf(args, "'%.*s' ", 128-sdslen(args), ...)`:
+        // the quotes count towards the 128, so a million empty arguments still make a short message.
         let mut args = String::new();
-        let mut budget: usize = 128;
         for a in argv.iter().skip(1) {
-            if budget == 0 {
+            if args.len() >= 128 {
                 break;
             }
-            let take = a.len().min(budget);
-            budget -= take;
+            let take = a.len().min(128 - args.len());
             args.push('\'');
             args.push_str(&String::from_utf8_lossy(&a[..take]));
             args.push_str("' ");

@@ -97,7 +97,7 @@ const TICK_JITTER_MS: u64 = 20;
 const FAST_TICK_MS: u64 = 10;
 
 /// Identifies an instance object.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum InstKey {
     Master(String),
     Replica(String, String),
@@ -639,12 +639,17 @@ impl Sentinel {
             let mut pm = PersistedMaster::new(cfg);
             pm.config_epoch = m.config_epoch;
             pm.leader_epoch = m.leader_epoch;
+            // Each address once: the loader refuses a duplicate known-replica line.
+            let mut written = std::collections::BTreeSet::new();
             for r in m.replicas.values() {
                 // Mid-failover the promoted replica is the master address: write the old master instead.
-                if crate::instance::same_host(&r.c.host, &host) && r.c.port == port {
-                    pm.known_replicas.push((m.c.host.clone(), m.c.port));
+                let addr = if crate::instance::same_host(&r.c.host, &host) && r.c.port == port {
+                    (m.c.host.clone(), m.c.port)
                 } else {
-                    pm.known_replicas.push((r.c.host.clone(), r.c.port));
+                    (r.c.host.clone(), r.c.port)
+                };
+                if written.insert((crate::instance::host_key(&addr.0), addr.1)) {
+                    pm.known_replicas.push(addr);
                 }
             }
             for (runid, p) in &m.sentinels {

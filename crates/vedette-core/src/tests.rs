@@ -665,3 +665,9 @@ fn known_sentinels_and_replicas_are_capped_per_master() {
 
 /// Durable writes: what waits for them, failures, backoff, group commit.
 mod persist;
+
+/// Validation of untrusted addresses and numbers, and the costs of hostile inputs.
+mod validation;
+
+/// Per-input costs with many masters, replicas, patterns (ignored: run with --release --ignored).
+mod costs;

@@ -53,7 +53,7 @@ impl InfoReport {
         for line in text.split('\n') {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if let Some(v) = line.strip_prefix("run_id:") {
-                if v.len() == 40 {
+                if crate::config::is_valid_myid(v) {
                     r.run_id = Some(v.to_string());
                 }
             } else if line.starts_with("slave")
