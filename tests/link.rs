@@ -326,7 +326,10 @@ async fn hello_published_on_one_link_reaches_another() {
     let mut got = None;
     for _ in 0..50 {
         links.send(a, ca, OutCommand::PublishHello(hello(srv.port)));
-        assert_eq!(inputs.reply(&mut links, a, ca).await, LinkReply::Publish(true));
+        assert_eq!(
+            inputs.reply(&mut links, a, ca).await,
+            LinkReply::Publish(true)
+        );
         let deadline = tokio::time::Instant::now() + Duration::from_millis(100);
         while let Ok(i) = tokio::time::timeout_at(deadline, links.next_input()).await {
             match i {
@@ -373,7 +376,10 @@ async fn hello_published_on_one_link_reaches_another() {
     let mut t = hello(srv.port);
     t.ip = Some("192.0.2.7".into());
     links.send(a, ca, OutCommand::PublishHello(t));
-    assert_eq!(inputs.reply(&mut links, a, ca).await, LinkReply::Publish(true));
+    assert_eq!(
+        inputs.reply(&mut links, a, ca).await,
+        LinkReply::Publish(true)
+    );
     let i = inputs
         .wait(&mut links, "announced hello", |i| {
             matches!(i, Input::Hello { link, payload } if *link == b && payload.starts_with(b"192.0.2.7,"))
@@ -419,12 +425,18 @@ async fn auth_required() {
         let c = links.connect(l, sp);
         inputs.up(&mut links, l).await;
         links.send(l, c, OutCommand::Ping);
-        assert_eq!(inputs.reply(&mut links, l, c).await, LinkReply::Ping(Ok("PONG".into())));
+        assert_eq!(
+            inputs.reply(&mut links, l, c).await,
+            LinkReply::Ping(Ok("PONG".into()))
+        );
         // Our own hello comes back on our own pub/sub connection once subscribed.
         let mut heard = false;
         for _ in 0..50 {
             links.send(l, c, OutCommand::PublishHello(hello(1)));
-            assert_eq!(inputs.reply(&mut links, l, c).await, LinkReply::Publish(true));
+            assert_eq!(
+                inputs.reply(&mut links, l, c).await,
+                LinkReply::Publish(true)
+            );
             let deadline = tokio::time::Instant::now() + Duration::from_millis(100);
             while let Ok(x) = tokio::time::timeout_at(deadline, links.next_input()).await {
                 if matches!(&x, Input::Hello { link, .. } if *link == l) {
@@ -559,7 +571,10 @@ async fn stopped_server_does_not_stall_other_links() {
             inputs.reply(&mut links, a, ca).await,
             LinkReply::Ping(Ok("PONG".into()))
         );
-        assert_eq!(inputs.reply(&mut links, a, ca).await, LinkReply::Publish(true));
+        assert_eq!(
+            inputs.reply(&mut links, a, ca).await,
+            LinkReply::Publish(true)
+        );
     }
 }
 
@@ -618,7 +633,11 @@ async fn replaced_generation_reports_nothing() {
     srv.signal(libc::SIGKILL);
     inputs.down(&mut links, l, c2).await;
     assert_eq!(links.generation(l), None);
-    assert_eq!(inputs.quiet(&mut links, l).await, vec![], "one LinkDown only");
+    assert_eq!(
+        inputs.quiet(&mut links, l).await,
+        vec![],
+        "one LinkDown only"
+    );
 }
 
 #[tokio::test]
@@ -661,7 +680,10 @@ async fn queue_overflow_closes_the_link() {
     for _ in 0..vedette::link::WRITE_LIMIT / 14 + 10 {
         links.send(l, c, OutCommand::Ping);
     }
-    assert!(!links.is_up(l), "closed as soon as the buffer passed the limit");
+    assert!(
+        !links.is_up(l),
+        "closed as soon as the buffer passed the limit"
+    );
     inputs.down(&mut links, l, c).await;
     assert!(!links.is_up(l));
     links.send(l, c, OutCommand::Ping);
@@ -689,12 +711,18 @@ async fn talks_to_a_real_sentinel() {
         },
     );
     links.send(l, c, OutCommand::PublishHello(hello(master.port)));
-    assert_eq!(inputs.reply(&mut links, l, c).await, LinkReply::Ping(Ok("PONG".into())));
+    assert_eq!(
+        inputs.reply(&mut links, l, c).await,
+        LinkReply::Ping(Ok("PONG".into()))
+    );
     assert_eq!(
         inputs.reply(&mut links, l, c).await,
         LinkReply::MasterDown(Some((0, "*".into(), 0)))
     );
-    assert_eq!(inputs.reply(&mut links, l, c).await, LinkReply::Publish(true));
+    assert_eq!(
+        inputs.reply(&mut links, l, c).await,
+        LinkReply::Publish(true)
+    );
 
     // The same question to a plain Redis is an error reply: not the expected shape.
     let m = LinkId(2);
@@ -710,7 +738,10 @@ async fn talks_to_a_real_sentinel() {
             runid: "*".into(),
         },
     );
-    assert_eq!(inputs.reply(&mut links, m, cm).await, LinkReply::MasterDown(None));
+    assert_eq!(
+        inputs.reply(&mut links, m, cm).await,
+        LinkReply::MasterDown(None)
+    );
     links.send(m, cm, OutCommand::ScriptKill);
     assert_eq!(inputs.reply(&mut links, m, cm).await, LinkReply::Other);
 }

@@ -246,7 +246,8 @@ impl Link {
         let dial: Dial = Box::pin(async move {
             match kind {
                 LinkKind::Instance => {
-                    let (c, p) = tokio::join!(dial("cmd", &host, port), dial("pubsub", &host, port));
+                    let (c, p) =
+                        tokio::join!(dial("cmd", &host, port), dial("pubsub", &host, port));
                     Ok((c?, Some(p?)))
                 }
                 LinkKind::Sentinel => Ok((dial("cmd", &host, port).await?, None)),

@@ -208,7 +208,11 @@ impl RequestParser {
     /// `buf[..cr]` and advances past `cr + 2`).
     ///
     /// Like Redis, the line ends at the first `\r`, which must be followed by one more byte.
-    fn take_line(&mut self, buf: &BytesMut, too_big: ProtocolError) -> Result<Option<usize>, ProtocolError> {
+    fn take_line(
+        &mut self,
+        buf: &BytesMut,
+        too_big: ProtocolError,
+    ) -> Result<Option<usize>, ProtocolError> {
         let from = self.scanned.min(buf.len());
         match buf[from..]
             .iter()
