@@ -166,9 +166,6 @@ impl Clock {
     }
 }
 
-/// Most inputs the driver handles before it checks the timer again, so a flood cannot delay a deadline.
-const IO_LOOP_BOUND: usize = 256;
-
 /// Longest the final state write at shutdown may take.
 const SHUTDOWN_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -183,10 +180,9 @@ pub async fn run_driver(
     addrs: AddrSnapshot,
 ) -> PersistedState {
     let clock = Clock(clock_start);
-    let (input_tx, mut input_rx) = mpsc::unbounded_channel::<Input>();
     let (persist_tx, mut persist_rx) = mpsc::unbounded_channel::<(u64, Result<(), String>)>();
     let mut write_failures: u64 = 0;
-    let mut links = LinkManager::new(input_tx);
+    let mut links = LinkManager::new();
     let mut scripts = ScriptRunner::default();
     let mut pending: std::collections::BTreeMap<u64, oneshot::Sender<Reply>> = Default::default();
     let mut next_client: u64 = 1;
@@ -247,20 +243,11 @@ pub async fn run_driver(
             _ = tokio::time::sleep_until(deadline.into()) => {
                 core.handle_timeout(clock.now(), Clock::wall());
             }
-            Some(input) = input_rx.recv() => {
-                // Inputs of a generation the core already closed or replaced may still be queued: drop them.
-                if ctx.links.accept(&input) {
+            _ = std::future::poll_fn(|cx| ctx.links.poll_inputs(cx)) => {
+                // Every socket that became ready since the last round, in one go (bounded by
+                // `INPUT_BUDGET`, so a flood cannot delay a deadline).
+                while let Some(input) = ctx.links.take_input() {
                     core.handle_input(clock.now(), input);
-                }
-                for _ in 0..IO_LOOP_BOUND {
-                    match input_rx.try_recv() {
-                        Ok(input) => {
-                            if ctx.links.accept(&input) {
-                                core.handle_input(clock.now(), input);
-                            }
-                        }
-                        Err(_) => break,
-                    }
                 }
             }
             Some(req) = requests.recv() => {

@@ -8,7 +8,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
 use vedette::link::codec::{parse, Frame, Limits};
 use vedette::link::LinkManager;
 use vedette_core::{ConnectSpec, HelloTemplate, Input, LinkId, LinkKind, LinkReply, OutCommand};
@@ -168,15 +167,19 @@ fn link_of(i: &Input) -> Option<LinkId> {
     }
 }
 
-/// The driver side of the channel, with a stash so tests can wait for one link's inputs while others
+/// The driver side: polls the manager, with a stash so tests can wait for one link's inputs while others
 /// keep arriving.
 struct Inputs {
-    rx: mpsc::UnboundedReceiver<Input>,
     stash: VecDeque<Input>,
 }
 
 impl Inputs {
-    async fn wait(&mut self, what: &str, pred: impl Fn(&Input) -> bool) -> Input {
+    async fn wait(
+        &mut self,
+        links: &mut LinkManager,
+        what: &str,
+        pred: impl Fn(&Input) -> bool,
+    ) -> Input {
         if let Some(i) = self.stash.iter().position(&pred) {
             if let Some(found) = self.stash.remove(i) {
                 return found;
@@ -184,10 +187,9 @@ impl Inputs {
         }
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(i)) if pred(&i) => return i,
-                Ok(Some(i)) => self.stash.push_back(i),
-                Ok(None) => panic!("input channel closed while waiting for {what}"),
+            match tokio::time::timeout_at(deadline, links.next_input()).await {
+                Ok(i) if pred(&i) => return i,
+                Ok(i) => self.stash.push_back(i),
                 Err(_) => panic!(
                     "timed out waiting for {what}; other inputs: {:?}",
                     self.stash
@@ -197,38 +199,38 @@ impl Inputs {
     }
 
     /// The next input of `link` that is not a hello.
-    async fn next_of(&mut self, link: LinkId) -> Input {
-        self.wait(&format!("input of {link:?}"), |i| {
+    async fn next_of(&mut self, links: &mut LinkManager, link: LinkId) -> Input {
+        self.wait(links, &format!("input of {link:?}"), |i| {
             link_of(i) == Some(link) && !matches!(i, Input::Hello { .. })
         })
         .await
     }
 
-    async fn up(&mut self, link: LinkId) -> (u64, String) {
-        match self.next_of(link).await {
+    async fn up(&mut self, links: &mut LinkManager, link: LinkId) -> (u64, String) {
+        match self.next_of(links, link).await {
             Input::LinkUp { conn, local_ip, .. } => (conn, local_ip),
             other => panic!("expected LinkUp for {link:?}, got {other:?}"),
         }
     }
 
-    async fn reply(&mut self, link: LinkId, conn: u64) -> LinkReply {
-        match self.next_of(link).await {
+    async fn reply(&mut self, links: &mut LinkManager, link: LinkId, conn: u64) -> LinkReply {
+        match self.next_of(links, link).await {
             Input::Reply { conn: c, reply, .. } if c == conn => reply,
             other => panic!("expected a reply on {link:?}/{conn}, got {other:?}"),
         }
     }
 
-    async fn down(&mut self, link: LinkId, conn: u64) {
-        match self.next_of(link).await {
+    async fn down(&mut self, links: &mut LinkManager, link: LinkId, conn: u64) {
+        match self.next_of(links, link).await {
             Input::LinkDown { conn: c, .. } if c == conn => {}
             other => panic!("expected LinkDown on {link:?}/{conn}, got {other:?}"),
         }
     }
 
     /// Everything that arrives for `link` (hellos excluded) during a short quiet period.
-    async fn quiet(&mut self, link: LinkId) -> Vec<Input> {
+    async fn quiet(&mut self, links: &mut LinkManager, link: LinkId) -> Vec<Input> {
         let deadline = tokio::time::Instant::now() + QUIET;
-        while let Ok(Some(i)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+        while let Ok(i) = tokio::time::timeout_at(deadline, links.next_input()).await {
             self.stash.push_back(i);
         }
         let (mine, rest): (Vec<_>, Vec<_>) = self
@@ -241,11 +243,9 @@ impl Inputs {
 }
 
 fn manager() -> (LinkManager, Inputs) {
-    let (tx, rx) = mpsc::unbounded_channel();
     (
-        LinkManager::new(tx),
+        LinkManager::new(),
         Inputs {
-            rx,
             stash: VecDeque::new(),
         },
     )
@@ -257,7 +257,7 @@ async fn connect_ping_info_and_client_names() {
     let (mut links, mut inputs) = manager();
     let l = LinkId(1);
     let conn = links.connect(l, spec(srv.port, LinkKind::Instance));
-    let (up_conn, local_ip) = inputs.up(l).await;
+    let (up_conn, local_ip) = inputs.up(&mut links, l).await;
     assert_eq!(up_conn, conn);
     assert_eq!(local_ip, "127.0.0.1");
     assert!(links.is_up(l));
@@ -266,15 +266,15 @@ async fn connect_ping_info_and_client_names() {
     links.send(l, conn, OutCommand::Info);
     links.send(l, conn, OutCommand::Ping);
     assert_eq!(
-        inputs.reply(l, conn).await,
+        inputs.reply(&mut links, l, conn).await,
         LinkReply::Ping(Ok("PONG".into()))
     );
-    match inputs.reply(l, conn).await {
+    match inputs.reply(&mut links, l, conn).await {
         LinkReply::Info(Some(text)) => assert!(text.contains("role:master"), "{text}"),
         other => panic!("INFO reply {other:?}"),
     }
     assert_eq!(
-        inputs.reply(l, conn).await,
+        inputs.reply(&mut links, l, conn).await,
         LinkReply::Ping(Ok("PONG".into()))
     );
 
@@ -292,20 +292,20 @@ async fn connect_ping_info_and_client_names() {
     links.send(l, conn + 1_000_000, OutCommand::Ping);
     let conn2 = links.connect(l, spec(srv.port, LinkKind::Sentinel));
     assert!(conn2 > conn);
-    assert_eq!(inputs.up(l).await.0, conn2);
+    assert_eq!(inputs.up(&mut links, l).await.0, conn2);
     links.send(l, conn, OutCommand::Ping); // old generation: dropped
     links.send(l, conn2, OutCommand::Ping);
     assert_eq!(
-        inputs.reply(l, conn2).await,
+        inputs.reply(&mut links, l, conn2).await,
         LinkReply::Ping(Ok("PONG".into()))
     );
     // The first generation was closed by us: no LinkDown for it, no stray reply.
-    assert_eq!(inputs.quiet(l).await, vec![]);
+    assert_eq!(inputs.quiet(&mut links, l).await, vec![]);
 
     // close(): the sockets go away, nothing is reported.
     links.close(l);
     assert!(!links.is_up(l));
-    assert_eq!(inputs.quiet(l).await, vec![]);
+    assert_eq!(inputs.quiet(&mut links, l).await, vec![]);
     let deadline = Instant::now() + WAIT;
     while raw_text(srv.port, &["CLIENT", "LIST"]).contains("sentinel-test0000") {
         assert!(Instant::now() < deadline, "connections not closed");
@@ -320,15 +320,18 @@ async fn hello_published_on_one_link_reaches_another() {
     let (a, b) = (LinkId(1), LinkId(2));
     let ca = links.connect(a, spec(srv.port, LinkKind::Instance));
     links.connect(b, spec(srv.port, LinkKind::Instance));
-    inputs.up(a).await;
-    inputs.up(b).await;
+    inputs.up(&mut links, a).await;
+    inputs.up(&mut links, b).await;
     // LinkUp comes before the SUBSCRIBE is processed, so publish until b hears one (bounded).
     let mut got = None;
     for _ in 0..50 {
         links.send(a, ca, OutCommand::PublishHello(hello(srv.port)));
-        assert_eq!(inputs.reply(a, ca).await, LinkReply::Publish(true));
+        assert_eq!(
+            inputs.reply(&mut links, a, ca).await,
+            LinkReply::Publish(true)
+        );
         let deadline = tokio::time::Instant::now() + Duration::from_millis(100);
-        while let Ok(Some(i)) = tokio::time::timeout_at(deadline, inputs.rx.recv()).await {
+        while let Ok(i) = tokio::time::timeout_at(deadline, links.next_input()).await {
             match i {
                 Input::Hello { link, payload } if link == b => {
                     got = Some(payload);
@@ -355,6 +358,7 @@ async fn hello_published_on_one_link_reaches_another() {
     raw(srv.port, &["PUBLISH", "__sentinel__:hello", "after"]).expect("publish small");
     inputs
         .wait(
+            &mut links,
             "hello after the oversized one",
             |i| matches!(i, Input::Hello { link, payload } if *link == b && payload == b"after"),
         )
@@ -372,9 +376,12 @@ async fn hello_published_on_one_link_reaches_another() {
     let mut t = hello(srv.port);
     t.ip = Some("192.0.2.7".into());
     links.send(a, ca, OutCommand::PublishHello(t));
-    assert_eq!(inputs.reply(a, ca).await, LinkReply::Publish(true));
+    assert_eq!(
+        inputs.reply(&mut links, a, ca).await,
+        LinkReply::Publish(true)
+    );
     let i = inputs
-        .wait("announced hello", |i| {
+        .wait(&mut links, "announced hello", |i| {
             matches!(i, Input::Hello { link, payload } if *link == b && payload.starts_with(b"192.0.2.7,"))
         })
         .await;
@@ -389,23 +396,23 @@ async fn auth_required() {
     // Without credentials: PING answers NOAUTH (command-only link)...
     let s = LinkId(1);
     let cs = links.connect(s, spec(srv.port, LinkKind::Sentinel));
-    inputs.up(s).await;
+    inputs.up(&mut links, s).await;
     links.send(s, cs, OutCommand::Ping);
-    match inputs.reply(s, cs).await {
+    match inputs.reply(&mut links, s, cs).await {
         LinkReply::Ping(Err(e)) => assert!(e.starts_with("NOAUTH"), "{e}"),
         other => panic!("{other:?}"),
     }
     links.send(s, cs, OutCommand::Info);
-    assert_eq!(inputs.reply(s, cs).await, LinkReply::Info(None));
+    assert_eq!(inputs.reply(&mut links, s, cs).await, LinkReply::Info(None));
 
     // ...and an instance link goes down at once because SUBSCRIBE is refused.
     let i = LinkId(2);
     let ci = links.connect(i, spec(srv.port, LinkKind::Instance));
-    inputs.up(i).await;
-    inputs.down(i, ci).await;
+    inputs.up(&mut links, i).await;
+    inputs.down(&mut links, i, ci).await;
     assert!(!links.is_up(i));
     links.send(i, ci, OutCommand::Ping); // dropped: the link is down
-    assert_eq!(inputs.quiet(i).await, vec![]);
+    assert_eq!(inputs.quiet(&mut links, i).await, vec![]);
 
     // With credentials (password only, then user + password) everything works, including pub/sub.
     for (n, auth) in [(None, "s3cret"), (Some("default".to_string()), "s3cret")]
@@ -416,16 +423,22 @@ async fn auth_required() {
         let mut sp = spec(srv.port, LinkKind::Instance);
         sp.auth = Some((auth.0, auth.1.to_string()));
         let c = links.connect(l, sp);
-        inputs.up(l).await;
+        inputs.up(&mut links, l).await;
         links.send(l, c, OutCommand::Ping);
-        assert_eq!(inputs.reply(l, c).await, LinkReply::Ping(Ok("PONG".into())));
+        assert_eq!(
+            inputs.reply(&mut links, l, c).await,
+            LinkReply::Ping(Ok("PONG".into()))
+        );
         // Our own hello comes back on our own pub/sub connection once subscribed.
         let mut heard = false;
         for _ in 0..50 {
             links.send(l, c, OutCommand::PublishHello(hello(1)));
-            assert_eq!(inputs.reply(l, c).await, LinkReply::Publish(true));
+            assert_eq!(
+                inputs.reply(&mut links, l, c).await,
+                LinkReply::Publish(true)
+            );
             let deadline = tokio::time::Instant::now() + Duration::from_millis(100);
-            while let Ok(Some(x)) = tokio::time::timeout_at(deadline, inputs.rx.recv()).await {
+            while let Ok(x) = tokio::time::timeout_at(deadline, links.next_input()).await {
                 if matches!(&x, Input::Hello { link, .. } if *link == l) {
                     heard = true;
                     break;
@@ -450,16 +463,16 @@ async fn rename_command() {
     let mut sp = spec(srv.port, LinkKind::Instance);
     sp.renames.insert("ping".into(), "PONG2".into());
     let cr = links.connect(renamed, sp);
-    inputs.up(plain).await;
-    inputs.up(renamed).await;
+    inputs.up(&mut links, plain).await;
+    inputs.up(&mut links, renamed).await;
 
     links.send(renamed, cr, OutCommand::Ping);
     assert_eq!(
-        inputs.reply(renamed, cr).await,
+        inputs.reply(&mut links, renamed, cr).await,
         LinkReply::Ping(Ok("PONG".into()))
     );
     links.send(plain, cp, OutCommand::Ping);
-    match inputs.reply(plain, cp).await {
+    match inputs.reply(&mut links, plain, cp).await {
         LinkReply::Ping(Err(e)) => assert!(e.starts_with("ERR unknown command"), "{e}"),
         other => panic!("{other:?}"),
     }
@@ -475,13 +488,13 @@ async fn reconfigure(
     target: Option<(String, u16)>,
 ) {
     let c = links.connect(l, spec(port, LinkKind::Instance));
-    inputs.up(l).await;
+    inputs.up(links, l).await;
     links.send(l, c, OutCommand::Reconfigure(target));
     // Exactly one reply (for EXEC), then the link drops because CLIENT KILL TYPE pubsub closed our own
     // pub/sub connection.
-    assert_eq!(inputs.reply(l, c).await, LinkReply::Other);
-    inputs.down(l, c).await;
-    assert_eq!(inputs.quiet(l).await, vec![]);
+    assert_eq!(inputs.reply(links, l, c).await, LinkReply::Other);
+    inputs.down(links, l, c).await;
+    assert_eq!(inputs.quiet(links, l).await, vec![]);
 }
 
 #[tokio::test]
@@ -508,9 +521,9 @@ async fn reconfigure_transaction() {
 
     // Through the link too (reconnect, INFO).
     let c = links.connect(l, spec(replica.port, LinkKind::Sentinel));
-    inputs.up(l).await;
+    inputs.up(&mut links, l).await;
     links.send(l, c, OutCommand::Info);
-    match inputs.reply(l, c).await {
+    match inputs.reply(&mut links, l, c).await {
         LinkReply::Info(Some(t)) => assert!(t.contains("role:slave"), "{t}"),
         other => panic!("{other:?}"),
     }
@@ -528,8 +541,8 @@ async fn stopped_server_does_not_stall_other_links() {
     let (a, b) = (LinkId(1), LinkId(2));
     let ca = links.connect(a, spec(stopped.port, LinkKind::Instance));
     let cb = links.connect(b, spec(live.port, LinkKind::Instance));
-    inputs.up(a).await;
-    inputs.up(b).await;
+    inputs.up(&mut links, a).await;
+    inputs.up(&mut links, b).await;
 
     stopped.signal(libc::SIGSTOP);
     let t0 = Instant::now();
@@ -541,12 +554,12 @@ async fn stopped_server_does_not_stall_other_links() {
     for _ in 0..5 {
         links.send(b, cb, OutCommand::Ping);
         assert_eq!(
-            inputs.reply(b, cb).await,
+            inputs.reply(&mut links, b, cb).await,
             LinkReply::Ping(Ok("PONG".into()))
         );
     }
     assert_eq!(
-        inputs.quiet(a).await,
+        inputs.quiet(&mut links, a).await,
         vec![],
         "a stopped server answers nothing"
     );
@@ -555,10 +568,13 @@ async fn stopped_server_does_not_stall_other_links() {
     stopped.signal(libc::SIGCONT);
     for _ in 0..100 {
         assert_eq!(
-            inputs.reply(a, ca).await,
+            inputs.reply(&mut links, a, ca).await,
             LinkReply::Ping(Ok("PONG".into()))
         );
-        assert_eq!(inputs.reply(a, ca).await, LinkReply::Publish(true));
+        assert_eq!(
+            inputs.reply(&mut links, a, ca).await,
+            LinkReply::Publish(true)
+        );
     }
 }
 
@@ -568,14 +584,14 @@ async fn killed_server_means_link_down() {
     let (mut links, mut inputs) = manager();
     let l = LinkId(1);
     let c = links.connect(l, spec(srv.port, LinkKind::Instance));
-    inputs.up(l).await;
+    inputs.up(&mut links, l).await;
     srv.signal(libc::SIGKILL);
-    inputs.down(l, c).await;
+    inputs.down(&mut links, l, c).await;
     // A failed dial of the next generation says so (no LinkUp). The dead server's port could be taken by
     // another test's process at any moment, so dial 127.0.0.1:1, where nothing listens.
     let c2 = links.connect(l, spec(1, LinkKind::Instance));
-    inputs.down(l, c2).await;
-    assert_eq!(inputs.quiet(l).await, vec![]);
+    inputs.down(&mut links, l, c2).await;
+    assert_eq!(inputs.quiet(&mut links, l).await, vec![]);
 }
 
 /// A fake peer: accepts connections and writes `junk` to each, then keeps them open without reading.
@@ -595,57 +611,33 @@ async fn fake_peer(junk: &'static [u8]) -> (u16, tokio::task::JoinHandle<()>) {
 }
 
 #[tokio::test]
-async fn accept_filters_stale_generations() {
+async fn replaced_generation_reports_nothing() {
     let srv = Server::redis(&[]);
     let (mut links, mut inputs) = manager();
     let l = LinkId(1);
     let c1 = links.connect(l, spec(srv.port, LinkKind::Instance));
-    let (up1, ip) = inputs.up(l).await;
+    let (up1, _) = inputs.up(&mut links, l).await;
     assert_eq!(up1, c1);
+    // A command of the first generation is in flight when the core replaces it: its reply, and the
+    // first generation's end, are never reported.
+    links.send(l, c1, OutCommand::Ping);
     let c2 = links.connect(l, spec(srv.port, LinkKind::Instance));
-    // Inputs of the replaced generation are stale, the new one's are current.
-    let stale = [
-        Input::LinkUp {
-            link: l,
-            conn: c1,
-            local_ip: ip.clone(),
-        },
-        Input::Reply {
-            link: l,
-            conn: c1,
-            reply: LinkReply::Other,
-        },
-        Input::LinkDown { link: l, conn: c1 },
-        Input::LinkUp {
-            link: LinkId(99),
-            conn: c2,
-            local_ip: ip.clone(),
-        },
-    ];
-    for i in &stale {
-        assert!(!links.accept(i), "{i:?} should be stale");
-    }
-    let up2 = inputs
-        .wait(
-            "LinkUp of the new generation",
-            |i| matches!(i, Input::LinkUp { conn, .. } if *conn == c2),
-        )
-        .await;
-    assert!(links.accept(&up2));
-    assert!(links.accept(&Input::Hello {
-        link: LinkId(99),
-        payload: vec![]
-    }));
+    assert_eq!(links.generation(l), Some(c2));
+    let (up2, _) = inputs.up(&mut links, l).await;
+    assert_eq!(up2, c2);
+    links.send(l, c2, OutCommand::Ping);
+    assert_eq!(
+        inputs.reply(&mut links, l, c2).await,
+        LinkReply::Ping(Ok("PONG".into()))
+    );
     srv.signal(libc::SIGKILL);
-    let down = inputs
-        .wait(
-            "LinkDown of the new generation",
-            |i| matches!(i, Input::LinkDown { conn, .. } if *conn == c2),
-        )
-        .await;
-    assert!(links.accept(&down));
+    inputs.down(&mut links, l, c2).await;
     assert_eq!(links.generation(l), None);
-    assert!(!links.accept(&down), "a second LinkDown would be stale");
+    assert_eq!(
+        inputs.quiet(&mut links, l).await,
+        vec![],
+        "one LinkDown only"
+    );
 }
 
 #[tokio::test]
@@ -666,8 +658,8 @@ async fn garbage_from_peer_closes_the_link() {
         for kind in [LinkKind::Sentinel, LinkKind::Instance] {
             let l = LinkId(100 * n as u64 + kind as u64);
             let c = links.connect(l, spec(port, kind));
-            inputs.up(l).await;
-            inputs.down(l, c).await;
+            inputs.up(&mut links, l).await;
+            inputs.down(&mut links, l, c).await;
         }
     }
     for f in fakes {
@@ -682,15 +674,20 @@ async fn queue_overflow_closes_the_link() {
     let (mut links, mut inputs) = manager();
     let l = LinkId(1);
     let c = links.connect(l, spec(port, LinkKind::Sentinel));
-    inputs.up(l).await;
-    // This test runs on a current-thread runtime, so the link task cannot drain the queue meanwhile.
-    for _ in 0..vedette::link::COMMAND_QUEUE + 10 {
+    inputs.up(&mut links, l).await;
+    // Nothing polls the manager meanwhile, so every command stays in the link's write buffer (a PING is
+    // 14 bytes) until it passes the limit.
+    for _ in 0..vedette::link::WRITE_LIMIT / 14 + 10 {
         links.send(l, c, OutCommand::Ping);
     }
-    inputs.down(l, c).await;
+    assert!(
+        !links.is_up(l),
+        "closed as soon as the buffer passed the limit"
+    );
+    inputs.down(&mut links, l, c).await;
     assert!(!links.is_up(l));
     links.send(l, c, OutCommand::Ping);
-    assert_eq!(inputs.quiet(l).await, vec![]);
+    assert_eq!(inputs.quiet(&mut links, l).await, vec![]);
     fake.abort();
 }
 
@@ -701,7 +698,7 @@ async fn talks_to_a_real_sentinel() {
     let (mut links, mut inputs) = manager();
     let l = LinkId(1);
     let c = links.connect(l, spec(sentinel.port, LinkKind::Sentinel));
-    inputs.up(l).await;
+    inputs.up(&mut links, l).await;
     links.send(l, c, OutCommand::Ping);
     links.send(
         l,
@@ -714,17 +711,23 @@ async fn talks_to_a_real_sentinel() {
         },
     );
     links.send(l, c, OutCommand::PublishHello(hello(master.port)));
-    assert_eq!(inputs.reply(l, c).await, LinkReply::Ping(Ok("PONG".into())));
     assert_eq!(
-        inputs.reply(l, c).await,
+        inputs.reply(&mut links, l, c).await,
+        LinkReply::Ping(Ok("PONG".into()))
+    );
+    assert_eq!(
+        inputs.reply(&mut links, l, c).await,
         LinkReply::MasterDown(Some((0, "*".into(), 0)))
     );
-    assert_eq!(inputs.reply(l, c).await, LinkReply::Publish(true));
+    assert_eq!(
+        inputs.reply(&mut links, l, c).await,
+        LinkReply::Publish(true)
+    );
 
     // The same question to a plain Redis is an error reply: not the expected shape.
     let m = LinkId(2);
     let cm = links.connect(m, spec(master.port, LinkKind::Sentinel));
-    inputs.up(m).await;
+    inputs.up(&mut links, m).await;
     links.send(
         m,
         cm,
@@ -735,37 +738,38 @@ async fn talks_to_a_real_sentinel() {
             runid: "*".into(),
         },
     );
-    assert_eq!(inputs.reply(m, cm).await, LinkReply::MasterDown(None));
+    assert_eq!(
+        inputs.reply(&mut links, m, cm).await,
+        LinkReply::MasterDown(None)
+    );
     links.send(m, cm, OutCommand::ScriptKill);
-    assert_eq!(inputs.reply(m, cm).await, LinkReply::Other);
-}
-
-async fn next(rx: &mut mpsc::Receiver<Input>) -> Input {
-    match tokio::time::timeout(WAIT, rx.recv()).await {
-        Ok(Some(i)) => i,
-        other => panic!("no input: {other:?}"),
-    }
+    assert_eq!(inputs.reply(&mut links, m, cm).await, LinkReply::Other);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bounded_input_channel_works_too() {
+async fn many_links_one_poll_loop() {
+    // 50 links to one server, 20 pipelined PINGs each: every reply arrives, in order per link.
     let srv = Server::redis(&[]);
-    let (tx, mut rx) = mpsc::channel::<Input>(1);
-    let mut links = LinkManager::new(tx);
-    let l = LinkId(1);
-    let c = links.connect(l, spec(srv.port, LinkKind::Sentinel));
-    assert!(matches!(next(&mut rx).await, Input::LinkUp { conn, .. } if conn == c));
-    for _ in 0..20 {
-        links.send(l, c, OutCommand::Ping);
+    let (mut links, mut inputs) = manager();
+    let mut conns = Vec::new();
+    for n in 0..50 {
+        let l = LinkId(n);
+        conns.push((l, links.connect(l, spec(srv.port, LinkKind::Sentinel))));
     }
-    for _ in 0..20 {
-        assert_eq!(
-            next(&mut rx).await,
-            Input::Reply {
-                link: l,
-                conn: c,
-                reply: LinkReply::Ping(Ok("PONG".into()))
-            }
-        );
+    for &(l, c) in &conns {
+        assert_eq!(inputs.up(&mut links, l).await.0, c);
+    }
+    for &(l, c) in &conns {
+        for _ in 0..20 {
+            links.send(l, c, OutCommand::Ping);
+        }
+    }
+    for &(l, c) in &conns {
+        for _ in 0..20 {
+            assert_eq!(
+                inputs.reply(&mut links, l, c).await,
+                LinkReply::Ping(Ok("PONG".into()))
+            );
+        }
     }
 }

@@ -1,32 +1,30 @@
-//! One link generation: the task that owns a link's sockets from connect to close.
+//! One link generation: its sockets and protocol state, polled by the [`LinkManager`](super::LinkManager).
 //!
-//! A task lives for exactly one generation (`conn`). It dials, pipelines the handshake, reports
-//! [`Input::LinkUp`], then multiplexes in one `select!` loop: replies on the command connection,
-//! messages on the pub/sub connection, writes of queued commands and new commands from the manager.
-//! It ends with exactly one [`Input::LinkDown`] unless it was aborted by the manager (`close`, which the
-//! core asked for, so nobody needs to be told) or the driver is gone.
+//! A [`Link`] lives for exactly one generation (`conn`). It dials (one boxed future), pipelines the
+//! handshake, reports [`Input::LinkUp`], then on every poll writes what is queued and decodes what the
+//! command and pub/sub connections have to say. It is not a task: the manager polls it, from the driver's
+//! task, only when one of its sockets or timers woke its [`Waker`], so an idle sentinel does one wake-up
+//! per batch of ready sockets instead of one task switch plus one channel hop per message.
 //!
-//! Why one task per link and non-blocking writes: a stopped peer (SIGSTOP, a full TCP window) only
-//! stalls its own task; the manager hands commands over with `try_send` and never waits.
+//! Every operation is non-blocking: a stopped peer (SIGSTOP, a full TCP window) only leaves bytes in its
+//! own link's bounded write buffer ([`WRITE_LIMIT`](super::WRITE_LIMIT)); it never stalls the driver or
+//! another link.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
-use tokio::time::{self, Instant};
+use tokio::time::{self, Sleep};
 use tracing::{debug, trace};
 use vedette_core::{ConnectSpec, Input, LinkId, LinkKind, OutCommand};
 
-use super::codec::{DecodeError, Frame, FrameReader, Limits};
+use super::codec::{DecodeError, Frame, FrameReader, Limits, KEEP_CAPACITY};
 use super::command::{hello_payload, reduce, Encoder, Expect};
-use super::InputSink;
 
 /// Give up on a TCP connect (including name resolution) after this long. Redis has no connect timeout and
 /// relies on idle-link recycling; a bounded dial gives the core a prompt `LinkDown` instead.
@@ -38,10 +36,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// is written; without the grace period that reply would always be lost.
 pub const DRAIN_GRACE: Duration = Duration::from_millis(250);
 
-/// Stop taking new commands while this many bytes wait to be written (the peer is not reading). Commands
-/// then pile up in the manager's queue, and when that is full the link is closed.
-const WRITE_HIGH_WATER: usize = 1 << 20;
-
 /// More unanswered commands than this on one connection means the peer reads but never answers: close.
 /// (The core caps pending commands at 100 × link refcount, far below.)
 const MAX_PENDING: usize = 1 << 20;
@@ -49,13 +43,14 @@ const MAX_PENDING: usize = 1 << 20;
 /// Hello payloads larger than this are dropped (a real one is ~150 bytes).
 pub const MAX_HELLO: usize = 64 * 1024;
 
-/// Spare read-buffer capacity ensured before each read.
-const READ_RESERVE: usize = 16 * 1024;
+/// Most bytes read from one connection per poll; a peer flooding us then yields to the other links (the
+/// link re-queues itself).
+const READ_BUDGET: usize = 256 * 1024;
 
 /// Why a generation ended.
 #[derive(Debug, thiserror::Error)]
 pub enum Down {
-    /// The driver dropped its receiver or the manager its handles: nobody to tell.
+    /// The manager is shutting down: nobody to tell.
     #[error("manager gone")]
     Quiet,
     /// TCP connect failed.
@@ -100,22 +95,117 @@ pub enum Down {
     Overflow,
 }
 
-/// Everything a link task needs; built by the manager.
-pub(crate) struct Task<S> {
+type Dial = Pin<Box<dyn Future<Output = Result<(TcpStream, Option<TcpStream>), Down>> + Send>>;
+
+/// One generation of one link.
+pub(crate) struct Link {
     /// Link.
     pub link: LinkId,
     /// Generation.
     pub conn: u64,
-    /// How to connect.
-    pub spec: ConnectSpec,
-    /// Where inputs go.
-    pub sink: S,
-    /// Commands from the manager.
-    pub commands: mpsc::Receiver<OutCommand>,
-    /// Fired by the manager when its queue for this link overflowed.
-    pub kill: oneshot::Receiver<()>,
-    /// True between LinkUp and the start of shutdown; the manager drops sends while false.
-    pub up: Arc<AtomicBool>,
+    spec: ConnectSpec,
+    /// Wakes the manager with this link's token; registered with every socket and timer of the link.
+    waker: Waker,
+    state: State,
+}
+
+enum State {
+    Dialing(Dial),
+    Up(Box<Up>),
+}
+
+/// A connected generation.
+struct Up {
+    local_ip: String,
+    cmd: Sock,
+    expects: VecDeque<Expect>,
+    pubsub: Option<Sock>,
+    /// Replies to AUTH and CLIENT SETNAME on the pub/sub connection still to skip; every later error
+    /// (starting with a refused SUBSCRIBE) is fatal.
+    ps_skip: usize,
+    /// Set when the pub/sub connection failed and outstanding command replies are being collected.
+    draining: Option<(Pin<Box<Sleep>>, Down)>,
+}
+
+/// One TCP connection with its decoder and unwritten output.
+struct Sock {
+    s: TcpStream,
+    frames: FrameReader,
+    wbuf: BytesMut,
+}
+
+impl Sock {
+    fn new(s: TcpStream) -> Self {
+        Sock {
+            s,
+            frames: FrameReader::new(Limits::default()),
+            wbuf: BytesMut::new(),
+        }
+    }
+
+    /// Write as much of the buffer as the socket takes; registers for writability when it is full.
+    fn flush(&mut self, which: &'static str, cx: &mut Context<'_>) -> Result<(), Down> {
+        while !self.wbuf.is_empty() {
+            match self.s.try_write(&self.wbuf) {
+                Ok(0) => {
+                    return Err(Down::Io {
+                        which,
+                        source: io::ErrorKind::WriteZero.into(),
+                    })
+                }
+                Ok(n) => self.wbuf.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    match self.s.poll_write_ready(cx) {
+                        Poll::Pending => return Ok(()),
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Ready(Err(source)) => return Err(Down::Io { which, source }),
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => return Err(Down::Io { which, source }),
+            }
+        }
+        if self.wbuf.capacity() > KEEP_CAPACITY {
+            self.wbuf = BytesMut::new();
+        }
+        Ok(())
+    }
+
+    /// Read what is available (at most [`READ_BUDGET`] bytes) through `scratch`, appending complete frames
+    /// to `frames`. `Ok(true)`: the budget ran out, more may be waiting. Frames decoded before an error are
+    /// still in `frames`.
+    fn read(
+        &mut self,
+        which: &'static str,
+        cx: &mut Context<'_>,
+        scratch: &mut [u8],
+        frames: &mut Vec<Frame>,
+    ) -> Result<bool, Down> {
+        let mut total = 0;
+        loop {
+            match self.s.try_read(scratch) {
+                Ok(0) => return Err(Down::Eof(which)),
+                Ok(n) => {
+                    self.frames
+                        .feed(&scratch[..n], frames)
+                        .map_err(|source| Down::Protocol { which, source })?;
+                    total += n;
+                    if total >= READ_BUDGET {
+                        return Ok(true);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    match self.s.poll_read_ready(cx) {
+                        Poll::Pending => return Ok(false),
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Ready(Err(source)) => return Err(Down::Io { which, source }),
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => return Err(Down::Io { which, source }),
+            }
+        }
+    }
 }
 
 async fn dial(which: &'static str, host: &str, port: u16) -> Result<TcpStream, Down> {
@@ -130,119 +220,107 @@ async fn dial(which: &'static str, host: &str, port: u16) -> Result<TcpStream, D
     Ok(stream)
 }
 
-/// Read side of a connection.
-struct Rd {
-    r: OwnedReadHalf,
-    frames: FrameReader,
+/// Scratch space of one poll, shared by all links.
+pub(crate) struct Scratch {
+    /// Socket reads land here; only incomplete frames are copied into a link's own buffer.
+    pub read: Box<[u8]>,
+    /// Frames decoded from one read.
+    pub frames: Vec<Frame>,
 }
 
-/// Write side of a connection.
-struct Wr {
-    w: OwnedWriteHalf,
-    buf: BytesMut,
-}
-
-fn split(s: TcpStream) -> (Rd, Wr) {
-    let (r, w) = s.into_split();
-    (
-        Rd {
-            r,
-            frames: FrameReader::new(Limits::default()),
-        },
-        Wr {
-            w,
-            buf: BytesMut::with_capacity(4096),
-        },
-    )
-}
-
-async fn read_some(rd: Option<&mut Rd>) -> io::Result<usize> {
-    match rd {
-        Some(rd) => {
-            rd.frames.buf_mut().reserve(READ_RESERVE);
-            rd.r.read_buf(rd.frames.buf_mut()).await
+impl Scratch {
+    pub fn new(read_size: usize) -> Self {
+        Scratch {
+            read: vec![0; read_size].into_boxed_slice(),
+            frames: Vec::new(),
         }
-        None => std::future::pending().await,
     }
 }
 
-async fn write_some(wr: Option<&mut Wr>) -> io::Result<usize> {
-    match wr {
-        Some(wr) => wr.w.write(&wr.buf).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// After a write of `n` bytes: drop them from the buffer.
-fn wrote(which: &'static str, wr: &mut Wr, n: io::Result<usize>) -> Result<(), Down> {
-    match n {
-        Ok(0) => Err(Down::Io {
-            which,
-            source: io::ErrorKind::WriteZero.into(),
-        }),
-        Ok(n) => {
-            wr.buf.advance(n);
-            Ok(())
+impl Link {
+    /// A new generation, dialling as soon as it is first polled.
+    pub fn new(link: LinkId, conn: u64, spec: ConnectSpec, waker: Waker) -> Self {
+        let host = spec.host.clone();
+        let port = spec.port;
+        let kind = spec.kind;
+        let dial: Dial = Box::pin(async move {
+            match kind {
+                LinkKind::Instance => {
+                    let (c, p) =
+                        tokio::join!(dial("cmd", &host, port), dial("pubsub", &host, port));
+                    Ok((c?, Some(p?)))
+                }
+                LinkKind::Sentinel => Ok((dial("cmd", &host, port).await?, None)),
+            }
+        });
+        Link {
+            link,
+            conn,
+            spec,
+            waker,
+            state: State::Dialing(dial),
         }
-        Err(source) => Err(Down::Io { which, source }),
     }
-}
 
-/// After a read of `n` bytes: error on EOF or failure.
-fn read(which: &'static str, n: io::Result<usize>) -> Result<(), Down> {
-    match n {
-        Ok(0) => Err(Down::Eof(which)),
-        Ok(_) => Ok(()),
-        Err(source) => Err(Down::Io { which, source }),
+    /// Queue this link for the manager's next poll.
+    pub fn wake(&self) {
+        self.waker.wake_by_ref();
     }
-}
 
-impl<S: InputSink> Task<S> {
-    /// Run the generation to its end and report it.
-    pub async fn run(mut self) {
-        let why = self.session().await;
-        self.up.store(false, Ordering::Release);
-        if matches!(why, Down::Quiet) {
-            return;
+    /// Connected and taking commands (not dialling, not draining after the pub/sub connection died).
+    pub fn is_up(&self) -> bool {
+        matches!(&self.state, State::Up(u) if u.draining.is_none())
+    }
+
+    /// Encode a command for the command connection (written on the next poll). `Err` closes the link:
+    /// more than `write_limit` bytes are waiting for a peer that does not read, or too many unanswered.
+    pub fn send(&mut self, cmd: &OutCommand, write_limit: usize) -> Result<(), Down> {
+        let State::Up(up) = &mut self.state else {
+            return Ok(());
+        };
+        Encoder {
+            renames: &self.spec.renames,
+            out: &mut up.cmd.wbuf,
+            expects: &mut up.expects,
         }
-        debug!(link = self.link.0, conn = self.conn, reason = %why, "link down");
-        let _ = self
-            .sink
-            .deliver(Input::LinkDown {
+        .command(cmd, &up.local_ip);
+        if up.cmd.wbuf.len() > write_limit || up.expects.len() > MAX_PENDING {
+            return Err(Down::Overflow);
+        }
+        Ok(())
+    }
+
+    /// Make progress on everything that is ready: the dial, writes, reads, the drain timer. Inputs go to
+    /// `out` in order. `Err` ends the generation (the caller reports `LinkDown`).
+    pub fn poll(&mut self, scratch: &mut Scratch, out: &mut VecDeque<Input>) -> Result<(), Down> {
+        let mut cx = Context::from_waker(&self.waker);
+        if let State::Dialing(dial) = &mut self.state {
+            let (cmd, pubsub) = match dial.as_mut().poll(&mut cx) {
+                Poll::Pending => return Ok(()),
+                Poll::Ready(r) => r?,
+            };
+            let up = Up::start(cmd, pubsub, &self.spec)?;
+            out.push_back(Input::LinkUp {
                 link: self.link,
                 conn: self.conn,
-            })
-            .await;
-    }
-
-    async fn deliver(&self, input: Input) -> Result<(), Down> {
-        if self.sink.deliver(input).await {
-            Ok(())
-        } else {
-            Err(Down::Quiet)
+                local_ip: up.local_ip.clone(),
+            });
+            self.state = State::Up(Box::new(up));
         }
-    }
-
-    /// Connect, handshake, then serve until something fails. Always returns why it stopped.
-    async fn session(&mut self) -> Down {
-        match self.serve().await {
-            Ok(never) => match never {},
-            Err(why) => why,
-        }
-    }
-
-    async fn serve(&mut self) -> Result<std::convert::Infallible, Down> {
-        let spec = &self.spec;
-        let (cmd, pubsub) = match spec.kind {
-            LinkKind::Instance => {
-                let (c, p) = tokio::join!(
-                    dial("cmd", &spec.host, spec.port),
-                    dial("pubsub", &spec.host, spec.port)
-                );
-                (c?, Some(p?))
-            }
-            LinkKind::Sentinel => (dial("cmd", &spec.host, spec.port).await?, None),
+        let State::Up(up) = &mut self.state else {
+            return Ok(());
         };
+        let more = up.poll(self.link, self.conn, &mut cx, scratch, out)?;
+        if more {
+            self.waker.wake_by_ref();
+        }
+        Ok(())
+    }
+}
+
+impl Up {
+    /// Pipeline the handshake on freshly connected sockets.
+    fn start(cmd: TcpStream, pubsub: Option<TcpStream>, spec: &ConnectSpec) -> Result<Up, Down> {
         let local_ip = cmd
             .local_addr()
             .map_err(|source| Down::Io {
@@ -252,190 +330,159 @@ impl<S: InputSink> Task<S> {
             .ip()
             .to_canonical()
             .to_string();
-
-        let (mut cmd_rd, mut cmd_wr) = split(cmd);
-        let mut expects: VecDeque<Expect> = VecDeque::new();
-        {
+        let mut cmd = Sock::new(cmd);
+        let mut expects = VecDeque::new();
+        let mut enc = Encoder {
+            renames: &spec.renames,
+            out: &mut cmd.wbuf,
+            expects: &mut expects,
+        };
+        enc.auth(&spec.auth);
+        enc.setname(&spec.client_name_cmd);
+        let mut ps_skip = 0;
+        let pubsub = pubsub.map(|p| {
+            let mut p = Sock::new(p);
+            let mut ps_expects = VecDeque::new();
             let mut enc = Encoder {
                 renames: &spec.renames,
-                out: &mut cmd_wr.buf,
-                expects: &mut expects,
+                out: &mut p.wbuf,
+                expects: &mut ps_expects,
             };
             enc.auth(&spec.auth);
-            enc.setname(&spec.client_name_cmd);
-        }
-
-        // Replies to AUTH and CLIENT SETNAME on the pub/sub connection are skipped; every later error
-        // (starting with a refused SUBSCRIBE) is fatal.
-        let mut ps_skip = 0usize;
-        let (mut ps_rd, mut ps_wr) = match pubsub {
-            Some(p) => {
-                let (rd, mut wr) = split(p);
-                let mut ps_expects = VecDeque::new();
-                let mut enc = Encoder {
-                    renames: &spec.renames,
-                    out: &mut wr.buf,
-                    expects: &mut ps_expects,
-                };
-                enc.auth(&spec.auth);
-                enc.setname(&spec.client_name_pubsub);
-                enc.subscribe_hello();
-                ps_skip = ps_expects.len() - 1;
-                (Some(rd), Some(wr))
-            }
-            None => (None, None),
-        };
-
-        self.up.store(true, Ordering::Release);
-        self.deliver(Input::LinkUp {
-            link: self.link,
-            conn: self.conn,
-            local_ip: local_ip.clone(),
+            enc.setname(&spec.client_name_pubsub);
+            enc.subscribe_hello();
+            ps_skip = ps_expects.len() - 1;
+            p
+        });
+        Ok(Up {
+            local_ip,
+            cmd,
+            expects,
+            pubsub,
+            ps_skip,
+            draining: None,
         })
-        .await?;
-
-        // Set when the pub/sub connection failed and we are collecting outstanding command replies.
-        let mut draining: Option<(Instant, Down)> = None;
-        loop {
-            let accepting = draining.is_none() && cmd_wr.buf.len() < WRITE_HIGH_WATER;
-            let deadline = draining.as_ref().map(|(d, _)| *d);
-            tokio::select! {
-                biased;
-                k = &mut self.kill => {
-                    return Err(if k.is_ok() { Down::Overflow } else { Down::Quiet });
-                }
-                _ = time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    let (_, why) = draining.take().ok_or(Down::Quiet)?;
-                    debug!(link = self.link.0, pending = expects.len(), "gave up waiting for replies");
-                    return Err(why);
-                }
-                n = read_some(Some(&mut cmd_rd)) => {
-                    if let Err(e) = read("cmd", n) {
-                        return Err(draining.map_or(e, |(_, why)| why));
-                    }
-                    if let Err(e) = self.on_cmd_data(&mut cmd_rd, &mut expects).await {
-                        return Err(draining.map_or(e, |(_, why)| why));
-                    }
-                }
-                n = write_some(Some(&mut cmd_wr)), if !cmd_wr.buf.is_empty() => {
-                    if let Err(e) = wrote("cmd", &mut cmd_wr, n) {
-                        return Err(draining.map_or(e, |(_, why)| why));
-                    }
-                }
-                n = read_some(ps_rd.as_mut()), if ps_rd.is_some() => {
-                    let res = match read("pubsub", n) {
-                        Ok(()) => match ps_rd.as_mut() {
-                            Some(rd) => self.on_pubsub_data(rd, &mut ps_skip).await,
-                            None => Ok(()),
-                        },
-                        Err(e) => Err(e),
-                    };
-                    if let Err(why) = res {
-                        if matches!(why, Down::Quiet) || expects.is_empty() {
-                            return Err(why);
-                        }
-                        trace!(link = self.link.0, reason = %why, "pubsub gone, draining cmd replies");
-                        self.up.store(false, Ordering::Release);
-                        ps_rd = None;
-                        ps_wr = None;
-                        draining = Some((Instant::now() + DRAIN_GRACE, why));
-                    }
-                }
-                n = write_some(ps_wr.as_mut()), if ps_wr.as_ref().is_some_and(|w| !w.buf.is_empty()) => {
-                    if let Some(wr) = ps_wr.as_mut() {
-                        wrote("pubsub", wr, n)?;
-                    }
-                }
-                c = self.commands.recv(), if accepting => {
-                    let Some(c) = c else { return Err(Down::Quiet) };
-                    Encoder {
-                        renames: &self.spec.renames,
-                        out: &mut cmd_wr.buf,
-                        expects: &mut expects,
-                    }
-                    .command(&c, &local_ip);
-                    if expects.len() > MAX_PENDING {
-                        return Err(Down::Overflow);
-                    }
-                }
-            }
-            if expects.is_empty() {
-                if let Some((_, why)) = draining.take() {
-                    return Err(why);
-                }
-            }
-        }
     }
 
-    /// Decode and dispatch every complete reply buffered on the command connection.
-    async fn on_cmd_data(&self, rd: &mut Rd, expects: &mut VecDeque<Expect>) -> Result<(), Down> {
-        loop {
-            let frame = match rd.frames.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => return Ok(()),
-                Err(source) => {
-                    return Err(Down::Protocol {
-                        which: "cmd",
-                        source,
-                    })
+    /// One round of I/O. `Ok(true)`: a read budget ran out, poll again soon.
+    fn poll(
+        &mut self,
+        link: LinkId,
+        conn: u64,
+        cx: &mut Context<'_>,
+        scratch: &mut Scratch,
+        out: &mut VecDeque<Input>,
+    ) -> Result<bool, Down> {
+        // While draining, a failure of the command connection reports why the pub/sub one failed.
+        let mut more = match self.poll_cmd(link, conn, cx, scratch, out) {
+            Ok(more) => more,
+            Err(e) => return Err(self.draining.take().map_or(e, |(_, why)| why)),
+        };
+        if let Some(ps) = self.pubsub.as_mut() {
+            let res = poll_pubsub(ps, link, &mut self.ps_skip, cx, scratch, out);
+            match res {
+                Ok(m) => more |= m,
+                Err(why) => {
+                    if matches!(why, Down::Quiet) || self.expects.is_empty() {
+                        return Err(why);
+                    }
+                    trace!(link = link.0, reason = %why, "pubsub gone, draining cmd replies");
+                    self.pubsub = None;
+                    self.draining = Some((Box::pin(time::sleep(DRAIN_GRACE)), why));
                 }
-            };
+            }
+        }
+        if let Some((sleep, _)) = self.draining.as_mut() {
+            if self.expects.is_empty() || sleep.as_mut().poll(cx).is_ready() {
+                let (_, why) = self.draining.take().ok_or(Down::Quiet)?;
+                if !self.expects.is_empty() {
+                    debug!(
+                        link = link.0,
+                        pending = self.expects.len(),
+                        "gave up waiting for replies"
+                    );
+                }
+                return Err(why);
+            }
+        }
+        Ok(more)
+    }
+
+    /// Write and read the command connection; replies go to `out`.
+    fn poll_cmd(
+        &mut self,
+        link: LinkId,
+        conn: u64,
+        cx: &mut Context<'_>,
+        scratch: &mut Scratch,
+        out: &mut VecDeque<Input>,
+    ) -> Result<bool, Down> {
+        self.cmd.flush("cmd", cx)?;
+        scratch.frames.clear();
+        let r = self
+            .cmd
+            .read("cmd", cx, &mut scratch.read, &mut scratch.frames);
+        for frame in scratch.frames.drain(..) {
             // RESP3 out-of-band data is not a reply to anything.
             if matches!(frame, Frame::Push(_)) {
                 continue;
             }
-            let expect = expects.pop_front().ok_or(Down::Unsolicited)?;
+            let expect = self.expects.pop_front().ok_or(Down::Unsolicited)?;
             if expect == Expect::Swallow {
                 if let Frame::Error(e) | Frame::BlobError(e) = &frame {
-                    debug!(link = self.link.0, error = %String::from_utf8_lossy(e), "handshake/transaction command failed");
+                    debug!(link = link.0, error = %String::from_utf8_lossy(e), "handshake/transaction command failed");
                 }
             }
             if let Some(reply) = reduce(expect, frame) {
-                self.deliver(Input::Reply {
-                    link: self.link,
-                    conn: self.conn,
-                    reply,
-                })
-                .await?;
+                out.push_back(Input::Reply { link, conn, reply });
             }
         }
+        r
     }
+}
 
-    /// Decode and dispatch every complete message buffered on the pub/sub connection.
-    async fn on_pubsub_data(&self, rd: &mut Rd, skip: &mut usize) -> Result<(), Down> {
-        loop {
-            let frame = match rd.frames.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => return Ok(()),
-                Err(source) => {
-                    return Err(Down::Protocol {
-                        which: "pubsub",
-                        source,
-                    })
-                }
-            };
-            if *skip > 0 {
-                *skip -= 1;
-                continue;
-            }
-            if let Frame::Error(e) | Frame::BlobError(e) = &frame {
-                return Err(Down::PubsubError(String::from_utf8_lossy(e).into_owned()));
-            }
-            if let Some(payload) = hello_payload(frame) {
-                if payload.len() > MAX_HELLO {
-                    debug!(
-                        link = self.link.0,
-                        len = payload.len(),
-                        "oversized hello dropped"
-                    );
-                    continue;
-                }
-                self.deliver(Input::Hello {
-                    link: self.link,
-                    payload,
-                })
-                .await?;
-            }
-        }
+/// Write and read the pub/sub connection; hellos go to `out`.
+fn poll_pubsub(
+    ps: &mut Sock,
+    link: LinkId,
+    skip: &mut usize,
+    cx: &mut Context<'_>,
+    scratch: &mut Scratch,
+    out: &mut VecDeque<Input>,
+) -> Result<bool, Down> {
+    ps.flush("pubsub", cx)?;
+    scratch.frames.clear();
+    let r = ps.read("pubsub", cx, &mut scratch.read, &mut scratch.frames);
+    for frame in scratch.frames.drain(..) {
+        on_pubsub_frame(link, frame, skip, out)?;
     }
+    r
+}
+
+/// One message on the pub/sub connection.
+fn on_pubsub_frame(
+    link: LinkId,
+    frame: Frame,
+    skip: &mut usize,
+    out: &mut VecDeque<Input>,
+) -> Result<(), Down> {
+    if *skip > 0 {
+        *skip -= 1;
+        return Ok(());
+    }
+    if let Frame::Error(e) | Frame::BlobError(e) = &frame {
+        return Err(Down::PubsubError(String::from_utf8_lossy(e).into_owned()));
+    }
+    if let Some(payload) = hello_payload(frame) {
+        if payload.len() > MAX_HELLO {
+            debug!(
+                link = link.0,
+                len = payload.len(),
+                "oversized hello dropped"
+            );
+            return Ok(());
+        }
+        out.push_back(Input::Hello { link, payload });
+    }
+    Ok(())
 }

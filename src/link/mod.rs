@@ -2,9 +2,15 @@
 //!
 //! The driver executes the core's [`Output::Connect`](vedette_core::Output::Connect),
 //! [`Output::Close`](vedette_core::Output::Close) and [`Output::Send`](vedette_core::Output::Send) by calling
-//! [`LinkManager::connect`], [`LinkManager::close`] and [`LinkManager::send`]. None of them blocks or awaits:
-//! each link generation runs in its own tokio task (see [`conn`]), and the manager only hands work over,
-//! so a stopped or slow instance can never stall the driver or another link.
+//! [`LinkManager::connect`], [`LinkManager::close`] and [`LinkManager::send`]. None of them blocks or awaits.
+//!
+//! One I/O loop for all links: the manager owns every outbound socket in one table and is polled by the
+//! driver's task ([`LinkManager::poll_inputs`]). Each link generation has one [`Waker`] that its sockets
+//! and timers are registered with; waking it puts the link on a ready list and wakes the driver, which
+//! then polls exactly the links on the list (see [`conn`]). So a batch of replies that arrive together
+//! costs one wake-up of one task, and a command goes from the core to the socket without a channel hop:
+//! `send` encodes it into the link's bounded write buffer and the next poll writes it. Writes and reads
+//! are non-blocking, so a stopped or slow instance can never stall the driver or another link.
 //!
 //! What the core can rely on (the contract of `vedette_core::io`):
 //! * every `connect` starts a new generation `conn` (a process-wide counter, never reused); it ends in
@@ -14,8 +20,9 @@
 //! * every command accepted by `send` yields exactly one `Reply` (in send order), or the generation goes down;
 //! * `send` for a stale generation or a link that is not up is dropped silently (a `LinkDown` for that
 //!   generation is already on its way, or was already delivered);
-//! * inputs already queued in the channel when the core calls `close`/`connect` still arrive; they carry
-//!   the old `conn` (`Hello` has none, but its content is self-describing).
+//! * nothing of a generation is reported after the core ended it with `close`/`connect` (inputs produced
+//!   but not yet taken are dropped then; `Hello` has no `conn`, its content is self-describing, and is
+//!   kept).
 //!
 //! The wire: the command connection pipelines `AUTH` (if credentials), `CLIENT SETNAME` and then the core's
 //! commands; instances also get a pub/sub connection with `AUTH`, `CLIENT SETNAME`, `SUBSCRIBE
@@ -26,93 +33,136 @@ pub mod codec;
 pub mod command;
 pub mod conn;
 
-use std::collections::HashMap;
-use std::future::Future;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tracing::{debug, trace};
 use vedette_core::{ConnectSpec, Input, LinkId, OutCommand};
 
-/// Commands the manager queues for one link before declaring it overflowed (and closing it). The core
-/// already caps pending commands at 100 × link refcount, and the task moves commands to its write buffer
-/// as fast as they arrive, so this only fills up when the peer stopped reading.
-pub const COMMAND_QUEUE: usize = 4096;
+/// Unwritten command bytes one link may hold (its peer stopped reading and the kernel's socket buffer
+/// is full) before it is closed and reported down. The core caps pending commands at 100 × link refcount,
+/// so a live peer never comes near.
+pub const WRITE_LIMIT: usize = 1 << 20;
 
-/// Where link tasks deliver [`Input`]s: the driver's channel.
-///
-/// Implemented for both channel kinds so the driver can choose:
-/// * `mpsc::UnboundedSender<Input>`: delivery never waits. Memory is bounded in practice because replies
-///   are bounded by the commands the core sent (which it caps) and the only unsolicited traffic is hello
-///   messages, at the rate the instances publish them.
-/// * `mpsc::Sender<Input>` (bounded): a link task whose input does not fit waits, which stops it reading
-///   its sockets — backpressure onto the instances instead of memory growth in the driver. The manager
-///   itself never sends on the channel, so the driver cannot deadlock on it.
-///
-/// `deliver` returns false when the receiver is gone (the task then ends without further reports).
-pub trait InputSink: Clone + Send + Sync + 'static {
-    /// Hand one input to the driver.
-    fn deliver(&self, input: Input) -> impl Future<Output = bool> + Send;
-}
+/// Inputs one [`LinkManager::poll_inputs`] produces before it returns (the rest of the ready links are
+/// polled next time), so a flood cannot delay the driver's timers.
+pub const INPUT_BUDGET: usize = 256;
 
-impl InputSink for mpsc::UnboundedSender<Input> {
-    fn deliver(&self, input: Input) -> impl Future<Output = bool> + Send {
-        let ok = self.send(input).is_ok();
-        std::future::ready(ok)
-    }
-}
-
-impl InputSink for mpsc::Sender<Input> {
-    fn deliver(&self, input: Input) -> impl Future<Output = bool> + Send {
-        let tx = self.clone();
-        async move { tx.send(input).await.is_ok() }
-    }
-}
+/// Size of the read buffer shared by all links.
+const SCRATCH: usize = 64 * 1024;
 
 /// Process-wide generation counter: a `conn` is never reused, even across links, so a stale reply can
 /// never be mistaken for a current one.
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
-/// The manager's handle on one link generation.
-struct Handle {
-    conn: u64,
-    commands: mpsc::Sender<OutCommand>,
-    /// Taken (and fired) when the command queue overflowed: the task then reports `LinkDown` and exits.
-    kill: Option<oneshot::Sender<()>>,
-    up: Arc<AtomicBool>,
-    task: JoinHandle<()>,
+/// Links whose waker fired since the last poll, and the waker of the task polling the manager.
+#[derive(Default)]
+struct Ready {
+    links: Mutex<Vec<(LinkId, u64)>>,
+    task: Mutex<Option<Waker>>,
+}
+
+impl Ready {
+    fn wake_task(&self) {
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = task.as_ref() {
+            w.wake_by_ref();
+        }
+    }
+
+    fn register(&self, waker: &Waker) {
+        let mut task = self.task.lock().unwrap_or_else(|p| p.into_inner());
+        match task.as_ref() {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *task = Some(waker.clone()),
+        }
+    }
+}
+
+/// The waker of one link generation: queues its token (once until polled) and wakes the manager's task.
+struct LinkWake {
+    token: (LinkId, u64),
+    queued: AtomicBool,
+    ready: Arc<Ready>,
+}
+
+impl Wake for LinkWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            self.ready
+                .links
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(self.token);
+            self.ready.wake_task();
+        }
+    }
+}
+
+/// The manager's entry for one link generation.
+struct Entry {
+    link: conn::Link,
+    wake: Arc<LinkWake>,
 }
 
 /// Owns all outbound links. Lives in (and is only called from) the driver task; its methods never block.
 ///
-/// Must be used from within a tokio runtime (`connect` spawns tasks). Dropping it aborts every link
-/// task, closing their sockets, without reports.
-pub struct LinkManager<S: InputSink = mpsc::UnboundedSender<Input>> {
-    sink: S,
-    links: HashMap<LinkId, Handle>,
+/// Must be used from within a tokio runtime (sockets and timers register with its reactor), and polled
+/// ([`LinkManager::poll_inputs`] / [`LinkManager::next_input`]) for anything to happen. Dropping it closes
+/// every socket without reports.
+pub struct LinkManager {
+    links: HashMap<LinkId, Entry>,
     /// Descriptors held for every link the core wants, from its first `connect` until its `close` —
     /// also while it is down and being redialled — so clients cannot take them (see [`crate::fds`]).
     reserved: HashMap<LinkId, crate::fds::LinkReservation>,
+    ready: Arc<Ready>,
+    /// Tokens being polled (kept to reuse the allocation).
+    batch: Vec<(LinkId, u64)>,
+    /// Inputs produced and not yet taken.
+    inputs: VecDeque<Input>,
+    scratch: conn::Scratch,
 }
 
-impl<S: InputSink> std::fmt::Debug for LinkManager<S> {
+impl std::fmt::Debug for LinkManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LinkManager")
             .field("links", &self.links.len())
+            .field("inputs", &self.inputs.len())
             .finish()
     }
 }
 
-impl<S: InputSink> LinkManager<S> {
-    /// A manager delivering inputs to `inputs`.
-    pub fn new(inputs: S) -> Self {
+impl Default for LinkManager {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn link_of(input: &Input) -> Option<LinkId> {
+    match input {
+        Input::LinkUp { link, .. } | Input::LinkDown { link, .. } | Input::Reply { link, .. } => {
+            Some(*link)
+        }
+        _ => None,
+    }
+}
+
+impl LinkManager {
+    /// A manager with no links.
+    pub fn new() -> Self {
         LinkManager {
-            sink: inputs,
             links: HashMap::new(),
             reserved: HashMap::new(),
+            ready: Arc::default(),
+            batch: Vec::new(),
+            inputs: VecDeque::new(),
+            scratch: conn::Scratch::new(SCRATCH),
         }
     }
 
@@ -128,117 +178,153 @@ impl<S: InputSink> LinkManager<S> {
             .insert(link, crate::fds::LinkReservation::new(sockets));
         let conn = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
         debug!(link = link.0, conn, host = %spec.host, port = spec.port, kind = ?spec.kind, "connecting");
-        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let (kill_tx, kill_rx) = oneshot::channel();
-        let up = Arc::new(AtomicBool::new(false));
-        let task = conn::Task {
-            link,
-            conn,
-            spec,
-            sink: self.sink.clone(),
-            commands: rx,
-            kill: kill_rx,
-            up: Arc::clone(&up),
-        };
-        let task = tokio::spawn(task.run());
-        self.links.insert(
-            link,
-            Handle {
-                conn,
-                commands: tx,
-                kill: Some(kill_tx),
-                up,
-                task,
-            },
-        );
+        let wake = Arc::new(LinkWake {
+            token: (link, conn),
+            queued: AtomicBool::new(false),
+            ready: Arc::clone(&self.ready),
+        });
+        let l = conn::Link::new(link, conn, spec, Waker::from(Arc::clone(&wake)));
+        // First poll (the dial) on the next round.
+        l.wake();
+        self.links.insert(link, Entry { link: l, wake });
         conn
     }
 
-    /// Close the link's connections. Reports nothing (the core asked for it); inputs already queued for
-    /// the old generation may still arrive.
+    /// Close the link's connections. Reports nothing (the core asked for it), and drops what the closed
+    /// generation produced and was not yet taken.
     pub fn close(&mut self, link: LinkId) {
         self.reserved.remove(&link);
-        if let Some(h) = self.links.remove(&link) {
-            trace!(link = link.0, conn = h.conn, "closing");
-            h.task.abort();
+        if let Some(e) = self.links.remove(&link) {
+            trace!(link = link.0, conn = e.link.conn, "closing");
+        }
+        if !self.inputs.is_empty() {
+            self.inputs.retain(|i| link_of(i) != Some(link));
         }
     }
 
     /// Queue a command on the link's command connection, if `conn` is its current generation and it is
-    /// up; otherwise drop it. If the link's queue is full the link is closed (reported as `LinkDown`).
+    /// up; otherwise drop it. If the link's write buffer is over [`WRITE_LIMIT`] the link is closed
+    /// (reported as `LinkDown`).
     pub fn send(&mut self, link: LinkId, conn: u64, cmd: OutCommand) {
-        let Some(h) = self.links.get_mut(&link) else {
+        let Some(e) = self.links.get_mut(&link) else {
             trace!(link = link.0, conn, "send on unknown link dropped");
             return;
         };
-        if h.conn != conn || !h.up.load(Ordering::Acquire) || h.kill.is_none() {
+        if e.link.conn != conn || !e.link.is_up() {
             trace!(
                 link = link.0,
                 conn,
-                current = h.conn,
+                current = e.link.conn,
                 "send on stale or down link dropped"
             );
             return;
         }
-        match h.commands.try_send(cmd) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                debug!(link = link.0, conn, "command queue full, closing link");
-                if let Some(kill) = h.kill.take() {
-                    let _ = kill.send(());
-                }
-            }
-            // The task already ended; its LinkDown is queued.
-            Err(TrySendError::Closed(_)) => {}
+        match e.link.send(&cmd, WRITE_LIMIT) {
+            Ok(()) => e.link.wake(),
+            Err(why) => self.down(link, why),
         }
     }
 
     /// Close every link (shutdown). Reports nothing.
     pub fn close_all(&mut self) {
         self.reserved.clear();
-        for (_, h) in self.links.drain() {
-            h.task.abort();
-        }
-    }
-
-    /// Filter for the driver: whether an input from the link tasks belongs to its link's current
-    /// generation and should reach the core. Inputs of a generation the core already replaced (`connect`)
-    /// or ended (`close`) may still be queued in the channel; without this filter a stale `LinkUp` would
-    /// make the core believe a dead generation is up until the next input corrects it, and a stale
-    /// `LinkDown` would cancel a connect in progress. An accepted `LinkDown` also makes the manager forget
-    /// the generation. Hellos always pass (their payload is self-describing).
-    pub fn accept(&mut self, input: &Input) -> bool {
-        match *input {
-            Input::LinkUp { link, conn, .. } | Input::Reply { link, conn, .. } => {
-                self.generation(link) == Some(conn)
-            }
-            Input::LinkDown { link, conn } => {
-                let current = self.generation(link) == Some(conn);
-                if current {
-                    self.links.remove(&link);
-                }
-                current
-            }
-            _ => true,
-        }
+        self.links.clear();
+        self.inputs.clear();
     }
 
     /// The current generation of `link`, if it has one: from `connect` until `close`, or until its
-    /// `LinkDown` passed [`LinkManager::accept`].
+    /// `LinkDown` was produced.
     pub fn generation(&self, link: LinkId) -> Option<u64> {
-        self.links.get(&link).map(|h| h.conn)
+        self.links.get(&link).map(|e| e.link.conn)
     }
 
     /// Whether `link`'s current generation is up (accepting commands).
     pub fn is_up(&self, link: LinkId) -> bool {
-        self.links
-            .get(&link)
-            .is_some_and(|h| h.up.load(Ordering::Acquire) && h.kill.is_some())
+        self.links.get(&link).is_some_and(|e| e.link.is_up())
     }
-}
 
-impl<S: InputSink> Drop for LinkManager<S> {
-    fn drop(&mut self) {
-        self.close_all();
+    /// Poll the links whose sockets or timers fired. `Ready` when inputs are waiting to be taken with
+    /// [`LinkManager::take_input`] (at most about [`INPUT_BUDGET`] are produced per call); `Pending`
+    /// registers `cx` to be woken when a link has something to do.
+    pub fn poll_inputs(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.ready.register(cx.waker());
+        if self.inputs.len() < INPUT_BUDGET {
+            let mut batch = std::mem::take(&mut self.batch);
+            batch.append(&mut self.ready.links.lock().unwrap_or_else(|p| p.into_inner()));
+            let mut done = 0;
+            for &(link, conn) in &batch {
+                if self.inputs.len() >= INPUT_BUDGET {
+                    break;
+                }
+                done += 1;
+                self.poll_link(link, conn);
+            }
+            if done < batch.len() {
+                // Still flagged as queued: put them back for the next call.
+                let mut q = self.ready.links.lock().unwrap_or_else(|p| p.into_inner());
+                let mut rest: Vec<_> = batch[done..].to_vec();
+                rest.append(&mut q);
+                *q = rest;
+            }
+            batch.clear();
+            self.batch = batch;
+        }
+        if self.inputs.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    }
+
+    /// The oldest input produced by [`LinkManager::poll_inputs`].
+    pub fn take_input(&mut self) -> Option<Input> {
+        self.inputs.pop_front()
+    }
+
+    /// Wait for the next input (for callers without their own poll loop, such as tests).
+    pub async fn next_input(&mut self) -> Input {
+        std::future::poll_fn(|cx| {
+            if let Some(i) = self.take_input() {
+                return Poll::Ready(i);
+            }
+            match self.poll_inputs(cx) {
+                Poll::Ready(()) => match self.take_input() {
+                    Some(i) => Poll::Ready(i),
+                    None => Poll::Pending,
+                },
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    fn poll_link(&mut self, link: LinkId, conn: u64) {
+        let Some(e) = self.links.get_mut(&link) else {
+            return;
+        };
+        if e.link.conn != conn {
+            return;
+        }
+        // Cleared before polling: a wake-up during the poll queues the link again.
+        e.wake.queued.store(false, Ordering::Release);
+        if let Err(why) = e.link.poll(&mut self.scratch, &mut self.inputs) {
+            self.down(link, why);
+        }
+    }
+
+    /// The current generation of `link` ended: forget it and report `LinkDown`.
+    fn down(&mut self, link: LinkId, why: conn::Down) {
+        let Some(e) = self.links.remove(&link) else {
+            return;
+        };
+        if matches!(why, conn::Down::Quiet) {
+            return;
+        }
+        debug!(link = link.0, conn = e.link.conn, reason = %why, "link down");
+        self.inputs.push_back(Input::LinkDown {
+            link,
+            conn: e.link.conn,
+        });
+        self.ready.wake_task();
     }
 }

@@ -128,10 +128,11 @@ impl RequestParser {
                 Some(b'*') => {}
                 Some(_) => return self.parse_inline(buf),
             }
-            let Some(line) = self.take_line(buf, ProtocolError::TooBigMbulkCount)? else {
+            let Some(cr) = self.take_line(buf, ProtocolError::TooBigMbulkCount)? else {
                 return Ok(None);
             };
-            let count = string2ll(&line[1..]);
+            let count = string2ll(&buf[1..cr]);
+            buf.advance(cr + 2);
             let count = match count {
                 Some(n) if n <= MULTIBULK_MAX => n,
                 _ => return Err(ProtocolError::InvalidMultibulkLength),
@@ -155,13 +156,15 @@ impl RequestParser {
                     let Some(&first) = buf.first() else {
                         return Ok(None);
                     };
-                    let Some(line) = self.take_line(buf, ProtocolError::TooBigBulkCount)? else {
+                    let Some(cr) = self.take_line(buf, ProtocolError::TooBigBulkCount)? else {
                         return Ok(None);
                     };
                     if first != b'$' {
                         return Err(ProtocolError::ExpectedDollar(printable(first)));
                     }
-                    let len = match string2ll(&line[1..]) {
+                    let len = string2ll(&buf[1..cr]);
+                    buf.advance(cr + 2);
+                    let len = match len {
                         Some(n) if n >= 0 && n as u64 <= limits.max_bulk_len as u64 => n,
                         _ => return Err(ProtocolError::InvalidBulkLength),
                     };
@@ -177,8 +180,10 @@ impl RequestParser {
             if buf.len() < len + 2 {
                 return Ok(None);
             }
-            let arg = buf.split_to(len).to_vec();
-            buf.advance(2);
+            // Copied out of the buffer (not `split_to`, which would turn the buffer into a shared one and
+            // cost an allocation and an atomic per argument).
+            let arg = buf[..len].to_vec();
+            buf.advance(len + 2);
             self.argv_bytes += arg.len() + std::mem::size_of::<Vec<u8>>();
             self.argv.push(arg);
             self.bulk_len = None;
@@ -199,14 +204,15 @@ fn printable(b: u8) -> char {
 }
 
 impl RequestParser {
-    /// Take a `\r\n`-terminated header line (without the terminator) if it is complete.
+    /// Find a complete `\r\n`-terminated header line: the position of its `\r` (the caller reads
+    /// `buf[..cr]` and advances past `cr + 2`).
     ///
     /// Like Redis, the line ends at the first `\r`, which must be followed by one more byte.
     fn take_line(
         &mut self,
-        buf: &mut BytesMut,
+        buf: &BytesMut,
         too_big: ProtocolError,
-    ) -> Result<Option<Vec<u8>>, ProtocolError> {
+    ) -> Result<Option<usize>, ProtocolError> {
         let from = self.scanned.min(buf.len());
         match buf[from..]
             .iter()
@@ -215,9 +221,7 @@ impl RequestParser {
         {
             Some(cr) if cr + 1 < buf.len() => {
                 self.scanned = 0;
-                let line = buf.split_to(cr).to_vec();
-                buf.advance(2);
-                Ok(Some(line))
+                Ok(Some(cr))
             }
             found => {
                 self.scanned = found.unwrap_or(buf.len());
@@ -432,12 +436,27 @@ impl Proto {
 
 fn push_header(out: &mut Vec<u8>, kind: u8, n: usize) {
     out.push(kind);
-    out.extend_from_slice(itoa_buf(n as i64).as_bytes());
+    push_decimal(out, n as i64);
     out.extend_from_slice(b"\r\n");
 }
 
-fn itoa_buf(n: i64) -> String {
-    n.to_string()
+/// Append `n` in decimal without going through a `String` (this runs for every reply header).
+fn push_decimal(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// Append the encoding of `frame` to `out`.
@@ -501,7 +520,7 @@ pub fn encode(reply: &Reply, proto: Proto, out: &mut Vec<u8>) {
         }
         Reply::Int(n) => {
             out.push(b':');
-            out.extend_from_slice(n.to_string().as_bytes());
+            push_decimal(out, *n);
             out.extend_from_slice(b"\r\n");
         }
         Reply::Bulk(b) => {
@@ -569,6 +588,15 @@ mod tests {
 
     fn args(v: &[&str]) -> Vec<Vec<u8>> {
         v.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [0, 1, 9, 10, 12345, -1, -10, i64::MAX, i64::MIN] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
     }
 
     #[test]
