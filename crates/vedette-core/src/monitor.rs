@@ -112,10 +112,14 @@ impl Sentinel {
         }
     }
 
-    /// One instance that uses `link` (for shared sentinel links, any of them): the one that dialled it
-    /// if it still uses it, else the first found.
+    /// One instance that uses `link`: for a link of one instance, the one that dialled it (if it still
+    /// uses it); else (a sentinel link shared across masters) the first in name order.
     fn any_key_of_link(&self, link: LinkId) -> Option<Inst> {
-        let owner = self.links.get(&link).and_then(|l| l.owner);
+        let owner = self
+            .links
+            .get(&link)
+            .filter(|l| l.refcount == 1)
+            .and_then(|l| l.owner);
         if let Some(o) = owner {
             if self.common(o).is_some_and(|c| c.link == link) {
                 return Some(o);
@@ -234,9 +238,6 @@ impl Sentinel {
     }
 
     fn handle_instance(&mut self, key: Inst) {
-        if self.common(key).is_none() {
-            return;
-        }
         self.reconnect(key);
         self.periodic(key);
         self.tilt_exit_check();
