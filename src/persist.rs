@@ -152,7 +152,7 @@ impl StateStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         match &self.inner.target {
-            Target::RedisConf { path, overrides } => {
+            Target::RedisConf { path, .. } => {
                 let target = resolve_link(path);
                 let old = match std::fs::read(&target) {
                     Ok(b) => b,
@@ -165,14 +165,32 @@ impl StateStore {
                         })
                     }
                 };
-                let content = rewrite(&old, state, server, overrides);
+                let content = self.render(&old, state, server)?;
                 atomic_write(&target, &content)
             }
-            Target::TomlState { path, seed } => {
-                let content = render_state(state, seed).map_err(PersistError::Encode)?;
-                atomic_write(&resolve_link(path), content.as_bytes())
+            Target::TomlState { path, .. } => {
+                let content = self.render(&[], state, server)?;
+                atomic_write(&resolve_link(path), &content)
             }
             Target::Discard => Ok(()),
+        }
+    }
+
+    /// The bytes [`StateStore::write`] writes for `state`, given `old`, the current content of the file
+    /// it replaces (used by the `sentinel.conf` rewrite, ignored for a TOML state file; empty for
+    /// [`StateStore::discard`]). Public so fuzzing and property tests can check the round trip in memory.
+    pub fn render(
+        &self,
+        old: &[u8],
+        state: &PersistedState,
+        server: &ServerConfig,
+    ) -> Result<Vec<u8>, PersistError> {
+        match &self.inner.target {
+            Target::RedisConf { overrides, .. } => Ok(rewrite(old, state, server, overrides)),
+            Target::TomlState { seed, .. } => render_state(state, seed)
+                .map(String::into_bytes)
+                .map_err(PersistError::Encode),
+            Target::Discard => Ok(Vec::new()),
         }
     }
 }

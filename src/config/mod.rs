@@ -244,6 +244,24 @@ pub fn load_with_args(path: &Path, args: &[String]) -> Result<LoadedConfig, Conf
     }
 }
 
+/// Load `content` as if it were the file at `path` (absolute), with `state_file` as the content of a TOML
+/// config's state file (`None`: there is none). The same code as [`load`] minus reading those two files,
+/// so fuzzing and property tests can check loading and the write/load round trip without a disk. Other
+/// files the content names (`include`, `dir`, scripts) are still looked up on disk.
+pub fn load_from_memory(
+    path: &Path,
+    content: &[u8],
+    state_file: Option<&[u8]>,
+) -> Result<LoadedConfig, ConfigError> {
+    match detect_format(path, content) {
+        ConfigFormat::Toml => toml_conf::load_with(path, content, &[], &|_| match state_file {
+            Some(bytes) => Ok(bytes.to_vec()),
+            None => Err(std::io::ErrorKind::NotFound.into()),
+        }),
+        ConfigFormat::Redis => load_redis(path, content, &[]),
+    }
+}
+
 fn load_redis(path: &Path, content: &[u8], lines: &[String]) -> Result<LoadedConfig, ConfigError> {
     let cwd = std::env::current_dir().map_err(|e| ConfigError::Open {
         file: PathBuf::from("."),

@@ -375,6 +375,16 @@ pub(crate) fn load(
     content: &[u8],
     lines: &[String],
 ) -> Result<LoadedConfig, ConfigError> {
+    load_with(path, content, lines, &|p| std::fs::read(p))
+}
+
+/// [`load`] with the state file read by `read_state` (the file system, or memory for fuzzing).
+pub(crate) fn load_with(
+    path: &Path,
+    content: &[u8],
+    lines: &[String],
+    read_state: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
+) -> Result<LoadedConfig, ConfigError> {
     let content = std::str::from_utf8(content).map_err(|e| ConfigError::Directive {
         file: path.to_path_buf(),
         line: line_of(&String::from_utf8_lossy(content), e.valid_up_to()),
@@ -392,7 +402,7 @@ pub(crate) fn load(
     reader.read_command_line(lines)?;
 
     let state_path = reader.server.dir.join(&state_file_name);
-    let mut state = match std::fs::read(&state_path) {
+    let mut state = match read_state(&state_path) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes).into_owned();
             let file: StateFile =
