@@ -189,7 +189,7 @@ impl Sock {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(source)) => return Err(Down::Io { which, source }),
             }
-            match self.recv(cx, scratch) {
+            match self.s.try_read(scratch) {
                 Ok(0) => return Err(Down::Eof(which)),
                 Ok(n) => {
                     self.frames
@@ -204,38 +204,6 @@ impl Sock {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(source) => return Err(Down::Io { which, source }),
             }
-        }
-    }
-
-    /// One `recv`. A short read means the socket's receive queue is empty, so the socket's readiness is
-    /// cleared right away (as a `WouldBlock` would): the next wake-up means new data, and the `recv` that
-    /// would only answer `EAGAIN` — one per message on an idle link, doubling the read syscalls — is
-    /// spared. Not when the peer's FIN is already known (data then EOF): that read goes on to the EOF.
-    fn recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> io::Result<usize> {
-        let fin_known = {
-            let ready = std::pin::pin!(self.s.ready(tokio::io::Interest::READABLE));
-            match ready.poll(cx) {
-                Poll::Ready(Ok(r)) => r.is_read_closed(),
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => return Err(io::ErrorKind::WouldBlock.into()),
-            }
-        };
-        if fin_known {
-            return self.s.try_read(buf);
-        }
-        let cap = buf.len();
-        let mut short = None;
-        let r = self.s.try_io(tokio::io::Interest::READABLE, || {
-            let n = self.s.try_read(buf)?;
-            if n > 0 && n < cap {
-                short = Some(n);
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            Ok(n)
-        });
-        match (r, short) {
-            (_, Some(n)) => Ok(n),
-            (r, None) => r,
         }
     }
 }

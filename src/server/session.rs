@@ -30,12 +30,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use std::pin::Pin;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
-use std::pin::Pin;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use vedette_core::Reply;
 
