@@ -26,3 +26,71 @@ pub use procs::{
     kill_all_registered, log_tail, redis_server_command, sentinel_command, Proc, ProcError, Spawn,
 };
 pub use wait::{wait_for, wait_until, POLL};
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn free_ports_are_unique_and_free() {
+        let ports: Vec<u16> = (0..50).map(|_| free_port().expect("port")).collect();
+        let unique: std::collections::BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(unique.len(), ports.len(), "duplicate ports: {ports:?}");
+        assert!(ports.iter().all(|&p| (PORT_LO..PORT_HI).contains(&p)));
+        assert!(ports.iter().all(|&p| !port_answers(p)));
+    }
+
+    #[test]
+    fn dropping_a_proc_kills_and_reaps_it() {
+        let dir = std::env::temp_dir().join(format!("vedette-fixture-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let log = dir.join("sleep.log");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo started; exec sleep 30"]);
+        let mut p = Proc::spawn("sleep", cmd, &log, Spawn::default()).expect("spawn");
+        let pid = p.pid();
+        assert!(p.alive());
+        wait_until(
+            Duration::from_secs(5),
+            "the child's output in its log",
+            || p.log_tail(1) == "started",
+        );
+        p.signal(libc::SIGSTOP).expect("SIGSTOP");
+        drop(p);
+        // SAFETY: signal 0 only checks whether the PID exists; it was reaped, so it must not.
+        let exists = unsafe { libc::kill(pid, 0) } == 0;
+        assert!(!exists, "pid {pid} still exists after drop");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_killed_proc_reports_its_exit_and_refuses_signals() {
+        let log =
+            std::env::temp_dir().join(format!("vedette-fixture-kill-{}.log", std::process::id()));
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30");
+        let mut p = Proc::spawn("sleep", cmd, &log, Spawn::default()).expect("spawn");
+        assert_eq!(p.exited(), None);
+        p.kill();
+        assert!(p.exited().is_some_and(|s| !s.success()));
+        assert!(!p.alive());
+        assert!(matches!(
+            p.signal(libc::SIGCONT),
+            Err(ProcError::NotRunning { .. })
+        ));
+        std::fs::remove_file(&log).ok();
+    }
+
+    #[test]
+    #[should_panic(expected = "timed out after")]
+    fn wait_until_panics_with_what_it_waited_for() {
+        wait_until(
+            Duration::from_millis(50),
+            "something that never happens",
+            || false,
+        );
+    }
+}
