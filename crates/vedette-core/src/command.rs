@@ -7,6 +7,7 @@ use crate::instance::{same_host, Master, Reconf};
 use crate::io::ClientId;
 use crate::reply::{errors, Reply};
 use crate::sentinel::Sentinel;
+use crate::table::MasterId;
 use crate::wire::info::Role;
 
 /// (name, arity) of every SENTINEL subcommand; negative arity = at least.
@@ -464,17 +465,15 @@ impl Sentinel {
         let runid = s(&argv[5]);
         let found = self
             .masters
-            .iter()
+            .iter_ids()
             .find(|(_, m)| i64::from(m.c.port) == port && same_host(&m.c.host, &ip))
-            .map(|(n, _)| n.clone());
-        let down = !self.tilt
-            && found
-                .as_ref()
-                .is_some_and(|n| self.masters.get(n).is_some_and(|m| m.c.s_down));
+            .map(|(id, _)| id);
+        let down =
+            !self.tilt && found.is_some_and(|id| self.masters.at(id).is_some_and(|m| m.c.s_down));
         let mut leader = "*".to_string();
         let mut leader_epoch = 0u64;
-        if let (Some(name), true) = (&found, runid != "*") {
-            let (l, e) = self.vote_leader(name, epoch.max(0) as u64, &runid);
+        if let (Some(id), true) = (found, runid != "*") {
+            let (l, e) = self.vote_leader(id, epoch.max(0) as u64, &runid);
             leader = l.unwrap_or_else(|| "*".into());
             leader_epoch = e;
         }
@@ -485,7 +484,10 @@ impl Sentinel {
         ]);
         // A vote must be durable before the reply reveals it; if its write fails, abstain (Redis would
         // reveal it anyway). A reply without a vote, or with one already on disk, leaves at once.
-        let dep = match &found {
+        let found_name = found
+            .and_then(|id| self.masters.at(id))
+            .map(|m| m.cfg.name.clone());
+        let dep = match &found_name {
             Some(name)
                 if leader != "*"
                     && !self.mutated(crate::sentinel::Mutation::SkipPersistBarrier) =>
@@ -550,22 +552,17 @@ impl Sentinel {
         cfg.down_after_ms = self.t.default_down_after;
         cfg.failover_timeout_ms = self.t.default_failover_timeout;
         let now = self.now;
-        self.add_master(&PersistedMaster::new(cfg), now);
+        let id = self.add_master(&PersistedMaster::new(cfg), now);
         self.ack_after_flush(client, Reply::ok());
-        self.event_master(
-            Level::Warning,
-            "+monitor",
-            &name,
-            &format!("quorum {quorum}"),
-        );
+        self.event_master(Level::Warning, "+monitor", id, &format!("quorum {quorum}"));
     }
 
     fn cmd_remove(&mut self, client: ClientId, argv: &[Vec<u8>]) {
         let name = s(&argv[2]);
-        if !self.masters.contains_key(&name) {
+        let Some(id) = self.masters.id(&name) else {
             return self.reply(client, Reply::err(errors::NO_SUCH_MASTER));
-        }
-        self.event_master(Level::Warning, "-monitor", &name, "");
+        };
+        self.event_master(Level::Warning, "-monitor", id, "");
         self.remove_master(&name);
         self.ack_after_flush(client, Reply::ok());
     }
@@ -585,23 +582,24 @@ impl Sentinel {
 
     fn cmd_reset(&mut self, pattern: &[u8]) -> Reply {
         let pattern = Pattern::new(pattern, false);
-        let names: Vec<String> = self
+        let ids: Vec<MasterId> = self
             .masters
-            .keys()
-            .filter(|n| pattern.matches(n.as_bytes()))
-            .cloned()
+            .iter_ids()
+            .filter(|(_, m)| pattern.matches(m.cfg.name.as_bytes()))
+            .map(|(id, _)| id)
             .collect();
-        for n in &names {
-            self.reset_master(n);
-            self.event_master(Level::Warning, "+reset-master", n, "");
+        for &id in &ids {
+            self.reset_master(id);
+            self.event_master(Level::Warning, "+reset-master", id, "");
         }
+        let names = ids;
         Reply::Int(names.len() as i64)
     }
 
     /// SENTINEL RESET: forget replicas and sentinels, clear state, reconnect (reference §7.9).
-    fn reset_master(&mut self, name: &str) {
+    fn reset_master(&mut self, id: MasterId) {
         let now = self.now;
-        let Some(m) = self.masters.get_mut(name) else {
+        let Some(m) = self.masters.at_mut(id) else {
             return;
         };
         let mut links: Vec<_> = m.replicas.values().map(|r| r.c.link).collect();
@@ -616,26 +614,26 @@ impl Sentinel {
         }
         self.release_link(old_master_link);
         let link = self.new_link(&h, p, now);
-        if let Some(m) = self.masters.get_mut(name) {
+        if let Some(m) = self.masters.at_mut(id) {
             m.c.link = link;
         }
     }
 
     fn cmd_failover(&mut self, name: &str) -> Reply {
-        let Some(m) = self.masters.get(name) else {
+        let Some(id) = self.masters.id(name) else {
             return Reply::err(errors::NO_SUCH_MASTER);
         };
-        if m.in_failover() {
+        if self.masters.at(id).is_some_and(|m| m.in_failover()) {
             return Reply::err("INPROG Failover already in progress");
         }
-        if self.select_replica(name).is_none() {
+        if self.select_replica(id).is_none() {
             return Reply::err("NOGOODSLAVE No suitable replica to promote");
         }
         tracing::info!(
             master = name,
             "Executing user requested FAILOVER of '{name}'"
         );
-        self.start_failover(name, true);
+        self.start_failover(id, true);
         Reply::ok()
     }
 
@@ -816,7 +814,9 @@ impl Sentinel {
                 _ => {}
             }
             changed = true;
-            self.event_master(Level::Warning, "+set", &name, &format!("{opt_raw} {shown}"));
+            if let Some(id) = self.masters.id(&name) {
+                self.event_master(Level::Warning, "+set", id, &format!("{opt_raw} {shown}"));
+            }
             i += 1 + needs;
         }
         if drop_links {

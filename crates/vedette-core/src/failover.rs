@@ -2,9 +2,10 @@
 //! switch (reference §5.3–§7).
 
 use crate::events::Level;
-use crate::instance::{same_host, FailoverState, Reconf, Sent};
+use crate::instance::{same_host, FailoverState, Inst, Reconf, Sent};
 use crate::io::{LinkId, OutCommand};
-use crate::sentinel::{InstKey, Mutation, Sentinel};
+use crate::sentinel::{Mutation, Sentinel};
+use crate::table::{MasterId, ReplicaId};
 use crate::time::Instant;
 
 /// vedette's ordered start: each sentinel that sees ODOWN waits this long per sentinel ranked before it
@@ -36,13 +37,13 @@ struct Outlook {
 
 impl Sentinel {
     /// Ask every connected peer whether `master` is down (reference §5.3). `forced` ignores the period.
-    pub(crate) fn ask_peers(&mut self, name: &str, forced: bool) {
+    pub(crate) fn ask_peers(&mut self, mid: MasterId, forced: bool) {
         let now = self.now;
         let ask_period = self.t.ask_period.min(FAST_ASK_MS);
         let stale_after = self.t.ask_period.saturating_mul(5);
-        let vote_durable = self.vote_durable(name);
+        let vote_durable = self.vote_durable(mid);
         let durable_epoch = self.revealable_epoch();
-        let Some(m) = self.masters.get_mut(name) else {
+        let Some(m) = self.masters.at_mut(mid) else {
             return;
         };
         for p in m.sentinels.values_mut() {
@@ -101,14 +102,14 @@ impl Sentinel {
             let pending = self
                 .links
                 .get(&link)
-                .is_some_and(|l| l.inflight.ask_pending(name, epoch));
+                .is_some_and(|l| l.inflight.ask_pending(mid, epoch));
             if pending && !forced {
                 continue;
             }
             self.send(
                 link,
                 Sent::Ask {
-                    master: name.to_string(),
+                    master: mid,
                     host: host.clone(),
                     port,
                     epoch,
@@ -122,7 +123,7 @@ impl Sentinel {
                 },
             );
         }
-        if let Some(m) = self.masters.get_mut(name) {
+        if let Some(m) = self.masters.at_mut(mid) {
             m.last_ask = Some(now);
         }
     }
@@ -132,7 +133,7 @@ impl Sentinel {
     pub(crate) fn on_ask_reply(
         &mut self,
         link: LinkId,
-        master: &str,
+        master: MasterId,
         host: &str,
         port: u16,
         (asked, vote): (u64, bool),
@@ -143,17 +144,26 @@ impl Sentinel {
             return;
         };
         let count_stale = self.mutated(Mutation::IgnoreQuorum);
-        let Some(m) = self.masters.get_mut(master) else {
+        let Some(m) = self.masters.at_mut(master) else {
             return;
         };
         let same_addr = m.c.port == port && same_host(&m.c.host, host);
         if !count_stale && !same_addr {
             return;
         }
-        let Some((id, p)) = m.sentinels.iter_mut().find(|(_, p)| p.c.link == link) else {
+        let Some(pid) = m
+            .sentinels
+            .iter_ids()
+            .find(|(_, p)| p.c.link == link)
+            .map(|(id, _)| id)
+        else {
             return;
         };
-        let id = id.clone();
+        let mname = m.cfg.name.clone();
+        let id = m.sentinels.name_of(pid).unwrap_or_default().to_string();
+        let Some(p) = m.sentinels.at_mut(pid) else {
+            return;
+        };
         p.last_master_down_reply = Some(now);
         p.master_down = down == 1;
         if !p.master_down {
@@ -173,7 +183,7 @@ impl Sentinel {
             p.leader = Some(leader.clone());
             p.leader_epoch = leader_epoch.max(0) as u64;
             if changed {
-                tracing::info!(master, sentinel = %id, leader = %leader, epoch = leader_epoch, "voted for");
+                tracing::info!(master = %mname, sentinel = %id, leader = %leader, epoch = leader_epoch, "voted for");
             }
         }
         if !self.tilt {
@@ -184,9 +194,9 @@ impl Sentinel {
     }
 
     /// Objective down (reference §5.4).
-    pub(crate) fn odown_check(&mut self, name: &str) {
+    pub(crate) fn odown_check(&mut self, mid: MasterId) {
         let now = self.now;
-        let Some(m) = self.masters.get_mut(name) else {
+        let Some(m) = self.masters.at_mut(mid) else {
             return;
         };
         let mut count = 0u32;
@@ -203,7 +213,7 @@ impl Sentinel {
             self.event_master(
                 Level::Warning,
                 "+odown",
-                name,
+                mid,
                 &format!("#quorum {count}/{q}"),
             );
         } else if !odown && m.o_down {
@@ -211,15 +221,15 @@ impl Sentinel {
             m.start_jitter = None;
             m.fast_retry = None;
             m.fast_retries = 0;
-            self.event_master(Level::Warning, "-odown", name, "");
+            self.event_master(Level::Warning, "-odown", mid, "");
         }
     }
 
     /// Start an attempt when ODOWN holds and the retry delay has passed (reference §6.2), after vedette's
     /// rank delay.
-    pub(crate) fn start_failover_if_needed(&mut self, name: &str) {
+    pub(crate) fn start_failover_if_needed(&mut self, mid: MasterId) {
         let now = self.now;
-        let Some(m) = self.masters.get(name) else {
+        let Some(m) = self.masters.at(mid) else {
             return;
         };
         if !m.o_down || m.in_failover() {
@@ -228,15 +238,15 @@ impl Sentinel {
         if let Some(fst) = m.failover_start_time {
             let retry = m.cfg.failover_timeout_ms.saturating_mul(2);
             let waiting = now < fst || now.since(fst) < retry;
-            if waiting && !self.fast_retry_allowed(name) {
+            if waiting && !self.fast_retry_allowed(mid) {
                 if m.failover_delay_logged != Some(fst) {
                     let at = fst.plus(retry).0;
                     tracing::info!(
-                        master = name,
+                        master = %m.cfg.name,
                         not_before_ms = at,
                         "Next failover delay: I will not start a failover before then"
                     );
-                    if let Some(m) = self.masters.get_mut(name) {
+                    if let Some(m) = self.masters.at_mut(mid) {
                         m.failover_delay_logged = Some(fst);
                     }
                 }
@@ -247,34 +257,34 @@ impl Sentinel {
             Some(j) => j,
             None => {
                 let j = self.rng.below(RANK_JITTER_MS);
-                if let Some(m) = self.masters.get_mut(name) {
+                if let Some(m) = self.masters.at_mut(mid) {
                     m.start_jitter = Some(j);
                 }
                 j
             }
         };
-        if now < self.start_at(name, jitter) {
+        if now < self.start_at(mid, jitter) {
             return;
         }
-        self.start_failover(name, false);
+        self.start_failover(mid, false);
     }
 
-    /// vedette's ordered start: when our attempt for `name` may begin. Every live peer with a smaller run id
+    /// vedette's ordered start: when our attempt for `mid` may begin. Every live peer with a smaller run id
     /// is ranked before us; we wait one step per such peer, counted from the moment the last of them
     /// reported the master down (they see the failure at slightly different moments than we do, and each
     /// needs its own ODOWN before it asks), or from our ODOWN plus [`RANK_PEER_WAIT_MS`] for a peer that
     /// does not report it. The rank uses only what every sentinel sees alike (run ids, and links that
     /// have been answering), so the same sentinel comes first for every master of a storm; a peer briefly
     /// flagged down because its loop was busy keeps its place.
-    fn start_at(&self, name: &str, jitter: u64) -> Instant {
+    fn start_at(&self, mid: MasterId, jitter: u64) -> Instant {
         let now = self.now;
-        let Some(m) = self.masters.get(name) else {
+        let Some(m) = self.masters.at(mid) else {
             return now;
         };
         let odown = m.o_down_since.unwrap_or(now);
         let mut anchor = odown;
         let mut rank = 0u64;
-        for (id, p) in &m.sentinels {
+        for (id, p) in m.sentinels.iter() {
             if id.to_ascii_lowercase() >= self.myid.to_ascii_lowercase() {
                 continue;
             }
@@ -298,15 +308,15 @@ impl Sentinel {
         anchor.plus(rank.saturating_mul(step).saturating_add(jitter))
     }
 
-    /// vedette's fast retry: our previous attempt for `name` ran in an epoch that nobody can win any more
+    /// vedette's fast retry: our previous attempt for `mid` ran in an epoch that nobody can win any more
     /// (every voter's vote in it is known: each voted in that very epoch, and no candidate holds enough),
     /// we have voted for nobody else since, and we are the first of all the sentinels we know for it (so
     /// at most one sentinel per master retries early). Then the next attempt need not wait Redis's
     /// 2 × failover-timeout: every other sentinel voted in the dead epoch, so Redis's rules keep each of
     /// them from starting an attempt of its own for that long (having tried itself, or having voted for
     /// another), and our new epoch cannot meet a competitor that could win.
-    pub(crate) fn fast_retry_allowed(&self, name: &str) -> bool {
-        let Some(m) = self.masters.get(name) else {
+    pub(crate) fn fast_retry_allowed(&self, mid: MasterId) -> bool {
+        let Some(m) = self.masters.at(mid) else {
             return false;
         };
         let Some(dead) = m.fast_retry else {
@@ -326,10 +336,10 @@ impl Sentinel {
     }
 
     /// Begin an attempt: new epoch, self-vote (persisted), then ask the peers for their votes.
-    pub(crate) fn start_failover(&mut self, name: &str, forced: bool) {
+    pub(crate) fn start_failover(&mut self, mid: MasterId, forced: bool) {
         let now = self.now;
         let jitter = self.rng.below(1000);
-        let Some(m) = self.masters.get(name) else {
+        let Some(m) = self.masters.at(mid) else {
             return;
         };
         // vedette: an automatic attempt runs in our current epoch when we have not voted in it for this
@@ -342,11 +352,11 @@ impl Sentinel {
             // No epoch is left to number an attempt (only a forged or corrupt epoch gets here): refuse,
             // and wait the retry delay before saying so again.
             tracing::warn!(
-                master = name,
+                master = %m.cfg.name,
                 epoch = self.current_epoch,
                 "cannot start a failover: the current epoch is at its maximum"
             );
-            if let Some(m) = self.masters.get_mut(name) {
+            if let Some(m) = self.masters.at_mut(mid) {
                 m.failover_start_time = Some(now);
             }
             return;
@@ -357,8 +367,8 @@ impl Sentinel {
             self.current_epoch += 1;
         }
         let epoch = self.current_epoch;
-        let fast = !forced && m.failover_start_time.is_some() && self.fast_retry_allowed(name);
-        let Some(m) = self.masters.get_mut(name) else {
+        let fast = !forced && m.failover_start_time.is_some() && self.fast_retry_allowed(mid);
+        let Some(m) = self.masters.at_mut(mid) else {
             return;
         };
         if fast {
@@ -371,12 +381,12 @@ impl Sentinel {
         m.failover_start_time = Some(now.plus(jitter));
         m.failover_state_change_time = now;
         m.start_jitter = None;
-        self.event_raw(Level::Warning, "+new-epoch", name, epoch.to_string());
-        self.event_master(Level::Warning, "+try-failover", name, "");
+        self.event_raw(Level::Warning, "+new-epoch", mid, epoch.to_string());
+        self.event_master(Level::Warning, "+try-failover", mid, "");
         let myid = self.myid.clone();
-        self.vote_leader(name, epoch, &myid);
+        self.vote_leader(mid, epoch, &myid);
         if !forced {
-            self.ask_peers(name, true);
+            self.ask_peers(mid, true);
         }
     }
 
@@ -385,12 +395,12 @@ impl Sentinel {
     /// Returns our vote (leader, epoch) after the call.
     pub(crate) fn vote_leader(
         &mut self,
-        name: &str,
+        mid: MasterId,
         epoch: u64,
         candidate: &str,
     ) -> (Option<String>, u64) {
         let now = self.now;
-        if !self.masters.contains_key(name) {
+        if self.masters.at(mid).is_none() {
             return (None, 0);
         }
         let bumped = epoch > self.current_epoch;
@@ -402,7 +412,7 @@ impl Sentinel {
         let current = self.current_epoch;
         let myid = self.myid.clone();
         let mut voted = false;
-        if let Some(m) = self.masters.get_mut(name) {
+        if let Some(m) = self.masters.at_mut(mid) {
             if (m.leader_epoch < epoch || (vote_twice && m.leader_epoch == epoch))
                 && current <= epoch
             {
@@ -420,23 +430,24 @@ impl Sentinel {
             self.flush();
         }
         if bumped {
-            self.event_raw(Level::Warning, "+new-epoch", name, epoch.to_string());
+            self.event_raw(Level::Warning, "+new-epoch", mid, epoch.to_string());
         }
         if voted {
             self.event_raw(
                 Level::Warning,
                 "+vote-for-leader",
-                name,
+                mid,
                 format!("{candidate} {current}"),
             );
         }
-        let m = &self.masters[name];
-        (m.leader.clone(), m.leader_epoch)
+        self.masters
+            .at(mid)
+            .map_or((None, 0), |m| (m.leader.clone(), m.leader_epoch))
     }
 
     /// Count votes for our attempt (reference §6.4). Returns the winner, if any.
-    fn tally(&mut self, name: &str) -> Option<String> {
-        let m = self.masters.get(name)?;
+    fn tally(&mut self, mid: MasterId) -> Option<String> {
+        let m = self.masters.at(mid)?;
         let voters = m.sentinels.len() as u32 + 1;
         let quorum = m.cfg.quorum;
         let failover_epoch = m.failover_epoch;
@@ -456,7 +467,7 @@ impl Sentinel {
         };
         let provisional = best(&counts).map(|(k, _)| k);
         let candidate = provisional.unwrap_or_else(|| self.myid.clone());
-        let (my_leader, my_epoch) = self.vote_leader(name, failover_epoch, &candidate);
+        let (my_leader, my_epoch) = self.vote_leader(mid, failover_epoch, &candidate);
         if let Some(l) = my_leader {
             if my_epoch == failover_epoch {
                 *counts.entry(l.to_ascii_lowercase()).or_default() += 1;
@@ -471,41 +482,41 @@ impl Sentinel {
     }
 
     /// One step of the failover state machine; loops while states advance so nothing waits for a tick.
-    pub(crate) fn failover_step(&mut self, name: &str) {
+    pub(crate) fn failover_step(&mut self, mid: MasterId) {
         for _ in 0..8 {
-            let Some(before) = self.masters.get(name).map(|m| m.failover_state) else {
+            let Some(before) = self.masters.at(mid).map(|m| m.failover_state) else {
                 return;
             };
             match before {
                 FailoverState::None => return,
-                FailoverState::WaitStart => self.step_wait_start(name),
-                FailoverState::SelectSlave => self.step_select_slave(name),
-                FailoverState::SendSlaveofNoone => self.step_send_slaveof_noone(name),
-                FailoverState::WaitPromotion => self.step_wait_promotion(name),
-                FailoverState::ReconfSlaves => self.step_reconf_slaves(name),
+                FailoverState::WaitStart => self.step_wait_start(mid),
+                FailoverState::SelectSlave => self.step_select_slave(mid),
+                FailoverState::SendSlaveofNoone => self.step_send_slaveof_noone(mid),
+                FailoverState::WaitPromotion => self.step_wait_promotion(mid),
+                FailoverState::ReconfSlaves => self.step_reconf_slaves(mid),
                 FailoverState::UpdateConfig => {
-                    self.switch_to_promoted(name);
+                    self.switch_to_promoted(mid);
                     return;
                 }
             }
-            if self.masters.get(name).map(|m| m.failover_state) == Some(before) {
+            if self.masters.at(mid).map(|m| m.failover_state) == Some(before) {
                 return;
             }
         }
     }
 
-    fn set_state(&mut self, name: &str, st: FailoverState) {
+    fn set_state(&mut self, mid: MasterId, st: FailoverState) {
         let now = self.now;
-        if let Some(m) = self.masters.get_mut(name) {
+        if let Some(m) = self.masters.at_mut(mid) {
             m.failover_state = st;
             m.failover_state_change_time = now;
         }
     }
 
-    fn step_wait_start(&mut self, name: &str) {
+    fn step_wait_start(&mut self, mid: MasterId) {
         let now = self.now;
-        let winner = self.tally(name);
-        let Some(m) = self.masters.get(name) else {
+        let winner = self.tally(mid);
+        let Some(m) = self.masters.at(mid) else {
             return;
         };
         let forced = m.force_failover;
@@ -513,25 +524,25 @@ impl Sentinel {
             .as_deref()
             .is_some_and(|w| w.eq_ignore_ascii_case(&self.myid));
         if elected || forced {
-            self.event_master(Level::Warning, "+elected-leader", name, "");
+            self.event_master(Level::Warning, "+elected-leader", mid, "");
             if self.simfailure & 1 != 0 {
                 tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
                 self.out.crash(self.now);
             }
-            self.set_state(name, FailoverState::SelectSlave);
-            self.event_master(Level::Warning, "+failover-state-select-slave", name, "");
+            self.set_state(mid, FailoverState::SelectSlave);
+            self.event_master(Level::Warning, "+failover-state-select-slave", mid, "");
             return;
         }
         let timeout = self.t.election_timeout.min(m.cfg.failover_timeout_ms);
         let started = m.failover_start_time.unwrap_or(now);
         let timed_out = now > started && now.since(started) > timeout;
-        let outlook = self.election_outlook(name);
+        let outlook = self.election_outlook(mid);
         if timed_out || outlook.lost {
-            self.event_master(Level::Warning, "-failover-abort-not-elected", name, "");
-            self.abort_failover(name);
+            self.event_master(Level::Warning, "-failover-abort-not-elected", mid, "");
+            self.abort_failover(mid);
             let eager = self.mutated(Mutation::EagerRetry);
-            if eager || (outlook.dead_for_all && self.first_of_known(name)) {
-                if let Some(m) = self.masters.get_mut(name) {
+            if eager || (outlook.dead_for_all && self.first_of_known(mid)) {
+                if let Some(m) = self.masters.at_mut(mid) {
                     m.fast_retry = Some(m.failover_epoch);
                 }
             }
@@ -542,8 +553,8 @@ impl Sentinel {
     /// request for epoch E is final for E: a vote in E never changes, a vote in a later epoch means it will
     /// never vote in E, and an older vote means its current epoch had passed E (it only grows), so it never
     /// will either.
-    fn election_outlook(&self, name: &str) -> Outlook {
-        let Some(m) = self.masters.get(name) else {
+    fn election_outlook(&self, mid: MasterId) -> Outlook {
+        let Some(m) = self.masters.at(mid) else {
             return Outlook::default();
         };
         let e = m.failover_epoch;
@@ -593,19 +604,19 @@ impl Sentinel {
         }
     }
 
-    /// Whether our run id is the smallest of every sentinel we know for `name` (down or not): the one
+    /// Whether our run id is the smallest of every sentinel we know for `mid` (down or not): the one
     /// sentinel allowed fast retries for it.
-    fn first_of_known(&self, name: &str) -> bool {
+    fn first_of_known(&self, mid: MasterId) -> bool {
         let me = self.myid.to_ascii_lowercase();
         self.masters
-            .get(name)
+            .at(mid)
             .is_some_and(|m| m.sentinels.keys().all(|id| id.to_ascii_lowercase() > me))
     }
 
     /// Eligible replicas, best first (reference §7.2).
-    pub(crate) fn select_replica(&self, name: &str) -> Option<String> {
+    pub(crate) fn select_replica(&self, mid: MasterId) -> Option<ReplicaId> {
         let now = self.now;
-        let m = self.masters.get(name)?;
+        let m = self.masters.at(mid)?;
         let ping5 = self.t.ping_period.saturating_mul(5);
         let info_max = if m.c.s_down {
             ping5
@@ -618,9 +629,9 @@ impl Sentinel {
                 max_down = max_down.saturating_add(now.since(s));
             }
         }
-        let mut cands: Vec<(&String, &crate::instance::Replica)> = m
+        let mut cands: Vec<(ReplicaId, &crate::instance::Replica)> = m
             .replicas
-            .iter()
+            .iter_ids()
             .filter(|(_, r)| {
                 let l = self.links.get(&r.c.link);
                 !r.c.s_down
@@ -642,49 +653,44 @@ impl Sentinel {
                     (None, None) => std::cmp::Ordering::Equal,
                 })
         });
-        cands.first().map(|(n, _)| (*n).clone())
+        cands.first().map(|(n, _)| *n)
     }
 
-    fn step_select_slave(&mut self, name: &str) {
-        match self.select_replica(name) {
+    fn step_select_slave(&mut self, mid: MasterId) {
+        match self.select_replica(mid) {
             None => {
-                self.event_master(Level::Warning, "-failover-abort-no-good-slave", name, "");
-                self.abort_failover(name);
+                self.event_master(Level::Warning, "-failover-abort-no-good-slave", mid, "");
+                self.abort_failover(mid);
             }
             Some(rn) => {
-                if let Some(m) = self.masters.get_mut(name) {
-                    m.promoted = Some(rn.clone());
-                    if let Some(r) = m.replicas.get_mut(&rn) {
+                if let Some(m) = self.masters.at_mut(mid) {
+                    m.promoted = Some(rn);
+                    if let Some(r) = m.replicas.at_mut(rn) {
                         r.promoted = true;
                     }
                 }
-                let key = InstKey::Replica(name.to_string(), rn);
-                self.event(Level::Warning, "+selected-slave", &key, "");
-                self.set_state(name, FailoverState::SendSlaveofNoone);
-                self.event(
-                    Level::Notice,
-                    "+failover-state-send-slaveof-noone",
-                    &key,
-                    "",
-                );
+                let key = Inst::replica(mid, rn);
+                self.event(Level::Warning, "+selected-slave", key, "");
+                self.set_state(mid, FailoverState::SendSlaveofNoone);
+                self.event(Level::Notice, "+failover-state-send-slaveof-noone", key, "");
             }
         }
     }
 
-    fn promoted_key(&self, name: &str) -> Option<(InstKey, LinkId)> {
-        let m = self.masters.get(name)?;
-        let rn = m.promoted.clone()?;
-        let link = m.replicas.get(&rn)?.c.link;
-        Some((InstKey::Replica(name.to_string(), rn), link))
+    fn promoted_key(&self, mid: MasterId) -> Option<(Inst, LinkId)> {
+        let m = self.masters.at(mid)?;
+        let rn = m.promoted?;
+        let link = m.replicas.at(rn)?.c.link;
+        Some((Inst::replica(mid, rn), link))
     }
 
-    fn step_send_slaveof_noone(&mut self, name: &str) {
+    fn step_send_slaveof_noone(&mut self, mid: MasterId) {
         let now = self.now;
-        let Some((key, link)) = self.promoted_key(name) else {
-            self.abort_failover(name);
+        let Some((key, link)) = self.promoted_key(mid) else {
+            self.abort_failover(mid);
             return;
         };
-        let Some(m) = self.masters.get(name) else {
+        let Some(m) = self.masters.at(mid) else {
             return;
         };
         let timeout = m.cfg.failover_timeout_ms;
@@ -692,88 +698,80 @@ impl Sentinel {
         let connected = self.links.get(&link).is_some_and(|l| !l.disconnected());
         if !connected {
             if now.since(changed) > timeout {
-                self.event_master(Level::Warning, "-failover-abort-slave-timeout", name, "");
-                self.abort_failover(name);
+                self.event_master(Level::Warning, "-failover-abort-slave-timeout", mid, "");
+                self.abort_failover(mid);
             }
             return;
         }
         if self.send(link, Sent::Other, OutCommand::Reconfigure(None)) {
-            self.event(Level::Notice, "+failover-state-wait-promotion", &key, "");
-            self.set_state(name, FailoverState::WaitPromotion);
+            self.event(Level::Notice, "+failover-state-wait-promotion", key, "");
+            self.set_state(mid, FailoverState::WaitPromotion);
             // Confirm at once: INFO right behind the transaction on the same connection.
             self.send(link, Sent::Info(key), OutCommand::Info);
         }
     }
 
-    fn step_wait_promotion(&mut self, name: &str) {
+    fn step_wait_promotion(&mut self, mid: MasterId) {
         let now = self.now;
-        let Some(m) = self.masters.get(name) else {
+        let Some(m) = self.masters.at(mid) else {
             return;
         };
         if now.since(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
-            self.event_master(Level::Warning, "-failover-abort-slave-timeout", name, "");
-            self.abort_failover(name);
+            self.event_master(Level::Warning, "-failover-abort-slave-timeout", mid, "");
+            self.abort_failover(mid);
         }
     }
 
     /// The promoted replica reported `role:master` (reference §7.1 "promotion detected").
-    pub(crate) fn promotion_detected(&mut self, name: &str) {
-        let Some((key, _)) = self.promoted_key(name) else {
+    pub(crate) fn promotion_detected(&mut self, mid: MasterId) {
+        let Some((key, _)) = self.promoted_key(mid) else {
             return;
         };
-        let Some(m) = self.masters.get_mut(name) else {
+        let Some(m) = self.masters.at_mut(mid) else {
             return;
         };
         m.config_epoch = m.failover_epoch;
         let old = (m.c.host.clone(), m.c.port);
         self.addr_version += 1;
-        self.set_state(name, FailoverState::ReconfSlaves);
+        self.set_state(mid, FailoverState::ReconfSlaves);
         self.flush();
-        self.event(Level::Warning, "+promoted-slave", &key, "");
+        self.event(Level::Warning, "+promoted-slave", key, "");
         if self.simfailure & 2 != 0 {
             tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
             self.out.crash(self.now);
         }
-        self.event_master(Level::Warning, "+failover-state-reconf-slaves", name, "");
+        self.event_master(Level::Warning, "+failover-state-reconf-slaves", mid, "");
         let new = self
             .masters
-            .get(name)
+            .at(mid)
             .map(|m| m.current_addr())
             .unwrap_or_default();
-        self.client_reconfig(name, "leader", (&old.0, old.1), (&new.0, new.1));
-        self.force_hellos(name);
+        self.client_reconfig(mid, "leader", (&old.0, old.1), (&new.0, new.1));
+        self.force_hellos(mid);
         // Tell the peers now rather than at the next tick.
-        let keys: Vec<InstKey> = self
+        let keys: Vec<Inst> = self
             .masters
-            .get(name)
+            .at(mid)
             .map(|m| {
-                let mut v: Vec<InstKey> = m
-                    .sentinels
-                    .keys()
-                    .map(|s| InstKey::Sentinel(name.to_string(), s.clone()))
-                    .collect();
-                v.extend(
-                    m.replicas
-                        .keys()
-                        .map(|r| InstKey::Replica(name.to_string(), r.clone())),
-                );
+                let mut v: Vec<Inst> = m.sentinels.ids().map(|s| Inst::peer(mid, s)).collect();
+                v.extend(m.replicas.ids().map(|r| Inst::replica(mid, r)));
                 v
             })
             .unwrap_or_default();
-        for k in &keys {
+        for k in keys {
             self.periodic(k);
         }
     }
 
-    fn step_reconf_slaves(&mut self, name: &str) {
+    fn step_reconf_slaves(&mut self, mid: MasterId) {
         let now = self.now;
-        let Some(m) = self.masters.get(name) else {
+        let Some(m) = self.masters.at(mid) else {
             return;
         };
-        let Some(promoted) = m.promoted.clone() else {
+        let Some(promoted) = m.promoted else {
             return;
         };
-        let Some(p) = m.replicas.get(&promoted) else {
+        let Some(p) = m.replicas.at(promoted) else {
             return;
         };
         let target = (p.c.host.clone(), p.c.port);
@@ -784,22 +782,22 @@ impl Sentinel {
             .values()
             .filter(|r| matches!(r.reconf, Reconf::Sent(_) | Reconf::InProg))
             .count();
-        let names: Vec<String> = m.replicas.keys().cloned().collect();
-        for rn in &names {
+        let names: Vec<ReplicaId> = m.replicas.ids().collect();
+        for rn in names {
             if in_progress >= parallel {
                 break;
             }
-            let Some(r) = self.masters.get(name).and_then(|m| m.replicas.get(rn)) else {
+            let Some(r) = self.masters.at(mid).and_then(|m| m.replicas.at(rn)) else {
                 continue;
             };
             if r.promoted || r.reconf == Reconf::Done {
                 continue;
             }
-            let key = InstKey::Replica(name.to_string(), rn.clone());
+            let key = Inst::replica(mid, rn);
             if let Reconf::Sent(t) = r.reconf {
                 if now.since(t) > reconf_timeout {
-                    self.event(Level::Notice, "-slave-reconf-sent-timeout", &key, "");
-                    self.set_reconf(name, rn, Reconf::Done);
+                    self.event(Level::Notice, "-slave-reconf-sent-timeout", key, "");
+                    self.set_reconf(mid, rn, Reconf::Done);
                 }
                 continue;
             }
@@ -815,21 +813,21 @@ impl Sentinel {
                 Sent::Other,
                 OutCommand::Reconfigure(Some(target.clone())),
             ) {
-                self.set_reconf(name, rn, Reconf::Sent(now));
-                self.event(Level::Notice, "+slave-reconf-sent", &key, "");
+                self.set_reconf(mid, rn, Reconf::Sent(now));
+                self.event(Level::Notice, "+slave-reconf-sent", key, "");
                 in_progress += 1;
                 self.send(link, Sent::Info(key), OutCommand::Info);
             }
         }
-        self.check_failover_end(name);
+        self.check_failover_end(mid);
     }
 
-    fn check_failover_end(&mut self, name: &str) {
+    fn check_failover_end(&mut self, mid: MasterId) {
         let now = self.now;
-        let Some(m) = self.masters.get(name) else {
+        let Some(m) = self.masters.at(mid) else {
             return;
         };
-        let Some(p) = m.promoted.as_ref().and_then(|p| m.replicas.get(p)) else {
+        let Some(p) = m.promoted.and_then(|p| m.replicas.at(p)) else {
             return;
         };
         if p.c.s_down {
@@ -843,14 +841,14 @@ impl Sentinel {
             .count();
         let timed_out = now.since(m.failover_state_change_time) > m.cfg.failover_timeout_ms;
         if timed_out {
-            self.event_master(Level::Warning, "+failover-end-for-timeout", name, "");
-            let names: Vec<(String, LinkId, Reconf, bool)> = self
+            self.event_master(Level::Warning, "+failover-end-for-timeout", mid, "");
+            let names: Vec<(ReplicaId, LinkId, Reconf, bool)> = self
                 .masters
-                .get(name)
+                .at(mid)
                 .map(|m| {
                     m.replicas
-                        .iter()
-                        .map(|(n, r)| (n.clone(), r.c.link, r.reconf, r.promoted))
+                        .iter_ids()
+                        .map(|(n, r)| (n, r.c.link, r.reconf, r.promoted))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -863,45 +861,42 @@ impl Sentinel {
                     Sent::Other,
                     OutCommand::Reconfigure(Some(target.clone())),
                 ) {
-                    self.set_reconf(name, &rn, Reconf::Sent(now));
+                    self.set_reconf(mid, rn, Reconf::Sent(now));
                     self.event(
                         Level::Notice,
                         "+slave-reconf-sent-be",
-                        &InstKey::Replica(name.to_string(), rn),
+                        Inst::replica(mid, rn),
                         "",
                     );
                 }
             }
         }
         if not_done == 0 || timed_out {
-            self.event_master(Level::Warning, "+failover-end", name, "");
-            self.set_state(name, FailoverState::UpdateConfig);
+            self.event_master(Level::Warning, "+failover-end", mid, "");
+            self.set_state(mid, FailoverState::UpdateConfig);
         }
     }
 
     /// UPDATE_CONFIG: announce and switch to the promoted replica (reference §7.8, leader path).
-    pub(crate) fn switch_to_promoted(&mut self, name: &str) {
-        let Some(m) = self.masters.get(name) else {
+    pub(crate) fn switch_to_promoted(&mut self, mid: MasterId) {
+        let Some(m) = self.masters.at(mid) else {
             return;
         };
-        let Some(p) = m.promoted.as_ref().and_then(|p| m.replicas.get(p)) else {
+        let Some(p) = m.promoted.and_then(|p| m.replicas.at(p)) else {
             return;
         };
         let (nh, np) = (p.c.host.clone(), p.c.port);
         let (oh, op) = (m.c.host.clone(), m.c.port);
-        self.event_raw(
-            Level::Warning,
-            "+switch-master",
-            name,
-            format!("{name} {oh} {op} {nh} {np}"),
-        );
-        self.reset_and_switch(name, &nh, np);
+        let name = &m.cfg.name;
+        let msg = format!("{name} {oh} {op} {nh} {np}");
+        self.event_raw(Level::Warning, "+switch-master", mid, msg);
+        self.reset_and_switch(mid, &nh, np);
     }
 
     /// Abort before promotion (reference §7.7).
-    pub(crate) fn abort_failover(&mut self, name: &str) {
+    pub(crate) fn abort_failover(&mut self, mid: MasterId) {
         let now = self.now;
-        let Some(m) = self.masters.get_mut(name) else {
+        let Some(m) = self.masters.at_mut(mid) else {
             return;
         };
         if m.failover_state > FailoverState::WaitPromotion {
@@ -911,7 +906,7 @@ impl Sentinel {
         m.failover_state_change_time = now;
         m.force_failover = false;
         if let Some(rn) = m.promoted.take() {
-            if let Some(r) = m.replicas.get_mut(&rn) {
+            if let Some(r) = m.replicas.at_mut(rn) {
                 r.promoted = false;
             }
         }

@@ -5,20 +5,57 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::config::MasterConfig;
 use crate::io::LinkId;
-use crate::sentinel::InstKey;
+use crate::table::{MasterId, PeerId, ReplicaId, Table};
 use crate::time::Instant;
 use crate::wire::info::Role;
+
+/// Which of a master's instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Who {
+    Master,
+    Replica(ReplicaId),
+    Peer(PeerId),
+}
+
+/// A reference to one instance object: `Copy`, so commands in flight, events and the tick carry it
+/// without cloning names, and resolving it is two slab lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Inst {
+    pub(crate) master: MasterId,
+    pub(crate) who: Who,
+}
+
+impl Inst {
+    pub(crate) fn master(master: MasterId) -> Inst {
+        Inst {
+            master,
+            who: Who::Master,
+        }
+    }
+    pub(crate) fn replica(master: MasterId, r: ReplicaId) -> Inst {
+        Inst {
+            master,
+            who: Who::Replica(r),
+        }
+    }
+    pub(crate) fn peer(master: MasterId, p: PeerId) -> Inst {
+        Inst {
+            master,
+            who: Who::Peer(p),
+        }
+    }
+}
 
 /// What a command sent on a link was, so its reply (FIFO) can be matched to what it was about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Sent {
-    Ping(InstKey),
-    Info(InstKey),
-    Publish(InstKey),
+    Ping(Inst),
+    Info(Inst),
+    Publish(Inst),
     /// An is-master-down-by-addr ask: which master, at which address, in which of our epochs, and whether
     /// it carried our run id (a vote request) or `*`.
     Ask {
-        master: String,
+        master: MasterId,
         host: String,
         port: u16,
         epoch: u64,
@@ -35,17 +72,17 @@ pub(crate) enum Sent {
 pub(crate) struct Inflight {
     q: VecDeque<Sent>,
     infos: usize,
-    publishes: BTreeMap<InstKey, usize>,
-    asks: BTreeMap<(String, u64), usize>,
+    publishes: BTreeMap<Inst, usize>,
+    asks: BTreeMap<(MasterId, u64), usize>,
 }
 
 impl Inflight {
     pub(crate) fn push(&mut self, s: Sent) {
         match &s {
             Sent::Info(_) => self.infos += 1,
-            Sent::Publish(k) => *self.publishes.entry(k.clone()).or_default() += 1,
+            Sent::Publish(k) => *self.publishes.entry(*k).or_default() += 1,
             Sent::Ask { master, epoch, .. } => {
-                *self.asks.entry((master.clone(), *epoch)).or_default() += 1
+                *self.asks.entry((*master, *epoch)).or_default() += 1
             }
             Sent::Ping(_) | Sent::Other => {}
         }
@@ -58,7 +95,7 @@ impl Inflight {
         match &s {
             Sent::Info(_) => self.infos -= 1,
             Sent::Publish(k) => decrement(&mut self.publishes, k),
-            Sent::Ask { master, epoch, .. } => decrement(&mut self.asks, &(master.clone(), *epoch)),
+            Sent::Ask { master, epoch, .. } => decrement(&mut self.asks, &(*master, *epoch)),
             Sent::Ping(_) | Sent::Other => {}
         }
         Some(s)
@@ -76,12 +113,12 @@ impl Inflight {
         self.infos > 0
     }
 
-    pub(crate) fn publish_pending(&self, key: &InstKey) -> bool {
-        self.publishes.contains_key(key)
+    pub(crate) fn publish_pending(&self, key: Inst) -> bool {
+        self.publishes.contains_key(&key)
     }
 
-    pub(crate) fn ask_pending(&self, master: &str, epoch: u64) -> bool {
-        self.asks.contains_key(&(master.to_string(), epoch))
+    pub(crate) fn ask_pending(&self, master: MasterId, epoch: u64) -> bool {
+        self.asks.contains_key(&(master, epoch))
     }
 }
 
@@ -101,6 +138,9 @@ pub(crate) struct Link {
     pub(crate) port: u16,
     /// Instance objects sharing it (sentinel links are shared by run id across masters).
     pub(crate) refcount: u32,
+    /// The instance whose tick dialled it last: who the first PING after connecting is for. A hint (it may
+    /// have been removed since), so a link coming up need not search every master for a user.
+    pub(crate) owner: Option<Inst>,
     /// Current connection generation, when up.
     pub(crate) conn: Option<u64>,
     /// A `Connect` was issued and neither `LinkUp` nor `LinkDown` came back yet.
@@ -123,6 +163,7 @@ impl Link {
             host: host.to_string(),
             port,
             refcount: 1,
+            owner: None,
             conn: None,
             connecting: false,
             local_ip: String::new(),
@@ -333,7 +374,7 @@ pub(crate) struct Master {
     pub(crate) failover_state_change_time: Instant,
     pub(crate) failover_delay_logged: Option<Instant>,
     pub(crate) force_failover: bool,
-    pub(crate) promoted: Option<String>,
+    pub(crate) promoted: Option<ReplicaId>,
     /// vedette's ordered start: the jitter drawn for the current ODOWN (the delay itself is recomputed
     /// as the peers ranked before us report the failure; see `start_at`).
     pub(crate) start_jitter: Option<u64>,
@@ -344,8 +385,10 @@ pub(crate) struct Master {
     pub(crate) fast_retry: Option<u64>,
     /// Fast retries since the master was last reset or left ODOWN.
     pub(crate) fast_retries: u32,
-    pub(crate) replicas: BTreeMap<String, Replica>,
-    pub(crate) sentinels: BTreeMap<String, Peer>,
+    /// Replicas by id; named `ip:port`.
+    pub(crate) replicas: Table<ReplicaId, Replica>,
+    /// Other sentinels by id; named by run id.
+    pub(crate) sentinels: Table<PeerId, Peer>,
     /// `-max-sentinels-reached` was emitted and the table has not had room since.
     pub(crate) sentinels_full: bool,
     /// `-max-replicas-reached` was emitted and the table has not had room since.
@@ -389,7 +432,7 @@ impl Master {
     /// The address clients should use: the promoted replica once a failover reached RECONF_SLAVES.
     pub(crate) fn current_addr(&self) -> (String, u16) {
         if self.failover_state >= FailoverState::ReconfSlaves {
-            if let Some(p) = self.promoted.as_ref().and_then(|n| self.replicas.get(n)) {
+            if let Some(p) = self.promoted.and_then(|n| self.replicas.at(n)) {
                 return (p.c.host.clone(), p.c.port);
             }
         }

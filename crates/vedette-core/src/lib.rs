@@ -31,6 +31,7 @@ mod instance;
 mod monitor;
 mod outbox;
 mod sentinel;
+mod table;
 
 pub use config::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};
 pub use events::{Event, Level};

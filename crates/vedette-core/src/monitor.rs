@@ -5,11 +5,14 @@ use std::collections::BTreeSet;
 
 use crate::config::valid_host;
 use crate::events::Level;
-use crate::instance::{addr_name, host_key, same_host, FailoverState, Known, Reconf, Sent};
+use crate::instance::{
+    addr_name, host_key, same_host, FailoverState, Inst, Known, Reconf, Sent, Who,
+};
 use crate::io::{
     ConnectSpec, HelloTemplate, LinkId, LinkKind, LinkReply, OutCommand, Output, ScriptJob,
 };
-use crate::sentinel::{InstKey, Sentinel};
+use crate::sentinel::Sentinel;
+use crate::table::{MasterId, PeerId, ReplicaId};
 use crate::time::Instant;
 use crate::wire::hello::Hello;
 use crate::wire::info::{InfoReport, Role};
@@ -33,30 +36,21 @@ impl Sentinel {
             .max(1)
     }
 
-    fn link_of(&self, key: &InstKey) -> Option<LinkId> {
-        let m = self.masters.get(key.master())?;
-        Some(match key {
-            InstKey::Master(_) => m.c.link,
-            InstKey::Replica(_, r) => m.replicas.get(r)?.c.link,
-            InstKey::Sentinel(_, id) => m.sentinels.get(id)?.c.link,
+    pub(crate) fn common(&self, key: Inst) -> Option<&crate::instance::Common> {
+        let m = self.masters.at(key.master)?;
+        Some(match key.who {
+            Who::Master => &m.c,
+            Who::Replica(r) => &m.replicas.at(r)?.c,
+            Who::Peer(id) => &m.sentinels.at(id)?.c,
         })
     }
 
-    pub(crate) fn common(&self, key: &InstKey) -> Option<&crate::instance::Common> {
-        let m = self.masters.get(key.master())?;
-        Some(match key {
-            InstKey::Master(_) => &m.c,
-            InstKey::Replica(_, r) => &m.replicas.get(r)?.c,
-            InstKey::Sentinel(_, id) => &m.sentinels.get(id)?.c,
-        })
-    }
-
-    pub(crate) fn common_mut(&mut self, key: &InstKey) -> Option<&mut crate::instance::Common> {
-        let m = self.masters.get_mut(key.master())?;
-        Some(match key {
-            InstKey::Master(_) => &mut m.c,
-            InstKey::Replica(_, r) => &mut m.replicas.get_mut(r)?.c,
-            InstKey::Sentinel(_, id) => &mut m.sentinels.get_mut(id)?.c,
+    pub(crate) fn common_mut(&mut self, key: Inst) -> Option<&mut crate::instance::Common> {
+        let m = self.masters.at_mut(key.master)?;
+        Some(match key.who {
+            Who::Master => &mut m.c,
+            Who::Replica(r) => &mut m.replicas.at_mut(r)?.c,
+            Who::Peer(id) => &mut m.sentinels.at_mut(id)?.c,
         })
     }
 
@@ -102,8 +96,8 @@ impl Sentinel {
         l.inflight.clear();
         // Redis pipelines a PING right after connecting; it counts as a ping.
         if let Some(key) = self.any_key_of_link(link) {
-            self.send(link, Sent::Ping(key.clone()), OutCommand::Ping);
-            self.periodic(&key);
+            self.send(link, Sent::Ping(key), OutCommand::Ping);
+            self.periodic(key);
         }
     }
 
@@ -118,20 +112,31 @@ impl Sentinel {
         }
     }
 
-    /// One instance that uses `link` (for shared sentinel links, any of them).
-    fn any_key_of_link(&self, link: LinkId) -> Option<InstKey> {
-        for (name, m) in &self.masters {
-            if m.c.link == link {
-                return Some(InstKey::Master(name.clone()));
+    /// One instance that uses `link`: for a link of one instance, the one that dialled it (if it still
+    /// uses it); else (a sentinel link shared across masters) the first in name order.
+    fn any_key_of_link(&self, link: LinkId) -> Option<Inst> {
+        let owner = self
+            .links
+            .get(&link)
+            .filter(|l| l.refcount == 1)
+            .and_then(|l| l.owner);
+        if let Some(o) = owner {
+            if self.common(o).is_some_and(|c| c.link == link) {
+                return Some(o);
             }
-            for (rn, r) in &m.replicas {
+        }
+        for (mid, m) in self.masters.iter_ids() {
+            if m.c.link == link {
+                return Some(Inst::master(mid));
+            }
+            for (rid, r) in m.replicas.iter_ids() {
                 if r.c.link == link {
-                    return Some(InstKey::Replica(name.clone(), rn.clone()));
+                    return Some(Inst::replica(mid, rid));
                 }
             }
-            for (id, p) in &m.sentinels {
+            for (pid, p) in m.sentinels.iter_ids() {
                 if p.c.link == link {
-                    return Some(InstKey::Sentinel(name.clone(), id.clone()));
+                    return Some(Inst::peer(mid, pid));
                 }
             }
         }
@@ -161,19 +166,17 @@ impl Sentinel {
                 if valid {
                     l.last_avail_time = now;
                     l.act_ping_time = None;
-                    if text.starts_with("PONG") {
-                        if let InstKey::Master(name) = &key {
-                            if let Some(m) = self.masters.get_mut(name) {
-                                m.master_reboot = false;
-                            }
+                    if text.starts_with("PONG") && key.who == Who::Master {
+                        if let Some(m) = self.masters.at_mut(key.master) {
+                            m.master_reboot = false;
                         }
                     }
                 } else if text.starts_with("BUSY") {
                     let busy_down = self
-                        .common(&key)
+                        .common(key)
                         .is_some_and(|c| c.s_down && !c.script_kill_sent);
                     if busy_down {
-                        if let Some(c) = self.common_mut(&key) {
+                        if let Some(c) = self.common_mut(key) {
                             c.script_kill_sent = true;
                         }
                         self.send(link, Sent::Other, OutCommand::ScriptKill);
@@ -181,10 +184,10 @@ impl Sentinel {
                 }
             }
             (Sent::Info(key), LinkReply::Info(Some(text))) => {
-                self.process_info(&key, link, text);
+                self.process_info(key, link, text);
             }
             (Sent::Publish(key), LinkReply::Publish(true)) => {
-                if let Some(c) = self.common_mut(&key) {
+                if let Some(c) = self.common_mut(key) {
                     c.last_pub_time = now;
                 }
             }
@@ -198,47 +201,54 @@ impl Sentinel {
                 },
                 LinkReply::MasterDown(r),
             ) => {
-                self.on_ask_reply(link, &master, &host, port, (epoch, vote), r);
+                self.on_ask_reply(link, master, &host, port, (epoch, vote), r);
             }
             _ => {}
         }
     }
 
     /// Per tick, for one master and everything under it.
-    pub(crate) fn handle_master(&mut self, name: &str) {
-        let Some(m) = self.masters.get(name) else {
+    /// The master first, then its replicas and its sentinels, each in name order (walked by index over
+    /// the tables' snapshots, so nothing is cloned or allocated).
+    pub(crate) fn handle_master(&mut self, mid: MasterId) {
+        let Some(m) = self.masters.at_mut(mid) else {
             return;
         };
-        let mut keys = vec![InstKey::Master(name.to_string())];
-        keys.extend(
-            m.replicas
-                .keys()
-                .map(|r| InstKey::Replica(name.to_string(), r.clone())),
-        );
-        keys.extend(
-            m.sentinels
-                .keys()
-                .map(|s| InstKey::Sentinel(name.to_string(), s.clone())),
-        );
-        for key in &keys {
-            self.reconnect(key);
-            self.periodic(key);
-            self.tilt_exit_check();
-            if !self.tilt {
-                self.sdown_check(key);
+        let replicas = m.replicas.sync_order();
+        let peers = m.sentinels.sync_order();
+        self.handle_instance(Inst::master(mid));
+        for i in 0..replicas {
+            let r = self.masters.at(mid).and_then(|m| m.replicas.ordered(i));
+            if let Some(r) = r {
+                self.handle_instance(Inst::replica(mid, r));
+            }
+        }
+        for i in 0..peers {
+            let p = self.masters.at(mid).and_then(|m| m.sentinels.ordered(i));
+            if let Some(p) = p {
+                self.handle_instance(Inst::peer(mid, p));
             }
         }
         if !self.tilt {
-            self.odown_check(name);
-            self.start_failover_if_needed(name);
-            self.failover_step(name);
-            self.ask_peers(name, false);
+            self.odown_check(mid);
+            self.start_failover_if_needed(mid);
+            self.failover_step(mid);
+            self.ask_peers(mid, false);
         }
     }
 
-    fn reconnect(&mut self, key: &InstKey) {
+    fn handle_instance(&mut self, key: Inst) {
+        self.reconnect(key);
+        self.periodic(key);
+        self.tilt_exit_check();
+        if !self.tilt {
+            self.sdown_check(key);
+        }
+    }
+
+    fn reconnect(&mut self, key: Inst) {
         let now = self.now;
-        let Some(link) = self.link_of(key) else {
+        let Some(link) = self.common(key).map(|c| c.link) else {
             return;
         };
         let Some(l) = self.links.get(&link) else {
@@ -257,11 +267,11 @@ impl Sentinel {
         {
             return;
         }
-        let Some(m) = self.masters.get(key.master()) else {
+        let Some(m) = self.masters.at(key.master) else {
             return;
         };
-        let (kind, auth) = match key {
-            InstKey::Sentinel(..) => {
+        let (kind, auth) = match key.who {
+            Who::Peer(_) => {
                 let pass = self
                     .global
                     .sentinel_pass
@@ -295,25 +305,26 @@ impl Sentinel {
         if let Some(l) = self.links.get_mut(&link) {
             l.connecting = true;
             l.last_reconn_time = Some(now);
+            l.owner = Some(key);
         }
         self.out.push(Output::Connect { link, spec });
     }
 
     /// The INFO period for an instance right now (0 = not an INFO target).
-    fn info_period(&self, key: &InstKey) -> u64 {
-        let Some(m) = self.masters.get(key.master()) else {
+    fn info_period(&self, key: Inst) -> u64 {
+        let Some(m) = self.masters.at(key.master) else {
             return 0;
         };
-        match key {
-            InstKey::Master(_) => {
+        match key.who {
+            Who::Master => {
                 if m.c.s_down {
                     1000.min(self.t.info_period)
                 } else {
                     self.t.info_period
                 }
             }
-            InstKey::Replica(_, r) => {
-                let Some(r) = m.replicas.get(r) else {
+            Who::Replica(r) => {
+                let Some(r) = m.replicas.at(r) else {
                     return 0;
                 };
                 if r.promoted && m.failover_state == FailoverState::WaitPromotion {
@@ -327,13 +338,13 @@ impl Sentinel {
                     self.t.info_period
                 }
             }
-            InstKey::Sentinel(..) => 0,
+            Who::Peer(_) => 0,
         }
     }
 
-    pub(crate) fn periodic(&mut self, key: &InstKey) {
+    pub(crate) fn periodic(&mut self, key: Inst) {
         let now = self.now;
-        let Some(link) = self.link_of(key) else {
+        let Some(link) = self.common(key).map(|c| c.link) else {
             return;
         };
         let Some(l) = self.links.get(&link) else {
@@ -352,38 +363,30 @@ impl Sentinel {
 
         let period = self.info_period(key);
         if period > 0 && !info_inflight {
-            let refresh = match key {
-                InstKey::Master(n) => self.masters.get(n).and_then(|m| m.info.refresh),
-                InstKey::Replica(n, r) => self
-                    .masters
-                    .get(n)
-                    .and_then(|m| m.replicas.get(r))
-                    .and_then(|r| r.info.refresh),
-                InstKey::Sentinel(..) => None,
-            };
+            let refresh = self.masters.at(key.master).and_then(|m| match key.who {
+                Who::Master => m.info.refresh,
+                Who::Replica(r) => m.replicas.at(r).and_then(|r| r.info.refresh),
+                Who::Peer(_) => None,
+            });
             if refresh.is_none_or(|t| now.since(t) >= period) {
-                self.send(link, Sent::Info(key.clone()), OutCommand::Info);
+                self.send(link, Sent::Info(key), OutCommand::Info);
             }
         }
 
         let p = self.ping_interval(down_after);
         if now.since(last_pong) > p && last_ping.is_none_or(|t| now.since(t) > p / 2) {
-            self.send(link, Sent::Ping(key.clone()), OutCommand::Ping);
+            self.send(link, Sent::Ping(key), OutCommand::Ping);
         }
 
         if !pub_inflight && now.since(last_pub) > self.t.publish_period {
-            if let Some(t) = self.hello_template(key.master()) {
-                self.send(
-                    link,
-                    Sent::Publish(key.clone()),
-                    OutCommand::PublishHello(t),
-                );
+            if let Some(t) = self.hello_template(key.master) {
+                self.send(link, Sent::Publish(key), OutCommand::PublishHello(t));
             }
         }
     }
 
-    pub(crate) fn hello_template(&self, master: &str) -> Option<HelloTemplate> {
-        let m = self.masters.get(master)?;
+    pub(crate) fn hello_template(&self, master: MasterId) -> Option<HelloTemplate> {
+        let m = self.masters.at(master)?;
         let (mip, mport) = m.current_addr();
         Some(HelloTemplate {
             ip: self.global.announce_ip.clone().filter(|s| !s.is_empty()),
@@ -396,7 +399,7 @@ impl Sentinel {
             // The durable epoch: a hello never waits for a write (a newer epoch goes out in the next
             // hello after the write that covers it).
             current_epoch: self.revealable_epoch(),
-            master_name: master.to_string(),
+            master_name: m.cfg.name.clone(),
             master_ip: mip,
             master_port: mport,
             master_config_epoch: m.config_epoch,
@@ -404,9 +407,9 @@ impl Sentinel {
     }
 
     /// Make hellos for `master` (and its replicas and sentinels) go out on the next tick.
-    pub(crate) fn force_hellos(&mut self, master: &str) {
+    pub(crate) fn force_hellos(&mut self, master: MasterId) {
         let back = self.t.publish_period.saturating_add(1);
-        if let Some(m) = self.masters.get_mut(master) {
+        if let Some(m) = self.masters.at_mut(master) {
             m.c.last_pub_time = m.c.last_pub_time.minus(back);
             for r in m.replicas.values_mut() {
                 r.c.last_pub_time = r.c.last_pub_time.minus(back);
@@ -417,9 +420,9 @@ impl Sentinel {
         }
     }
 
-    fn sdown_check(&mut self, key: &InstKey) {
+    fn sdown_check(&mut self, key: Inst) {
         let now = self.now;
-        let Some(link) = self.link_of(key) else {
+        let Some(link) = self.common(key).map(|c| c.link) else {
             return;
         };
         let Some(l) = self.links.get(&link) else {
@@ -440,15 +443,15 @@ impl Sentinel {
                 .is_some_and(|a| now.since(a) > down_after / 2)
             && now.since(l.last_pong_time) > down_after / 2;
         let recycle_pubsub = !l.disconnected()
-            && !matches!(key, InstKey::Sentinel(..))
+            && !matches!(key.who, Who::Peer(_))
             && now.since(l.cc_conn_time) > self.t.min_link_reconnect_period
             && now.since(l.pc_last_activity) > self.t.publish_period.saturating_mul(3);
         if recycle_cmd || recycle_pubsub {
             self.drop_connection(link);
         }
         let mut down = elapsed > down_after;
-        if let InstKey::Master(n) = key {
-            if let Some(m) = self.masters.get(n) {
+        if key.who == Who::Master {
+            if let Some(m) = self.masters.at(key.master) {
                 if m.info.role_reported == Role::Slave
                     && now.since(m.info.role_reported_time)
                         > down_after.saturating_add(self.t.info_period.saturating_mul(2))
@@ -469,11 +472,10 @@ impl Sentinel {
                 c.s_down_since = Some(now);
             }
             self.event(Level::Warning, "+sdown", key, "");
-            if let InstKey::Master(n) = key {
+            if key.who == Who::Master {
                 // vedette: ask the peers at once and refresh replica INFO now, not on the next 1 s cycle.
-                let n = n.clone();
-                self.ask_peers(&n, true);
-                self.refresh_replicas(&n);
+                self.ask_peers(key.master, true);
+                self.refresh_replicas(key.master);
             }
         } else if !down && was {
             if let Some(c) = self.common_mut(key) {
@@ -485,15 +487,12 @@ impl Sentinel {
     }
 
     /// Send INFO to every replica of `master` that has none outstanding.
-    pub(crate) fn refresh_replicas(&mut self, master: &str) {
-        let Some(m) = self.masters.get(master) else {
+    pub(crate) fn refresh_replicas(&mut self, master: MasterId) {
+        let Some(m) = self.masters.at(master) else {
             return;
         };
-        let targets: Vec<(String, LinkId)> = m
-            .replicas
-            .iter()
-            .map(|(n, r)| (n.clone(), r.c.link))
-            .collect();
+        let targets: Vec<(ReplicaId, LinkId)> =
+            m.replicas.iter_ids().map(|(n, r)| (n, r.c.link)).collect();
         for (rn, link) in targets {
             let inflight = self
                 .links
@@ -502,7 +501,7 @@ impl Sentinel {
             if !inflight {
                 self.send(
                     link,
-                    Sent::Info(InstKey::Replica(master.to_string(), rn)),
+                    Sent::Info(Inst::replica(master, rn)),
                     OutCommand::Info,
                 );
             }
@@ -510,8 +509,8 @@ impl Sentinel {
     }
 
     /// "Master looks sane" (reference §4.1).
-    pub(crate) fn master_sane(&self, master: &str) -> bool {
-        self.masters.get(master).is_some_and(|m| {
+    pub(crate) fn master_sane(&self, master: MasterId) -> bool {
+        self.masters.at(master).is_some_and(|m| {
             m.info.role_reported == Role::Master
                 && !m.c.s_down
                 && !m.o_down
@@ -523,8 +522,8 @@ impl Sentinel {
 
     /// vedette's confirmation that our view of `master` is the cluster's: a majority of the sentinels we know
     /// (us included) sent a recent hello, and every recent hello names our master address and config epoch.
-    pub(crate) fn view_confirmed(&self, master: &str) -> bool {
-        let Some(m) = self.masters.get(master) else {
+    pub(crate) fn view_confirmed(&self, master: MasterId) -> bool {
+        let Some(m) = self.masters.at(master) else {
             return false;
         };
         if !self.master_sane(master) {
@@ -559,23 +558,23 @@ impl Sentinel {
         last.is_none_or(|at| now.since(at) > t)
     }
 
-    pub(crate) fn process_info(&mut self, key: &InstKey, link: LinkId, text: String) {
+    pub(crate) fn process_info(&mut self, key: Inst, link: LinkId, text: String) {
         let now = self.now;
         let r = InfoReport::parse(&text);
-        let master = key.master().to_string();
-        let Some(m) = self.masters.get_mut(&master) else {
+        let master = key.master;
+        let Some(m) = self.masters.at_mut(master) else {
             return;
         };
-        let is_master = matches!(key, InstKey::Master(_));
+        let is_master = key.who == Who::Master;
         let reboot_period = m.cfg.master_reboot_down_after_period_ms;
         // Shared bookkeeping for both kinds.
-        let (c, info) = match key {
-            InstKey::Master(_) => (&mut m.c, &mut m.info),
-            InstKey::Replica(_, rn) => match m.replicas.get_mut(rn) {
+        let (c, info) = match key.who {
+            Who::Master => (&mut m.c, &mut m.info),
+            Who::Replica(rn) => match m.replicas.at_mut(rn) {
                 Some(rep) => (&mut rep.c, &mut rep.info),
                 None => return,
             },
-            InstKey::Sentinel(..) => return,
+            Who::Peer(_) => return,
         };
         if c.link != link {
             return;
@@ -605,8 +604,8 @@ impl Sentinel {
             m.master_reboot = true;
             m.master_reboot_since = now;
         }
-        if let InstKey::Replica(_, rn) = key {
-            if let Some(rep) = m.replicas.get_mut(rn) {
+        if let Who::Replica(rn) = key.who {
+            if let Some(rep) = m.replicas.at_mut(rn) {
                 rep.master_link_down_time = r.master_link_down_ms;
                 if r.role == Some(Role::Slave) {
                     if let Some(h) = &r.master_host {
@@ -655,7 +654,7 @@ impl Sentinel {
             let resolve = self.global.resolve_hostnames;
             let mut known: BTreeSet<(String, u16)> = self
                 .masters
-                .get(&master)
+                .at(master)
                 .map(|m| {
                     m.replicas
                         .values()
@@ -667,28 +666,23 @@ impl Sentinel {
             let mut added = false;
             for line in &r.replicas {
                 if line.port == 0 || !valid_host(&line.ip, resolve) {
-                    tracing::debug!(master = %master, ip = %line.ip, port = line.port, "ignoring invalid replica address in INFO");
+                    tracing::debug!(master = ?master, ip = %line.ip, port = line.port, "ignoring invalid replica address in INFO");
                     continue;
                 }
                 if known.insert((host_key(&line.ip), line.port)) {
-                    if !self.room_for(&master, Known::Replica) {
+                    if !self.room_for(master, Known::Replica) {
                         break;
                     }
                     let down_after = self
                         .masters
-                        .get(&master)
+                        .at(master)
                         .map_or(30_000, |m| m.cfg.down_after_ms);
                     let rep = self.make_replica(&line.ip, line.port, down_after, now);
                     let rn = rep.name();
-                    if let Some(m) = self.masters.get_mut(&master) {
-                        m.replicas.insert(rn.clone(), rep);
+                    if let Some(m) = self.masters.at_mut(master) {
+                        let rid = m.replicas.insert(rn, rep);
+                        self.event(Level::Notice, "+slave", Inst::replica(master, rid), "");
                     }
-                    self.event(
-                        Level::Notice,
-                        "+slave",
-                        &InstKey::Replica(master.clone(), rn),
-                        "",
-                    );
                     added = true;
                 }
             }
@@ -718,22 +712,22 @@ impl Sentinel {
         if self.tilt {
             return;
         }
-        if let InstKey::Replica(_, rn) = key {
-            self.replica_acting_half(&master, rn, new_role);
-            self.failover_step(&master);
+        if let Who::Replica(rn) = key.who {
+            self.replica_acting_half(master, rn, new_role);
+            self.failover_step(master);
         }
     }
 
     /// What a replica's INFO makes us do (reference §4.1 items 4–6).
-    fn replica_acting_half(&mut self, master: &str, rn: &str, role: Role) {
+    fn replica_acting_half(&mut self, master: MasterId, rn: ReplicaId, role: Role) {
         let now = self.now;
-        let Some(m) = self.masters.get(master) else {
+        let Some(m) = self.masters.at(master) else {
             return;
         };
-        let Some(r) = m.replicas.get(rn) else {
+        let Some(r) = m.replicas.at(rn) else {
             return;
         };
-        let key = InstKey::Replica(master.to_string(), rn.to_string());
+        let key = Inst::replica(master, rn);
         let master_addr = (m.c.host.clone(), m.c.port);
         if role == Role::Master {
             if r.promoted && m.failover_state == FailoverState::WaitPromotion {
@@ -752,7 +746,7 @@ impl Sentinel {
             if self.master_sane(master) && (redis_rule || fast_rule) {
                 let target = Some(master_addr);
                 if self.send(link, Sent::Other, OutCommand::Reconfigure(target)) {
-                    self.event(Level::Notice, "+convert-to-slave", &key, "");
+                    self.event(Level::Notice, "+convert-to-slave", key, "");
                 }
             }
             return;
@@ -777,12 +771,12 @@ impl Sentinel {
                 Sent::Other,
                 OutCommand::Reconfigure(Some(master_addr)),
             ) {
-                self.event(Level::Notice, "+fix-slave-config", &key, "");
+                self.event(Level::Notice, "+fix-slave-config", key, "");
             }
             return;
         }
         // Reconfiguration progress during our failover.
-        let Some(promoted) = m.promoted.as_ref().and_then(|p| m.replicas.get(p)) else {
+        let Some(promoted) = m.promoted.and_then(|p| m.replicas.at(p)) else {
             return;
         };
         let (ph, pp) = (promoted.c.host.clone(), promoted.c.port);
@@ -793,19 +787,19 @@ impl Sentinel {
         if matches!(state, Reconf::Sent(_)) && points_to_promoted {
             state = Reconf::InProg;
             self.set_reconf(master, rn, state);
-            self.event(Level::Notice, "+slave-reconf-inprog", &key, "");
+            self.event(Level::Notice, "+slave-reconf-inprog", key, "");
         }
         if state == Reconf::InProg && link_up {
             self.set_reconf(master, rn, Reconf::Done);
-            self.event(Level::Notice, "+slave-reconf-done", &key, "");
+            self.event(Level::Notice, "+slave-reconf-done", key, "");
         }
     }
 
-    pub(crate) fn set_reconf(&mut self, master: &str, rn: &str, state: Reconf) {
+    pub(crate) fn set_reconf(&mut self, master: MasterId, rn: ReplicaId, state: Reconf) {
         if let Some(r) = self
             .masters
-            .get_mut(master)
-            .and_then(|m| m.replicas.get_mut(rn))
+            .at_mut(master)
+            .and_then(|m| m.replicas.at_mut(rn))
         {
             r.reconf = state;
         }
@@ -842,8 +836,10 @@ impl Sentinel {
             // Someone claims our id: two sentinels with one id can never see each other; ignore it.
             return;
         }
-        let name = h.master_name.clone();
-        let Some(m) = self.masters.get(&name) else {
+        let Some(mid) = self.masters.id(&h.master_name) else {
+            return;
+        };
+        let Some(m) = self.masters.at(mid) else {
             return;
         };
         let found = m
@@ -854,51 +850,46 @@ impl Sentinel {
             let mut address_switch = false;
             if let Some(old) = self
                 .masters
-                .get_mut(&name)
+                .at_mut(mid)
                 .and_then(|m| m.sentinels.remove(&h.runid))
             {
                 self.release_link(old.c.link);
                 address_switch = true;
                 let suffix = format!("ip {} port {} for {}", h.ip, h.port, h.runid);
-                self.event_master(Level::Notice, "+sentinel-address-switch", &name, &suffix);
+                self.event_master(Level::Notice, "+sentinel-address-switch", mid, &suffix);
             } else {
-                let stale: Option<String> = self.masters.get(&name).and_then(|m| {
+                let stale: Option<(PeerId, String)> = self.masters.at(mid).and_then(|m| {
                     m.sentinels
-                        .iter()
+                        .iter_ids()
                         .find(|(_, p)| p.c.port == h.port && same_host(&p.c.host, &h.ip))
-                        .map(|(id, _)| id.clone())
+                        .and_then(|(id, _)| Some((id, m.sentinels.name_of(id)?.to_string())))
                 });
-                if let Some(old_id) = stale {
+                if let Some((old, old_id)) = stale {
                     self.event(
                         Level::Notice,
                         "+sentinel-invalid-addr",
-                        &InstKey::Sentinel(name.clone(), old_id.clone()),
+                        Inst::peer(mid, old),
                         "",
                     );
                     self.remove_sentinel_everywhere(&old_id);
                 }
             }
-            if !address_switch && !self.room_for(&name, Known::Sentinel) {
+            if !address_switch && !self.room_for(mid, Known::Sentinel) {
                 return;
             }
-            let down_after = self
-                .masters
-                .get(&name)
-                .map_or(30_000, |m| m.cfg.down_after_ms);
+            let down_after = self.masters.at(mid).map_or(30_000, |m| m.cfg.down_after_ms);
             let link = self.sentinel_link(&h.runid, &h.ip, h.port, now);
             let peer = self.make_peer(&h.runid, &h.ip, h.port, link, down_after, now);
-            if let Some(m) = self.masters.get_mut(&name) {
-                m.sentinels.insert(h.runid.clone(), peer);
-            }
+            let pid = self
+                .masters
+                .at_mut(mid)
+                .map(|m| m.sentinels.insert(h.runid.clone(), peer));
             if !address_switch {
-                self.event(
-                    Level::Notice,
-                    "+sentinel",
-                    &InstKey::Sentinel(name.clone(), h.runid.clone()),
-                    "",
-                );
+                if let Some(pid) = pid {
+                    self.event(Level::Notice, "+sentinel", Inst::peer(mid, pid), "");
+                }
             } else {
-                self.update_sentinel_address_elsewhere(&name, &h);
+                self.update_sentinel_address_elsewhere(mid, &h);
             }
             self.flush();
         }
@@ -908,14 +899,15 @@ impl Sentinel {
             self.event_raw(
                 Level::Warning,
                 "+new-epoch",
-                &name,
+                mid,
                 h.current_epoch.to_string(),
             );
         }
-        let Some(m) = self.masters.get_mut(&name) else {
+        let Some(m) = self.masters.at_mut(mid) else {
             return;
         };
-        if let Some(p) = m.sentinels.get_mut(&h.runid) {
+        let pid = m.sentinels.id(&h.runid);
+        if let Some(p) = pid.and_then(|pid| m.sentinels.at_mut(pid)) {
             p.last_hello_time = now;
             p.last_hello_at = Some(now);
             p.hello_view = Some((h.master_ip.clone(), h.master_port, h.master_config_epoch));
@@ -928,7 +920,7 @@ impl Sentinel {
                 self.current_epoch = h.master_config_epoch;
                 self.flush();
             }
-            let Some(m) = self.masters.get_mut(&name) else {
+            let Some(m) = self.masters.at_mut(mid) else {
                 return;
             };
             // Compare with the address we currently advertise (the promoted replica once our own failover
@@ -938,24 +930,27 @@ impl Sentinel {
             let differs = h.master_port != cur_port || !same_host(&h.master_ip, &cur_host);
             if differs {
                 let (old_host, old_port) = (m.c.host.clone(), m.c.port);
-                self.event(
-                    Level::Warning,
-                    "+config-update-from",
-                    &InstKey::Sentinel(name.clone(), h.runid.clone()),
-                    "",
-                );
+                let name = m.cfg.name.clone();
+                if let Some(pid) = pid {
+                    self.event(
+                        Level::Warning,
+                        "+config-update-from",
+                        Inst::peer(mid, pid),
+                        "",
+                    );
+                }
                 self.event_raw(
                     Level::Warning,
                     "+switch-master",
-                    &name,
+                    mid,
                     format!(
                         "{name} {old_host} {old_port} {} {}",
                         h.master_ip, h.master_port
                     ),
                 );
-                self.reset_and_switch(&name, &h.master_ip, h.master_port);
+                self.reset_and_switch(mid, &h.master_ip, h.master_port);
                 self.client_reconfig(
-                    &name,
+                    mid,
                     "observer",
                     (&old_host, old_port),
                     (&h.master_ip, h.master_port),
@@ -968,12 +963,12 @@ impl Sentinel {
     /// `max-known-replicas`). When full, the first refusal emits `-max-sentinels-reached` /
     /// `-max-replicas-reached` (once until the table has room again, e.g. after SENTINEL RESET), so a
     /// flood of forged hellos or a huge INFO cannot grow links, dials and rewrites without bound.
-    fn room_for(&mut self, master: &str, kind: Known) -> bool {
+    fn room_for(&mut self, master: MasterId, kind: Known) -> bool {
         let (cap, event) = match kind {
             Known::Sentinel => (self.global.max_known_sentinels, "-max-sentinels-reached"),
             Known::Replica => (self.global.max_known_replicas, "-max-replicas-reached"),
         };
-        let Some(m) = self.masters.get_mut(master) else {
+        let Some(m) = self.masters.at_mut(master) else {
             return false;
         };
         let (len, warned) = match kind {
@@ -992,8 +987,13 @@ impl Sentinel {
 
     fn remove_sentinel_everywhere(&mut self, runid: &str) {
         let mut links = Vec::new();
-        for m in self.masters.values_mut() {
-            if let Some(p) = m.sentinels.remove(runid) {
+        let masters: Vec<MasterId> = self.masters.ids().collect();
+        for mid in masters {
+            if let Some(p) = self
+                .masters
+                .at_mut(mid)
+                .and_then(|m| m.sentinels.remove(runid))
+            {
                 links.push(p.c.link);
             }
         }
@@ -1003,37 +1003,37 @@ impl Sentinel {
     }
 
     /// A peer moved: point its objects under other masters at the new address too.
-    fn update_sentinel_address_elsewhere(&mut self, origin: &str, h: &Hello) {
+    fn update_sentinel_address_elsewhere(&mut self, origin: MasterId, h: &Hello) {
         let now = self.now;
-        let others: Vec<String> = self
+        let others: Vec<MasterId> = self
             .masters
-            .iter()
+            .iter_ids()
             .filter(|(n, m)| {
-                n.as_str() != origin
+                *n != origin
                     && m.sentinels
                         .get(&h.runid)
                         .is_some_and(|p| p.c.port != h.port || !same_host(&p.c.host, &h.ip))
             })
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| n)
             .collect();
         // The new address's link, created under `origin`: every other master shares it (looked up once;
         // `sentinel_link` per master would rescan all masters each time, O(masters²) for a peer known under
         // all of them).
         let shared = self
             .masters
-            .get(origin)
+            .at(origin)
             .and_then(|m| m.sentinels.get(&h.runid))
             .map(|p| p.c.link);
-        for n in &others {
+        for &n in &others {
             let old_link = self
                 .masters
-                .get_mut(n)
+                .at_mut(n)
                 .and_then(|m| m.sentinels.remove(&h.runid))
                 .map(|p| p.c.link);
             if let Some(l) = old_link {
                 self.release_link(l);
             }
-            let down_after = self.masters.get(n).map_or(30_000, |m| m.cfg.down_after_ms);
+            let down_after = self.masters.at(n).map_or(30_000, |m| m.cfg.down_after_ms);
             let link = match shared.and_then(|l| self.links.get_mut(&l).map(|link| (l, link))) {
                 Some((l, link)) => {
                     link.refcount += 1;
@@ -1042,15 +1042,19 @@ impl Sentinel {
                 None => self.sentinel_link(&h.runid, &h.ip, h.port, now),
             };
             let peer = self.make_peer(&h.runid, &h.ip, h.port, link, down_after, now);
-            if let Some(m) = self.masters.get_mut(n) {
+            if let Some(m) = self.masters.at_mut(n) {
                 m.sentinels.insert(h.runid.clone(), peer);
             }
         }
-        if !others.is_empty() {
+        let pid = self
+            .masters
+            .at(origin)
+            .and_then(|m| m.sentinels.id(&h.runid));
+        if let (false, Some(pid)) = (others.is_empty(), pid) {
             self.event(
                 Level::Notice,
                 "+sentinel-address-update",
-                &InstKey::Sentinel(origin.to_string(), h.runid.clone()),
+                Inst::peer(origin, pid),
                 &format!("{} additional matching instances", others.len()),
             );
         }
@@ -1059,22 +1063,22 @@ impl Sentinel {
     /// Queue the client-reconfig script for `master`, if configured.
     pub(crate) fn client_reconfig(
         &mut self,
-        master: &str,
+        master: MasterId,
         role: &str,
         from: (&str, u16),
         to: (&str, u16),
     ) {
-        let Some(script) = self
-            .masters
-            .get(master)
-            .and_then(|m| m.cfg.client_reconfig_script.clone())
-        else {
+        let Some(m) = self.masters.at(master) else {
             return;
         };
+        let Some(script) = m.cfg.client_reconfig_script.clone() else {
+            return;
+        };
+        let name = m.cfg.name.clone();
         self.out.push(Output::RunScript(ScriptJob {
             path: script,
             args: vec![
-                master.to_string(),
+                name,
                 role.to_string(),
                 "start".to_string(),
                 from.0.to_string(),
@@ -1088,26 +1092,29 @@ impl Sentinel {
     /// Reset a master to a new address, keeping its sentinels; replicas (and the old master) are re-created
     /// as replica objects (reference §7.8). vedette keeps the links of instances it already talks to, and
     /// forgets every peer's down-state and vote, so nothing said about the old address counts for the new one.
-    pub(crate) fn reset_and_switch(&mut self, name: &str, host: &str, port: u16) {
+    /// Replicas it keeps keep their ids, so replies to commands sent before the switch still reach them.
+    pub(crate) fn reset_and_switch(&mut self, mid: MasterId, host: &str, port: u16) {
         let now = self.now;
         self.addr_version += 1;
-        let Some(m) = self.masters.get_mut(name) else {
+        let Some(m) = self.masters.at_mut(mid) else {
             return;
         };
         let old = (m.c.host.clone(), m.c.port, m.c.link);
-        let mut keep: Vec<(String, u16, Option<crate::instance::Replica>)> = Vec::new();
-        let replicas = std::mem::take(&mut m.replicas);
+        // The promoted replica (the new address) becomes the master object.
+        let promoted: Vec<ReplicaId> = m
+            .replicas
+            .iter_ids()
+            .filter(|(_, r)| r.c.port == port && same_host(&r.c.host, host))
+            .map(|(id, _)| id)
+            .collect();
         let mut new_master_link = None;
-        for (_, r) in replicas {
-            if r.c.port == port && same_host(&r.c.host, host) {
+        for id in promoted {
+            if let Some(r) = m.replicas.remove_at(id) {
                 new_master_link = Some(r.c.link);
-                continue;
             }
-            keep.push((r.c.host.clone(), r.c.port, Some(r)));
         }
-        if !(old.1 == port && same_host(&old.0, host)) {
-            keep.push((old.0.clone(), old.1, None));
-        }
+        let kept: Vec<ReplicaId> = m.replicas.ids().collect();
+        let old_becomes_replica = !(old.1 == port && same_host(&old.0, host));
         let down_after = m.cfg.down_after_ms;
         m.c.host = host.to_string();
         m.c.port = port;
@@ -1127,7 +1134,7 @@ impl Sentinel {
             Some(l) => l,
             None => self.new_link(host, port, now),
         };
-        if let Some(m) = self.masters.get_mut(name) {
+        if let Some(m) = self.masters.at_mut(mid) {
             m.c.link = master_link;
             m.info.refresh = None;
         }
@@ -1145,45 +1152,38 @@ impl Sentinel {
                 self.out.push(Output::Close { link: master_link });
             }
         }
-        let mut old_link_used = false;
-        for (h, p, existing) in keep {
-            let mut r = match existing {
-                Some(mut r) => {
-                    r.promoted = false;
-                    r.reconf = Reconf::None;
-                    r.c.s_down = false;
-                    r.c.s_down_since = None;
-                    r
-                }
-                None => {
-                    // The old master: keep talking on its link; it must now behave as a replica.
-                    old_link_used = true;
-                    let mut r = crate::instance::Replica::new(
-                        crate::instance::Common::new(&h, p, old_link, down_after, now),
-                        now,
-                    );
-                    r.former_master = true;
-                    r
-                }
-            };
-            r.c.down_after = down_after;
-            let rn = addr_name(&h, p);
-            if let Some(m) = self.masters.get_mut(name) {
-                m.replicas.insert(rn.clone(), r);
+        for rid in kept {
+            if let Some(r) = self
+                .masters
+                .at_mut(mid)
+                .and_then(|m| m.replicas.at_mut(rid))
+            {
+                r.promoted = false;
+                r.reconf = Reconf::None;
+                r.c.s_down = false;
+                r.c.s_down_since = None;
+                r.c.down_after = down_after;
             }
-            self.event(
-                Level::Notice,
-                "+slave",
-                &InstKey::Replica(name.to_string(), rn),
-                "",
-            );
+            self.event(Level::Notice, "+slave", Inst::replica(mid, rid), "");
         }
-        if !old_link_used {
+        if old_becomes_replica {
+            // The old master: keep talking on its link; it must now behave as a replica.
+            let mut r = crate::instance::Replica::new(
+                crate::instance::Common::new(&old.0, old.1, old_link, down_after, now),
+                now,
+            );
+            r.former_master = true;
+            let rn = addr_name(&old.0, old.1);
+            let rid = self.masters.at_mut(mid).map(|m| m.replicas.insert(rn, r));
+            if let Some(rid) = rid {
+                self.event(Level::Notice, "+slave", Inst::replica(mid, rid), "");
+            }
+        } else {
             self.release_link(old_link);
         }
         // Announce the new configuration at once (Redis: only the leader forces hellos), so peers converge,
         // and confirm our view for the quick demotion of a returning old master, without waiting 2 s.
-        self.force_hellos(name);
+        self.force_hellos(mid);
         self.flush();
     }
 

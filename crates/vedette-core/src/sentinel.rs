@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use crate::config::{GlobalConfig, PersistedMaster, PersistedState};
 use crate::events::{Event, Level};
-use crate::instance::{Common, InfoState, Link, Master, Peer, Replica};
+use crate::instance::{Common, InfoState, Inst, Link, Master, Peer, Replica, Who};
 use crate::io::{ClientId, Input, LinkId, Output, PersistSeq, ScriptJob};
 use crate::outbox::{Covered, Outbox};
 use crate::reply::{errors, Reply};
+use crate::table::{MasterId, Table};
 use crate::time::Instant;
 use crate::wire::info::Role;
 
@@ -96,22 +97,6 @@ const TICK_JITTER_MS: u64 = 20;
 /// Tick spacing while a failover or a down instance needs fast progress.
 const FAST_TICK_MS: u64 = 10;
 
-/// Identifies an instance object.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum InstKey {
-    Master(String),
-    Replica(String, String),
-    Sentinel(String, String),
-}
-
-impl InstKey {
-    pub(crate) fn master(&self) -> &str {
-        match self {
-            InstKey::Master(m) | InstKey::Replica(m, _) | InstKey::Sentinel(m, _) => m,
-        }
-    }
-}
-
 /// Seeded splitmix64: the core's only randomness.
 #[derive(Debug, Clone)]
 pub(crate) struct Rng(u64);
@@ -139,7 +124,8 @@ pub struct Sentinel {
     pub(crate) myid: String,
     pub(crate) current_epoch: u64,
     pub(crate) global: GlobalConfig,
-    pub(crate) masters: BTreeMap<String, Master>,
+    /// Monitored masters by id; named by their configured name.
+    pub(crate) masters: Table<MasterId, Master>,
     pub(crate) links: BTreeMap<LinkId, Link>,
     next_link: u64,
     pub(crate) t: Timings,
@@ -169,7 +155,7 @@ impl Sentinel {
             myid: state.myid.clone(),
             current_epoch: state.current_epoch,
             global: state.global.clone(),
-            masters: BTreeMap::new(),
+            masters: Table::new(),
             links: BTreeMap::new(),
             next_link: 1,
             t: Timings::default(),
@@ -188,14 +174,9 @@ impl Sentinel {
         };
         for pm in state.masters.values() {
             s.current_epoch = s.current_epoch.max(pm.config_epoch);
-            s.add_master(pm, now);
+            let id = s.add_master(pm, now);
             let q = pm.config.quorum;
-            s.event_master(
-                Level::Warning,
-                "+monitor",
-                &pm.config.name,
-                &format!("quorum {q}"),
-            );
+            s.event_master(Level::Warning, "+monitor", id, &format!("quorum {q}"));
         }
         s
     }
@@ -256,7 +237,7 @@ impl Sentinel {
         self.new_link(host, port, now)
     }
 
-    pub(crate) fn add_master(&mut self, pm: &PersistedMaster, now: Instant) {
+    pub(crate) fn add_master(&mut self, pm: &PersistedMaster, now: Instant) -> MasterId {
         self.addr_version += 1;
         let cfg = pm.config.clone();
         let link = self.new_link(&cfg.host, cfg.port, now);
@@ -282,8 +263,8 @@ impl Sentinel {
             last_ask: None,
             fast_retry: None,
             fast_retries: 0,
-            replicas: BTreeMap::new(),
-            sentinels: BTreeMap::new(),
+            replicas: Table::new(),
+            sentinels: Table::new(),
             sentinels_full: false,
             replicas_full: false,
         };
@@ -293,17 +274,18 @@ impl Sentinel {
             let r = self.make_replica(h, *p, down_after, now);
             m.replicas.insert(r.name(), r);
         }
-        self.masters.insert(name.clone(), m);
+        let id = self.masters.insert(name, m);
         for (h, p, runid) in &pm.known_sentinels {
             if runid.eq_ignore_ascii_case(&self.myid) {
                 continue;
             }
             let link = self.sentinel_link(runid, h, *p, now);
             let peer = self.make_peer(runid, h, *p, link, down_after, now);
-            if let Some(m) = self.masters.get_mut(&name) {
+            if let Some(m) = self.masters.at_mut(id) {
                 m.sentinels.insert(runid.clone(), peer);
             }
         }
+        id
     }
 
     pub(crate) fn make_replica(
@@ -356,9 +338,9 @@ impl Sentinel {
                     }
                 }
                 // Attempts whose epoch and self-vote just became durable may now ask for votes.
-                for name in waiting {
-                    if self.vote_durable(&name) {
-                        self.ask_peers(&name, true);
+                for id in waiting {
+                    if self.vote_durable(id) {
+                        self.ask_peers(id, true);
                     }
                 }
             }
@@ -444,17 +426,24 @@ impl Sentinel {
             return;
         }
         self.tilt_check(wall_ms);
-        let names: Vec<String> = self.masters.keys().cloned().collect();
-        for name in &names {
-            self.handle_master(name);
+        // Walk the masters by index over a name-ordered snapshot of their ids: no names cloned, no
+        // allocation, nothing looked up by name.
+        let n = self.masters.sync_order();
+        for i in 0..n {
+            if let Some(id) = self.masters.ordered(i) {
+                self.handle_master(id);
+            }
         }
-        for name in &names {
+        for i in 0..n {
+            let Some(id) = self.masters.ordered(i) else {
+                continue;
+            };
             let due = self
                 .masters
-                .get(name)
+                .at(id)
                 .is_some_and(|m| m.failover_state == crate::instance::FailoverState::UpdateConfig);
             if due {
-                self.switch_to_promoted(name);
+                self.switch_to_promoted(id);
             }
         }
         // Fast ticks only while a master is down or failing over; otherwise tick about 20 times per
@@ -548,24 +537,26 @@ impl Sentinel {
     }
 
     /// Whether our current epoch and our vote for `master` are on disk, so a vote request may reveal them.
-    pub(crate) fn vote_durable(&self, master: &str) -> bool {
+    pub(crate) fn vote_durable(&self, master: MasterId) -> bool {
         if self.mutated(Mutation::SkipPersistBarrier) {
             return true;
         }
         let d = self.out.durable();
-        let le = self.masters.get(master).map_or(0, |m| m.leader_epoch);
-        d.current_epoch >= self.current_epoch && d.vote_epoch(master) >= le
+        let Some(m) = self.masters.at(master) else {
+            return d.current_epoch >= self.current_epoch;
+        };
+        d.current_epoch >= self.current_epoch && d.vote_epoch(&m.cfg.name) >= m.leader_epoch
     }
 
     /// Masters in an election whose vote requests wait for a write.
-    fn vote_requests_waiting(&self) -> Vec<String> {
+    fn vote_requests_waiting(&self) -> Vec<MasterId> {
         self.masters
-            .iter()
-            .filter(|(n, m)| {
+            .iter_ids()
+            .filter(|(id, m)| {
                 m.failover_state == crate::instance::FailoverState::WaitStart
-                    && !self.vote_durable(n)
+                    && !self.vote_durable(*id)
             })
-            .map(|(n, _)| n.clone())
+            .map(|(id, _)| id)
             .collect()
     }
 
@@ -631,7 +622,7 @@ impl Sentinel {
         let mut st = PersistedState::new(self.myid.clone());
         st.current_epoch = self.current_epoch;
         st.global = self.global.clone();
-        for (name, m) in &self.masters {
+        for (name, m) in self.masters.iter() {
             let (host, port) = m.current_addr();
             let mut cfg = m.cfg.clone();
             cfg.host = host.clone();
@@ -652,7 +643,7 @@ impl Sentinel {
                     pm.known_replicas.push(addr);
                 }
             }
-            for (runid, p) in &m.sentinels {
+            for (runid, p) in m.sentinels.iter() {
                 pm.known_sentinels
                     .push((p.c.host.clone(), p.c.port, runid.clone()));
             }
@@ -735,13 +726,13 @@ impl Sentinel {
     // ---- events -------------------------------------------------------------------------------------
 
     /// `%@` prefix for an instance.
-    pub(crate) fn prefix(&self, key: &InstKey) -> String {
-        let Some(m) = self.masters.get(key.master()) else {
+    pub(crate) fn prefix(&self, key: Inst) -> String {
+        let Some(m) = self.masters.at(key.master) else {
             return String::new();
         };
-        match key {
-            InstKey::Master(_) => format!("master {} {} {}", m.cfg.name, m.c.host, m.c.port),
-            InstKey::Replica(_, r) => match m.replicas.get(r) {
+        match key.who {
+            Who::Master => format!("master {} {} {}", m.cfg.name, m.c.host, m.c.port),
+            Who::Replica(r) => match m.replicas.at(r) {
                 Some(r) => format!(
                     "slave {} {} {} @ {} {} {}",
                     r.name(),
@@ -753,10 +744,15 @@ impl Sentinel {
                 ),
                 None => String::new(),
             },
-            InstKey::Sentinel(_, id) => match m.sentinels.get(id) {
+            Who::Peer(id) => match m.sentinels.at(id) {
                 Some(p) => format!(
                     "sentinel {} {} {} @ {} {} {}",
-                    id, p.c.host, p.c.port, m.cfg.name, m.c.host, m.c.port
+                    m.sentinels.name_of(id).unwrap_or_default(),
+                    p.c.host,
+                    p.c.port,
+                    m.cfg.name,
+                    m.c.host,
+                    m.c.port
                 ),
                 None => String::new(),
             },
@@ -764,23 +760,23 @@ impl Sentinel {
     }
 
     /// Emit an event about an instance: message = `%@` prefix + optional suffix.
-    pub(crate) fn event(&mut self, level: Level, kind: &'static str, key: &InstKey, suffix: &str) {
+    pub(crate) fn event(&mut self, level: Level, kind: &'static str, key: Inst, suffix: &str) {
         let mut msg = self.prefix(key);
         if !suffix.is_empty() {
             msg.push(' ');
             msg.push_str(suffix);
         }
-        self.emit(level, kind, msg, Some(key.master().to_string()));
+        self.emit(level, kind, msg, Some(key.master));
     }
 
     pub(crate) fn event_master(
         &mut self,
         level: Level,
         kind: &'static str,
-        master: &str,
+        master: MasterId,
         suffix: &str,
     ) {
-        self.event(level, kind, &InstKey::Master(master.to_string()), suffix);
+        self.event(level, kind, Inst::master(master), suffix);
     }
 
     /// An event about a master whose message has no `%@` prefix (`+new-epoch`, `+switch-master`, ...).
@@ -788,10 +784,10 @@ impl Sentinel {
         &mut self,
         level: Level,
         kind: &'static str,
-        master: &str,
+        master: MasterId,
         msg: String,
     ) {
-        self.emit(level, kind, msg, Some(master.to_string()));
+        self.emit(level, kind, msg, Some(master));
     }
 
     /// An event about no instance (`+tilt`).
@@ -799,13 +795,18 @@ impl Sentinel {
         self.emit(level, kind, msg.to_string(), None);
     }
 
-    fn emit(&mut self, level: Level, kind: &'static str, message: String, master: Option<String>) {
+    fn emit(
+        &mut self,
+        level: Level,
+        kind: &'static str,
+        message: String,
+        master: Option<MasterId>,
+    ) {
+        let m = master.and_then(|id| self.masters.at(id));
+        let script = m.and_then(|m| m.cfg.notification_script.clone());
+        let master = m.map(|m| m.cfg.name.clone());
         if level == Level::Warning {
-            if let Some(script) = master
-                .as_ref()
-                .and_then(|m| self.masters.get(m))
-                .and_then(|m| m.cfg.notification_script.clone())
-            {
+            if let Some(script) = script {
                 self.out.push(Output::RunScript(ScriptJob {
                     path: script,
                     args: vec![kind.to_string(), message.clone()],

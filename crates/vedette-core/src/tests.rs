@@ -529,7 +529,7 @@ fn replies_about_an_old_address_never_count_after_a_switch() {
     // A late "down" reply about 127.0.0.1:6379 arrives on A's link: it must not mark A as saying down.
     fx.s.on_ask_reply(
         LinkId(4),
-        "m",
+        fx.s.masters.id("m").unwrap(),
         "127.0.0.1",
         6379,
         (0, false),

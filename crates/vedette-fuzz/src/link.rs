@@ -63,7 +63,7 @@ pub fn link_reply(data: &[u8]) {
             Ok(Some((frame.clone(), used)))
         );
         // Prefixes (sampled, to keep the run linear-ish): always incomplete.
-        let step = (used / 64).max(1);
+        let step = (used / 16).max(1);
         for k in (0..used).step_by(step) {
             assert_eq!(
                 parse(&stream[..k], &limits),

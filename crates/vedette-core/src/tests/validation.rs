@@ -290,31 +290,33 @@ fn unknown_command_message_is_bounded_like_redis() {
 
 #[test]
 fn pending_counts_follow_the_queue() {
-    use crate::instance::{Inflight, Sent};
-    use crate::sentinel::InstKey;
-    let k = InstKey::Master("m".into());
+    use crate::instance::{Inflight, Inst, Sent};
+    use crate::table::{MasterId, Table};
+    let mut t: Table<MasterId, ()> = Table::new();
+    let (m, n) = (t.insert("m".into(), ()), t.insert("n".into(), ()));
+    let k = Inst::master(m);
     let mut q = Inflight::default();
-    q.push(Sent::Ping(k.clone()));
-    q.push(Sent::Info(k.clone()));
-    q.push(Sent::Publish(k.clone()));
-    q.push(Sent::Publish(k.clone()));
+    q.push(Sent::Ping(k));
+    q.push(Sent::Info(k));
+    q.push(Sent::Publish(k));
+    q.push(Sent::Publish(k));
     q.push(Sent::Ask {
-        master: "m".into(),
+        master: m,
         host: "h".into(),
         port: 1,
         epoch: 3,
         vote: false,
     });
-    assert!(q.info_pending() && q.publish_pending(&k) && q.ask_pending("m", 3));
-    assert!(!q.ask_pending("m", 4) && !q.publish_pending(&InstKey::Master("n".into())));
+    assert!(q.info_pending() && q.publish_pending(k) && q.ask_pending(m, 3));
+    assert!(!q.ask_pending(m, 4) && !q.publish_pending(Inst::master(n)));
     assert!(matches!(q.pop(), Some(Sent::Ping(_))));
     assert!(matches!(q.pop(), Some(Sent::Info(_))));
     assert!(!q.info_pending());
     q.pop();
-    assert!(q.publish_pending(&k), "one of two hellos still pending");
+    assert!(q.publish_pending(k), "one of two hellos still pending");
     q.pop();
-    assert!(!q.publish_pending(&k) && q.ask_pending("m", 3));
+    assert!(!q.publish_pending(k) && q.ask_pending(m, 3));
     q.clear();
     assert_eq!(q.len(), 0);
-    assert!(!q.ask_pending("m", 3));
+    assert!(!q.ask_pending(m, 3));
 }
