@@ -107,6 +107,19 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// `sdstrim(line, " \t\r\n")`: what Redis strips from each config line before splitting it (and what
+/// the rewrite strips before comparing lines).
+pub fn trim(mut s: &[u8]) -> &[u8] {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    while s.first().is_some_and(ws) {
+        s = &s[1..];
+    }
+    while s.last().is_some_and(ws) {
+        s = &s[..s.len() - 1];
+    }
+    s
+}
+
 /// C `isspace` in the "C" locale.
 fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
