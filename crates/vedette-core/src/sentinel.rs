@@ -3,15 +3,13 @@
 //! The algorithm is split by concern into `monitor` (links, periodic commands, INFO, hello), `failover`
 //! (ODOWN, election, the failover state machine, the address switch) and `command` (SENTINEL commands).
 
-use std::collections::BTreeMap;
-
 use crate::config::{GlobalConfig, PersistedMaster, PersistedState};
 use crate::events::{Event, Level};
 use crate::instance::{Common, InfoState, Inst, Link, Master, Peer, Replica, Who};
 use crate::io::{ClientId, Input, LinkId, Output, PersistSeq, ScriptJob};
 use crate::outbox::{Covered, Outbox};
 use crate::reply::{errors, Reply};
-use crate::table::{MasterId, Table};
+use crate::table::{LinkMap, MasterId, Table};
 use crate::time::Instant;
 use crate::wire::info::Role;
 
@@ -126,7 +124,7 @@ pub struct Sentinel {
     pub(crate) global: GlobalConfig,
     /// Monitored masters by id; named by their configured name.
     pub(crate) masters: Table<MasterId, Master>,
-    pub(crate) links: BTreeMap<LinkId, Link>,
+    pub(crate) links: LinkMap,
     next_link: u64,
     pub(crate) t: Timings,
     pub(crate) out: Outbox,
@@ -156,7 +154,7 @@ impl Sentinel {
             current_epoch: state.current_epoch,
             global: state.global.clone(),
             masters: Table::new(),
-            links: BTreeMap::new(),
+            links: LinkMap::default(),
             next_link: 1,
             t: Timings::default(),
             out: Outbox::new(Covered::of(&state)),
