@@ -39,24 +39,44 @@ pub enum CoreRequest {
 /// Masters' advertised addresses as of the driver's last step, so `GET-MASTER-ADDR-BY-NAME` — the command
 /// every client sends on every (re)connect — is answered by the sessions without a round trip through the
 /// driver. `None` until a driver maintains it.
+///
+/// Each answer is kept already encoded (`*2 $host $port`, the same in RESP2 and RESP3), so serving one
+/// costs a map look-up and a reference-count increment: no allocation per request.
 #[derive(Debug, Clone, Default)]
 pub struct AddrSnapshot(Arc<std::sync::RwLock<Option<Arc<AddrMap>>>>);
 
-type AddrMap = std::collections::BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)>;
+type AddrMap = std::collections::HashMap<Vec<u8>, CachedAddr>;
+
+/// One master's answer: encoded, and as host and port.
+#[derive(Debug)]
+struct CachedAddr {
+    encoded: bytes::Bytes,
+    host: Vec<u8>,
+    port: Vec<u8>,
+}
 
 impl AddrSnapshot {
     /// `Some(answer)` when the snapshot is maintained (answer None = no such master), `None` otherwise.
-    pub fn lookup(&self, name: &[u8]) -> Option<Option<(Vec<u8>, Vec<u8>)>> {
+    fn lookup<T>(&self, name: &[u8], f: impl FnOnce(&CachedAddr) -> T) -> Option<Option<T>> {
         let guard = self.0.read().unwrap_or_else(|p| p.into_inner());
         let map = guard.as_ref()?;
-        Some(map.get(name).cloned())
+        Some(map.get(name).map(f))
     }
 
     fn set(&self, core: &Sentinel) {
         let map: AddrMap = core
             .master_addrs()
             .into_iter()
-            .map(|(n, h, p)| (n.into_bytes(), (h.into_bytes(), p.to_string().into_bytes())))
+            .map(|(n, h, p)| {
+                let port = p.to_string();
+                let reply = format!("*2\r\n${}\r\n{h}\r\n${}\r\n{port}\r\n", h.len(), port.len());
+                let cached = CachedAddr {
+                    encoded: bytes::Bytes::from(reply.into_bytes()),
+                    host: h.into_bytes(),
+                    port: port.into_bytes(),
+                };
+                (n.into_bytes(), cached)
+            })
             .collect();
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(map));
     }
@@ -101,9 +121,21 @@ impl CoreHandle {
 
     /// `SENTINEL GET-MASTER-ADDR-BY-NAME <name>` from the snapshot, when one is maintained.
     pub fn cached_master_addr(&self, name: &[u8]) -> Option<Reply> {
-        Some(match self.addrs.lookup(name)? {
+        let found = self
+            .addrs
+            .lookup(name, |a| (a.host.clone(), a.port.clone()))?;
+        Some(match found {
             Some((h, p)) => Reply::Array(vec![Reply::Bulk(h), Reply::Bulk(p)]),
             None => Reply::NilArray,
+        })
+    }
+
+    /// Like [`CoreHandle::cached_master_addr`], with a found address already encoded (the hot path:
+    /// nothing to build or encode per request).
+    pub fn cached_master_addr_encoded(&self, name: &[u8]) -> Option<Result<bytes::Bytes, Reply>> {
+        Some(match self.addrs.lookup(name, |a| a.encoded.clone())? {
+            Some(encoded) => Ok(encoded),
+            None => Err(Reply::NilArray),
         })
     }
 
@@ -204,11 +236,13 @@ pub async fn run_driver(
     let mut addr_version = core.addr_version();
     addrs.set(&core);
     loop {
+        // The core says when it next needs the time; the driver adds no periodic wake-up of its own
+        // (an idle sentinel should wake once per due timer).
         let deadline = core
             .poll_timeout()
             .map(|t| clock_start + Duration::from_millis(t.0))
             .unwrap_or_else(|| std::time::Instant::now() + Duration::from_millis(100));
-        let deadline = deadline.min(std::time::Instant::now() + Duration::from_millis(100));
+        let scripts_pending = ctx.scripts.queued() > 0;
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
@@ -269,7 +303,8 @@ pub async fn run_driver(
                     }
                 }
             }
-            _ = script_tick.tick() => {
+            // Only while scripts are queued or running: an empty queue needs no 10 Hz timer.
+            _ = script_tick.tick(), if scripts_pending => {
                 let t = core.timings().clone();
                 for e in ctx.scripts.tick(t.script_max_runtime, t.script_retry_delay) {
                     if e.debug {

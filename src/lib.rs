@@ -38,9 +38,9 @@ pub enum RunError {
     Io(#[from] std::io::Error),
 }
 
-/// Adapts the config's [`persist::StateStore`] to the driver.
+/// Adapts the config's [`config::StateStore`] to the driver.
 struct StoreWriter {
-    store: persist::StateStore,
+    store: config::StateStore,
     server: config::ServerConfig,
 }
 

@@ -2,12 +2,13 @@
 //! and compatibility of rewritten files with a real `redis-sentinel` (127.0.0.1 only).
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use vedette::config;
+use vedette_fixture::wait_until;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vedette");
 
@@ -25,12 +26,9 @@ fn vedette(args: &[&str]) -> Output {
         .expect("run vedette")
 }
 
+/// A free port on 127.0.0.1 outside the ephemeral range ([`vedette_fixture::free_port`]).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    vedette_fixture::free_port().expect("free port")
 }
 
 /// Kills (SIGTERM, then SIGKILL) and reaps a process we started, also when a test fails.
@@ -59,14 +57,6 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -219,7 +209,7 @@ fn start_generates_and_persists_myid_and_pidfile() {
             .spawn()
             .expect("spawn"),
     );
-    wait_for("myid in the config", Duration::from_secs(10), || {
+    wait_until(Duration::from_secs(10), "myid in the config", || {
         myid_in(&conf).is_some()
     });
     let id = myid_in(&conf).expect("myid");
@@ -265,7 +255,7 @@ fn daemonize_forks_writes_pidfile_and_persists_myid() {
     // The foreground process returns at once with status 0.
     let out = vedette(&[conf.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    wait_for("myid from the daemon", Duration::from_secs(10), || {
+    wait_until(Duration::from_secs(10), "myid from the daemon", || {
         myid_in(&conf).is_some()
     });
     // If the daemon is still running, stop it through its pid file (it is our grandchild).
@@ -275,7 +265,7 @@ fn daemonize_forks_writes_pidfile_and_persists_myid() {
             unsafe {
                 libc::kill(pid, libc::SIGTERM);
             }
-            wait_for("daemon exit", Duration::from_secs(10), || {
+            wait_until(Duration::from_secs(10), "daemon exit", || {
                 // SAFETY: signal 0 only probes for existence.
                 unsafe { libc::kill(pid, 0) != 0 }
             });
@@ -398,7 +388,7 @@ fn rewritten_file_loads_in_real_redis_sentinel_and_back() {
             .spawn()
             .expect("spawn redis-sentinel"),
     );
-    wait_for("redis-sentinel PING", Duration::from_secs(10), || {
+    wait_until(Duration::from_secs(10), "redis-sentinel PING", || {
         if let Ok(Some(status)) = p.0.try_wait() {
             let mut err = String::new();
             if let Some(mut e) = p.0.stderr.take() {
@@ -445,7 +435,7 @@ fn start_vedette(conf: &Path, port: u16, log: &Path) -> Proc {
             .spawn()
             .expect("spawn"),
     );
-    wait_for("vedette answers PING", Duration::from_secs(15), || {
+    wait_until(Duration::from_secs(15), "vedette answers PING", || {
         redis_cmd(port, &["PING"]).is_ok_and(|r| r == "+PONG\r\n")
     });
     p
@@ -501,7 +491,7 @@ fn second_vedette_on_the_same_config_exits_and_the_first_keeps_running() {
     )
     .expect("write");
     let mut first = start_vedette(&conf, port, &dir.join("first.log"));
-    wait_for("myid written", Duration::from_secs(10), || {
+    wait_until(Duration::from_secs(10), "myid written", || {
         myid_in(&conf).is_some()
     });
     let before = std::fs::read_to_string(&conf).expect("read");
@@ -586,7 +576,7 @@ fn rewrite_keeps_the_config_mode() {
         redis_cmd(port, &["SENTINEL", "SET", "mymaster", "quorum", "1"]).expect("set"),
         "+OK\r\n"
     );
-    wait_for("rewrite with quorum 1", Duration::from_secs(10), || {
+    wait_until(Duration::from_secs(10), "rewrite with quorum 1", || {
         std::fs::read_to_string(&conf)
             .is_ok_and(|t| t.contains("sentinel monitor mymaster 127.0.0.1") && t.contains(" 1\n"))
     });

@@ -1,8 +1,7 @@
 //! The driver and core against real `redis-server` processes, without the RESP server: one sentinel with
 //! quorum 1 discovers a replica, sees the master die, and fails over.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,56 +9,32 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vedette::driver::{run_driver, CoreHandle, EventSink, StateWriter};
 use vedette_core::{MasterConfig, PersistedMaster, PersistedState, Reply, Sentinel};
+use vedette_fixture::{redis_server_command, wait_until, Proc, Spawn};
 
+/// A `redis-server` (the shared fixture's process: killed by PID on drop, log in its temp dir).
 struct Redis {
-    child: Child,
+    proc: Proc,
     port: u16,
+    // After `proc`: the process goes (and prints its log if a test panics) before its dir.
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn redis(replicaof: Option<u16>) -> Redis {
-    let port = free_port();
+    let port = vedette_fixture::free_port().expect("free port");
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new("redis-server");
-    cmd.args([
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ])
-    .arg("--dir")
-    .arg(dir.path())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    if let Some(m) = replicaof {
-        cmd.args(["--replicaof", "127.0.0.1", &m.to_string()]);
-    }
-    let child = cmd.spawn().expect("redis-server");
+    let no_args: &[&str] = &[];
+    let cmd = redis_server_command("redis-server", port, dir.path(), replicaof, no_args);
+    let log = dir.path().join("redis.log");
+    let proc = Proc::spawn(format!("redis-server:{port}"), cmd, &log, Spawn::default())
+        .expect("redis-server");
     let r = Redis {
-        child,
+        proc,
         port,
         _dir: dir,
     };
-    wait_until(Duration::from_secs(5), || cli(port, &["PING"]) == "PONG");
+    wait_until(Duration::from_secs(5), "redis-server answers PING", || {
+        cli(port, &["PING"]) == "PONG"
+    });
     r
 }
 
@@ -70,17 +45,6 @@ fn cli(port: u16, args: &[&str]) -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default()
-}
-
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("condition not met within {limit:?}");
 }
 
 #[derive(Default)]
@@ -104,7 +68,7 @@ impl StateWriter for NoDisk {
 async fn single_sentinel_fails_over_a_killed_master() {
     let mut master = redis(None);
     let replica = redis(Some(master.port));
-    wait_until(Duration::from_secs(10), || {
+    wait_until(Duration::from_secs(10), "replica linked", || {
         cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up")
     });
     let mut st = PersistedState::new("0123456789abcdef0123456789abcdef01234567");
@@ -139,8 +103,7 @@ async fn single_sentinel_fails_over_a_killed_master() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let killed = Instant::now();
-    let _ = master.child.kill();
-    let _ = master.child.wait();
+    master.proc.kill();
     let deadline = Instant::now() + Duration::from_secs(15);
     while !has("+switch-master") {
         assert!(

@@ -17,9 +17,9 @@ const WAIT: Duration = Duration::from_secs(10);
 /// How long we watch for something that must *not* happen (only used for negative checks).
 const QUIET: Duration = Duration::from_millis(300);
 
+/// A free port on 127.0.0.1 outside the ephemeral range ([`vedette_fixture::free_port`]).
 fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+    vedette_fixture::free_port().expect("free port")
 }
 
 /// One command over a fresh blocking connection; the decoded reply.

@@ -14,6 +14,7 @@
 mod directives;
 pub mod rewrite;
 pub mod sentinel_conf;
+mod store;
 pub mod tokenize;
 pub mod toml_conf;
 
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use vedette_core::PersistedState;
 
-pub use crate::persist::StateStore;
+pub use store::StateStore;
 
 /// Settings of the process itself (listener, logging, limits): the generic redis-server directives.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -86,18 +86,6 @@ struct Engine {
     needs_signature: bool,
 }
 
-/// `sdstrim(line, "\r\n\t ")`.
-fn trim(mut s: &[u8]) -> &[u8] {
-    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-    while s.first().is_some_and(ws) {
-        s = &s[1..];
-    }
-    while s.last().is_some_and(ws) {
-        s = &s[..s.len() - 1];
-    }
-    s
-}
-
 impl Engine {
     fn from_old(old: &[u8]) -> Self {
         let mut e = Engine {
@@ -111,7 +99,7 @@ impl Engine {
             raw_lines.pop();
         }
         for raw in raw_lines {
-            let line = trim(raw).to_vec();
+            let line = tokenize::trim(raw).to_vec();
             if line.is_empty() || line[0] == b'#' {
                 if line == SIGNATURE.as_bytes() {
                     e.needs_signature = false;

@@ -113,7 +113,7 @@ impl Reader {
         depth: usize,
     ) -> Result<(), ConfigError> {
         for (i, raw) in content.split(|&b| b == b'\n').enumerate() {
-            let line = trim(raw);
+            let line = tokenize::trim(raw);
             if line.is_empty() || line[0] == b'#' {
                 continue;
             }
@@ -641,18 +641,6 @@ fn directive_name(text: &str) -> String {
         }
     }
     first
-}
-
-/// `sdstrim(line, " \t\r\n")`.
-fn trim(mut s: &[u8]) -> &[u8] {
-    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-    while s.first().is_some_and(ws) {
-        s = &s[1..];
-    }
-    while s.last().is_some_and(ws) {
-        s = &s[..s.len() - 1];
-    }
-    s
 }
 
 fn yes_no(s: &str) -> Option<bool> {

@@ -1,14 +1,18 @@
 //! The redis-server config tokenizer (`sdssplitargs`) and its inverse (`sdscatrepr`).
 //!
+//! Redis splits inline commands (`processInlineBuffer`) with the same function, so the RESP parser
+//! ([`crate::server::resp`]) uses this one too: the workspace has a single `sdssplitargs`.
+//!
 //! Mirrors `sds.c`: arguments are separated by blanks; `"double quotes"` understand `\xHH`, `\n`, `\r`,
 //! `\t`, `\b`, `\a` and `\<any>`; `'single quotes'` only understand `\'`; a closing quote must be followed
 //! by a blank or the end of the line; a quote may start in the middle of a token (`ab"c d"` is `abc d`).
 //!
 //! Differences from Redis: arguments are returned as bytes and the caller requires UTF-8 (Redis keeps raw
-//! bytes); a NUL byte is an ordinary byte here (C stops at it).
+//! bytes); a NUL byte is an ordinary byte here (C stops at it; Redis 7.0 does not even answer an inline
+//! command holding one, as its search for the end of the line stops there).
 
-/// Split one config line into arguments. `None` means unbalanced quotes (Redis: "Unbalanced quotes in
-/// configuration line").
+/// Split one config line (or inline command) into arguments. `None` means unbalanced quotes (Redis:
+/// "Unbalanced quotes in configuration line", or the inline protocol error).
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut args = Vec::new();
     let mut p = 0usize;
@@ -101,6 +105,19 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
         args.push(current);
     }
+}
+
+/// `sdstrim(line, " \t\r\n")`: what Redis strips from each config line before splitting it (and what
+/// the rewrite strips before comparing lines).
+pub fn trim(mut s: &[u8]) -> &[u8] {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    while s.first().is_some_and(ws) {
+        s = &s[1..];
+    }
+    while s.last().is_some_and(ws) {
+        s = &s[..s.len() - 1];
+    }
+    s
 }
 
 /// C `isspace` in the "C" locale.

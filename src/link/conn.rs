@@ -183,6 +183,12 @@ impl Sock {
     ) -> Result<bool, Down> {
         let mut total = 0;
         loop {
+            // Not readable: the waker is registered for the next data.
+            match self.s.poll_read_ready(cx) {
+                Poll::Pending => return Ok(false),
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(source)) => return Err(Down::Io { which, source }),
+            }
             match self.s.try_read(scratch) {
                 Ok(0) => return Err(Down::Eof(which)),
                 Ok(n) => {
@@ -194,13 +200,7 @@ impl Sock {
                         return Ok(true);
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match self.s.poll_read_ready(cx) {
-                        Poll::Pending => return Ok(false),
-                        Poll::Ready(Ok(())) => {}
-                        Poll::Ready(Err(source)) => return Err(Down::Io { which, source }),
-                    }
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(source) => return Err(Down::Io { which, source }),
             }

@@ -140,15 +140,19 @@ impl CommandSpec {
 
     /// Find a subcommand by name, case-insensitively.
     pub fn subcommand(&self, name: &[u8]) -> Option<&'static CommandSpec> {
-        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-        self.subcommands.iter().find(|s| s.name == lower)
+        // Names are lower-case ASCII, so this equals comparing the lower-cased input (without allocating
+        // it on every command).
+        self.subcommands
+            .iter()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
     }
 }
 
 /// Find a top-level command, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-    COMMANDS.iter().find(|c| c.name == lower)
+    COMMANDS
+        .iter()
+        .find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// The command table after `rename-command` (Redis `config.c`): which typed name runs which command.

@@ -30,12 +30,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use std::pin::Pin;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use vedette_core::Reply;
 
 use super::clients::{Registration, Stats};
@@ -91,10 +92,13 @@ struct Session {
     soft_since: Option<Instant>,
     parser: RequestParser,
     st: ConnState,
-    kill: CancellationToken,
     last_interaction: Instant,
     /// Answers of pipelined core commands still to come, and what follows them.
     core_queue: VecDeque<Queued>,
+    /// The server's shutdown and this client's kill, as futures made once: a wait that is created anew
+    /// on every loop registers with (and on drop leaves) the token's waiter list each time.
+    shutdown_wait: Pin<Box<WaitForCancellationFutureOwned>>,
+    kill_wait: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
 /// Why the session ended (for the log).
@@ -123,6 +127,8 @@ pub(crate) async fn run(
     let entry = reg.entry.clone();
     let authenticated = ctx.config.requirepass.is_none();
     let (reader, writer) = stream.into_split();
+    let shutdown_wait = Box::pin(shutdown.clone().cancelled_owned());
+    let kill_wait = Box::pin(entry.kill.clone().cancelled_owned());
     let mut s = Session {
         st: ConnState::new(entry.clone(), authenticated, ctx.hub.clone(), shutdown),
         ctx,
@@ -136,9 +142,10 @@ pub(crate) async fn run(
         spare: Vec::new(),
         soft_since: None,
         parser: RequestParser::new(),
-        kill: entry.kill.clone(),
         last_interaction: Instant::now(),
         core_queue: VecDeque::new(),
+        shutdown_wait,
+        kill_wait,
     };
     let end = s.serve().await;
     match &end {
@@ -198,8 +205,8 @@ impl Session {
             let front: &[u8] = self.queue.front().map_or(&[], |c| &c[self.sent..]);
             tokio::select! {
                 biased;
-                _ = self.st.shutdown.cancelled() => return End::Shutdown,
-                _ = self.kill.cancelled() => return End::Killed,
+                _ = &mut self.shutdown_wait => return End::Shutdown,
+                _ = &mut self.kill_wait => return End::Killed,
                 r = self.writer.write(front), if writing => match r {
                     Ok(0) => return End::Io(std::io::ErrorKind::WriteZero.into()),
                     Ok(n) => self.wrote(n),
@@ -271,8 +278,8 @@ impl Session {
             let chunk = &front[self.sent..];
             let r = tokio::select! {
                 biased;
-                _ = self.st.shutdown.cancelled() => return,
-                _ = self.kill.cancelled() => return,
+                _ = &mut self.shutdown_wait => return,
+                _ = &mut self.kill_wait => return,
                 _ = tokio::time::sleep_until(deadline) => return,
                 r = self.writer.write(chunk) => r,
             };
@@ -405,6 +412,20 @@ impl Session {
         }
     }
 
+    /// Append an already encoded reply after everything before it.
+    fn emit_encoded(&mut self, bytes: &[u8]) {
+        if self.core_queue.is_empty() {
+            self.out.extend_from_slice(bytes);
+            return;
+        }
+        if !matches!(self.core_queue.back(), Some(Queued::Bytes(_))) {
+            self.core_queue.push_back(Queued::Bytes(Vec::new()));
+        }
+        if let Some(Queued::Bytes(b)) = self.core_queue.back_mut() {
+            b.extend_from_slice(bytes);
+        }
+    }
+
     /// Wait for the answers of pipelined core commands and encode everything queued, in order.
     async fn drain_core_queue(&mut self) {
         while let Some(q) = self.core_queue.pop_front() {
@@ -469,6 +490,11 @@ impl Session {
                     }
                     if !(self.st.reply_off || self.st.skip) {
                         self.emit(&frame);
+                    }
+                }
+                Outcome::Encoded(bytes) => {
+                    if !(self.st.reply_off || self.st.skip) {
+                        self.emit_encoded(&bytes);
                     }
                 }
                 Outcome::Core(reply) => self.core_queue.push_back(Queued::Core {

@@ -1,31 +1,13 @@
 //! Self-tests of the fixtures in `common`, always against the real redis-server / redis-sentinel, so a
-//! broken harness is told apart from a broken vedette.
+//! broken harness is told apart from a broken vedette. (Ports, waits and process handling are tested in
+//! the `vedette-fixture` crate they come from.)
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    free_port, port_answers, wait_until, RedisServer, RespConn, Sentinel, SentinelConf, Topology,
-    Value, MASTER,
+    port_answers, wait_until, RedisServer, RespConn, Sentinel, SentinelConf, Topology, Value,
+    MASTER,
 };
-
-#[test]
-fn free_ports_are_unique_and_free() {
-    let ports: Vec<u16> = (0..50).map(|_| free_port()).collect();
-    let unique: BTreeSet<u16> = ports.iter().copied().collect();
-    assert_eq!(unique.len(), ports.len(), "duplicate ports: {ports:?}");
-    assert!(ports.iter().all(|&p| !port_answers(p)));
-}
-
-#[test]
-#[should_panic(expected = "timed out after")]
-fn wait_until_panics_with_what_it_waited_for() {
-    wait_until(
-        Duration::from_millis(50),
-        "something that never happens",
-        || false,
-    );
-}
 
 #[test]
 fn redis_server_kill_stop_cont_restart() {

@@ -7,7 +7,8 @@
 //!   sentinels' events and from a client writing through the sentinels; counts lost writes and spurious
 //!   second failovers; with `--rejoin` also how long the returned old master stays writable.
 //! * `throughput`: `redis-benchmark` of `SENTINEL get-master-addr-by-name` with and without pipelining.
-//! * `resources`: RSS and CPU% of one sentinel monitoring 1 / 100 / 1000 masters.
+//! * `resources`: RSS and CPU% of one idle sentinel per layout (1 master; 100 masters as 10 servers × 10
+//!   names and as 100 servers × 1; 1000; 10,000) and per down-after (1000, 5000, 30000 ms).
 //! * `storm` (only when asked for: `--storm` or `--sections storm`): a host carrying N masters (default
 //!   100, each with one replica) dies at once under 3 sentinels; per run, the time until every master is
 //!   switched on every sentinel, how many were switched within 1 / 2 / 5 / 10 s, spurious second
@@ -39,7 +40,7 @@ use cluster::Timings;
 use failover::{Fault, TrialOpts, TrialResult};
 use procs::{Bins, Impl};
 use report::{stat, Row, Stat};
-use resources::ResourceResult;
+use resources::{Layout, ResourceResult};
 use storm::StormResult;
 use throughput::ThroughputResult;
 
@@ -133,16 +134,22 @@ struct Args {
     /// redis-benchmark -c.
     #[arg(long, default_value_t = 50)]
     bench_clients: u32,
-    /// Numbers of masters one sentinel monitors in the resources section.
-    #[arg(long, value_delimiter = ',', default_value = "1,100,1000")]
-    sizes: Vec<usize>,
+    /// Layouts of the resources section: MASTERS or MASTERS:NAMES_PER_SERVER [default:
+    /// 1,100:10,100:1,1000:10,10000:10; 1,100:10 with --quick]. A layout needing more descriptors than
+    /// RLIMIT_NOFILE allows (2 per master) is skipped with a message.
+    #[arg(long, value_delimiter = ',')]
+    layouts: Option<Vec<Layout>>,
+    /// down-after-milliseconds values of the resources section [default: 1000,5000,30000; only
+    /// --down-after-ms with --quick].
+    #[arg(long, value_delimiter = ',')]
+    resource_down_afters: Option<Vec<u64>>,
     /// Measurement window of the resources section in seconds [default: 30; 3 with --quick].
     #[arg(long)]
     resource_secs: Option<u64>,
     /// Resource runs per implementation and size.
     #[arg(long, default_value_t = 1)]
     resource_runs: usize,
-    /// Names monitored per redis-server in the resources section (limits the hello fan-out).
+    /// Names monitored per redis-server for a layout given as plain MASTERS (limits the hello fan-out).
     #[arg(long, default_value_t = 10)]
     names_per_server: usize,
     /// Run the failover-storm section only (same as `--sections storm`).
@@ -413,6 +420,8 @@ async fn run(mut args: Args) -> Result<usize> {
         }
     }
 
+    let mut layouts: Vec<Layout> = Vec::new();
+    let mut res_das: Vec<u64> = Vec::new();
     if args.sections.contains(&Section::Resources) {
         let window = Duration::from_secs(args.resource_secs.unwrap_or(if quick { 3 } else { 30 }));
         let warmup = if quick {
@@ -421,42 +430,76 @@ async fn run(mut args: Args) -> Result<usize> {
             Duration::from_secs(3)
         };
         let nps = args.names_per_server.max(1);
-        let servers = args
-            .sizes
-            .iter()
-            .map(|&s| s.div_ceil(nps))
-            .max()
-            .unwrap_or(1)
-            .max(1);
+        layouts = args.layouts.clone().unwrap_or_else(|| {
+            let all: &[(usize, usize)] = if quick {
+                &[(1, 1), (100, 10)]
+            } else {
+                &[(1, 1), (100, 10), (100, 1), (1000, 10), (10000, 10)]
+            };
+            all.iter()
+                .map(|&(masters, names_per_server)| Layout {
+                    masters,
+                    names_per_server,
+                })
+                .collect()
+        });
+        for l in &mut layouts {
+            if l.names_per_server == 0 {
+                l.names_per_server = nps;
+            }
+        }
+        res_das = args.resource_down_afters.clone().unwrap_or_else(|| {
+            if quick {
+                vec![args.down_after_ms]
+            } else {
+                vec![1000, 5000, 30000]
+            }
+        });
+        let nofile = procs::raise_nofile();
+        layouts.retain(|l| {
+            let ok = l.descriptors() <= nofile;
+            if !ok {
+                eprintln!(
+                    "[resources] skipping {l}: a sentinel needs ~{} descriptors, RLIMIT_NOFILE is {nofile}",
+                    l.descriptors()
+                );
+            }
+            ok
+        });
+        let servers = layouts.iter().map(Layout::servers).max().unwrap_or(1);
         eprintln!("[resources] starting {servers} redis-server(s)");
         let pool = resources::Pool::start(&bins, servers).await?;
-        for &size in &args.sizes {
-            for run in 0..args.resource_runs {
-                for &imp in &impls {
-                    let o = resources::ResourceOpts {
-                        masters: size,
-                        names_per_server: nps,
-                        warmup,
-                        window,
-                        timings,
-                    };
-                    let r = resources::run(&bins, imp, run, &pool, o).await;
-                    eprintln!(
-                        "[resources {size} masters {}/{}] {}: RSS {} MiB, CPU {} %{}",
-                        run + 1,
-                        args.resource_runs,
-                        imp.label(),
-                        r.rss_mib.map_or("-".into(), |x| format!("{x:.1}")),
-                        r.cpu_pct.map_or("-".into(), |x| format!("{x:.2}")),
-                        r.error
-                            .as_deref()
-                            .map(|e| format!("; ERROR: {e}"))
-                            .unwrap_or_default()
-                    );
-                    if r.error.is_some() {
-                        errors += 1;
+        for &da in &res_das {
+            for &layout in &layouts {
+                for run in 0..args.resource_runs {
+                    for &imp in &impls {
+                        let o = resources::ResourceOpts {
+                            layout,
+                            warmup,
+                            window,
+                            timings: Timings {
+                                down_after_ms: da,
+                                ..timings
+                            },
+                        };
+                        let r = resources::run(&bins, imp, run, &pool, o).await;
+                        eprintln!(
+                            "[resources {layout}, down-after {da} ms {}/{}] {}: RSS {} MiB, CPU {} %{}",
+                            run + 1,
+                            args.resource_runs,
+                            imp.label(),
+                            r.rss_mib.map_or("-".into(), |x| format!("{x:.1}")),
+                            r.cpu_pct.map_or("-".into(), |x| format!("{x:.2}")),
+                            r.error
+                                .as_deref()
+                                .map(|e| format!("; ERROR: {e}"))
+                                .unwrap_or_default()
+                        );
+                        if r.error.is_some() {
+                            errors += 1;
+                        }
+                        res_results.push(r);
                     }
-                    res_results.push(r);
                 }
             }
         }
@@ -516,7 +559,7 @@ async fn run(mut args: Args) -> Result<usize> {
         &faults,
         &tp_results,
         &res_results,
-        &args.sizes,
+        (&layouts, &res_das),
         trials,
         timings,
     );
@@ -528,7 +571,7 @@ async fn run(mut args: Args) -> Result<usize> {
     let mut targets = targets(
         &rows,
         &faults,
-        &args.sizes,
+        (&layouts, &res_das),
         timings,
         args.rejoin,
         &trial_results,
@@ -663,7 +706,7 @@ fn tables(
     faults: &[Fault],
     tp: &[ThroughputResult],
     res: &[ResourceResult],
-    sizes: &[usize],
+    (layouts, das): (&[Layout], &[u64]),
     trials: usize,
     timings: Timings,
 ) -> (String, Vec<Row>) {
@@ -743,34 +786,30 @@ fn tables(
         all.extend(rows);
     }
     if !res.is_empty() {
-        let mut rows = Vec::new();
-        for &s in sizes {
-            let these: Vec<&ResourceResult> = res.iter().filter(|r| r.masters == s).collect();
-            let (v, r) = split(&these, |r| r.implementation, |r| r.rss_mib);
-            rows.push(Row::new(
-                "resources",
-                &format!("RSS, {s} master(s)"),
-                "MiB",
-                1,
-                v,
-                r,
-            ));
-            let (v, r) = split(&these, |r| r.implementation, |r| r.cpu_pct);
-            rows.push(Row::new(
-                "resources",
-                &format!("CPU, {s} master(s)"),
-                "%",
-                2,
-                v,
-                r,
-            ));
-        }
         let w = res.first().map(|r| r.window_s).unwrap_or(0.0);
-        text.push_str(&format!(
-            "\n### Resources of one sentinel (window {w:.0} s; RSS at the end of the window)\n\n"
-        ));
-        text.push_str(&report::markdown(&rows));
-        all.extend(rows);
+        for &da in das {
+            let mut rows = Vec::new();
+            for &l in layouts {
+                let these: Vec<&ResourceResult> = res
+                    .iter()
+                    .filter(|r| {
+                        r.masters == l.masters
+                            && r.names_per_server == l.names_per_server
+                            && r.down_after_ms == da
+                    })
+                    .collect();
+                let (v, r) = split(&these, |r| r.implementation, |r| r.rss_mib);
+                let section = format!("resources-{da}");
+                rows.push(Row::new(&section, &format!("RSS, {l}"), "MiB", 1, v, r));
+                let (v, r) = split(&these, |r| r.implementation, |r| r.cpu_pct);
+                rows.push(Row::new(&section, &format!("CPU, {l}"), "%", 2, v, r));
+            }
+            text.push_str(&format!(
+                "\n### Resources of one idle sentinel, down-after {da} ms (window {w:.0} s; RSS at the end of the window)\n\n"
+            ));
+            text.push_str(&report::markdown(&rows));
+            all.extend(rows);
+        }
     }
     (text, all)
 }
@@ -891,7 +930,7 @@ fn find<'a>(rows: &'a [Row], section: &str, figure: &str) -> Option<&'a Row> {
 fn targets(
     rows: &[Row],
     faults: &[Fault],
-    sizes: &[usize],
+    (layouts, das): (&[Layout], &[u64]),
     timings: Timings,
     rejoin: bool,
     trials: &[TrialResult],
@@ -996,13 +1035,16 @@ fn targets(
             });
         }
     }
-    for &s in sizes {
-        for (fig, unit) in [("RSS", "MiB"), ("CPU", "%")] {
-            let row = find(rows, "resources", &format!("{fig}, {s} master(s)"));
-            let (v, r) = (med(row, Impl::Vedette), med(row, Impl::Redis));
-            if v.is_some() {
+    for &da in das {
+        for &l in layouts {
+            for (fig, unit) in [("RSS", "MiB"), ("CPU", "%")] {
+                let row = find(rows, &format!("resources-{da}"), &format!("{fig}, {l}"));
+                let (v, r) = (med(row, Impl::Vedette), med(row, Impl::Redis));
+                if v.is_none() {
+                    continue;
+                }
                 out.push(Target {
-                    target: format!("{fig} with {s} master(s) ≤ redis-sentinel's"),
+                    target: format!("{fig} with {l}, down-after {da} ms ≤ redis-sentinel's"),
                     met: v.zip(r).map(|(v, r)| v <= r),
                     measured: format!(
                         "vedette {} {unit}, redis-sentinel {} {unit}",

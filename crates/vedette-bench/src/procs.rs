@@ -1,16 +1,15 @@
 //! Child processes, ports and temp dirs.
 //!
-//! Every process the bench starts is a [`Proc`]: killed by PID (SIGKILL, then reaped) when dropped, which
-//! covers normal trial ends and panics; its PID also sits in a global registry so Ctrl-C / SIGTERM can kill
-//! whatever is still alive before exiting ([`kill_all_registered`]). Children additionally get
-//! `PR_SET_PDEATHSIG = SIGKILL`, so even a SIGKILLed bench leaves nothing behind.
+//! Every process the bench starts is a [`Proc`] of the shared fixture crate (`vedette-fixture`, which
+//! tests/it uses too): killed by PID (SIGKILL, then reaped) when dropped, which covers normal trial ends
+//! and panics; its PID also sits in a global registry so Ctrl-C / SIGTERM can kill whatever is still alive
+//! before exiting ([`kill_all_registered`]). Children additionally get `PR_SET_PDEATHSIG = SIGKILL`, so
+//! even a SIGKILLed bench leaves nothing behind.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -20,161 +19,23 @@ use anyhow::{bail, Context, Result};
 use crate::client;
 
 // ---------------------------------------------------------------------------------------------------------
-// Registry of live children (for Ctrl-C)
+// Processes and ports: the shared fixture crate (also used by tests/it)
 
-fn live() -> &'static Mutex<BTreeSet<i32>> {
-    static LIVE: OnceLock<Mutex<BTreeSet<i32>>> = OnceLock::new();
-    LIVE.get_or_init(|| Mutex::new(BTreeSet::new()))
-}
+pub use vedette_fixture::{kill_all_registered, Proc};
 
-/// SIGKILLs every child still registered (used on Ctrl-C / SIGTERM, where no destructor runs).
-pub fn kill_all_registered() {
-    let pids: Vec<i32> = live()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .copied()
-        .collect();
-    for pid in pids {
-        // SAFETY: plain syscall on a PID we started and have not reaped yet.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Processes
-
-/// A child process that is SIGKILLed and reaped when dropped.
-pub struct Proc {
-    pub name: String,
-    pub log: PathBuf,
-    child: Option<Child>,
-    pid: i32,
-}
-
-impl Proc {
-    /// Spawns `cmd` with stdout and stderr appended to `log`.
-    pub fn spawn(name: impl Into<String>, mut cmd: Command, log: &Path) -> Result<Proc> {
-        let name = name.into();
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("opening {}", log.display()))?;
-        let err = out.try_clone()?;
-        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
-        // SAFETY: prctl is async-signal-safe; it only sets an attribute of the forked child.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {name} ({:?})", cmd.get_program()))?;
-        let pid = child.id() as i32;
-        live().lock().unwrap_or_else(|e| e.into_inner()).insert(pid);
-        Ok(Proc {
-            name,
-            log: log.to_path_buf(),
-            child: Some(child),
-            pid,
-        })
-    }
-
-    pub fn pid(&self) -> i32 {
-        self.pid
-    }
-
-    /// Sends `sig` (SIGSTOP, SIGCONT, SIGKILL...) to the process.
-    pub fn signal(&self, sig: libc::c_int) -> Result<()> {
-        if self.child.is_none() {
-            bail!("{} is not running", self.name);
-        }
-        // SAFETY: plain syscall on our own unreaped child.
-        let rc = unsafe { libc::kill(self.pid, sig) };
-        if rc != 0 {
-            bail!(
-                "kill({}, {sig}) for {}: {}",
-                self.pid,
-                self.name,
-                std::io::Error::last_os_error()
-            );
-        }
-        Ok(())
-    }
-
-    /// True while the process has not exited.
-    pub fn alive(&mut self) -> bool {
-        match self.child.as_mut() {
-            Some(c) => matches!(c.try_wait(), Ok(None)),
-            None => false,
-        }
-    }
-
-    /// SIGKILL and reap (idempotent).
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-            live()
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&self.pid);
-        }
-    }
-
-    /// The last `n` lines of the log, for error reports.
-    pub fn log_tail(&self, n: usize) -> String {
-        let text = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(n)..].join("\n")
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Ports
-
-/// Ports below Linux's default ephemeral range (32768-60999), so outbound connections never occupy them,
-/// and never handed out twice per run, so a restarted instance can get its old port back.
-const PORT_LO: u16 = 20_000;
-const PORT_HI: u16 = 32_000;
-
-fn used_ports() -> &'static Mutex<BTreeSet<u16>> {
-    static USED: OnceLock<Mutex<BTreeSet<u16>>> = OnceLock::new();
-    USED.get_or_init(|| Mutex::new(BTreeSet::new()))
+/// Spawns `cmd` with stdout and stderr appended to `log`, dying with the bench (`PR_SET_PDEATHSIG`: the
+/// runtime's threads outlive every trial).
+fn spawn(name: String, cmd: Command, log: &Path) -> Result<Proc> {
+    let opts = vedette_fixture::Spawn {
+        die_with_parent: true,
+        panic_tail: 0,
+    };
+    Ok(Proc::spawn(name, cmd, log, opts)?)
 }
 
 /// A free TCP port on 127.0.0.1 (checked by binding it), unique within this run.
 pub fn free_port() -> Result<u16> {
-    let span = u32::from(PORT_HI - PORT_LO);
-    let seed = std::process::id().wrapping_mul(7919)
-        ^ std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-    let mut used = used_ports().lock().unwrap_or_else(|e| e.into_inner());
-    let start = seed % span;
-    for i in 0..span {
-        let port = PORT_LO + ((start + i * 13) % span) as u16;
-        if used.contains(&port) {
-            continue;
-        }
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            used.insert(port);
-            return Ok(port);
-        }
-    }
-    bail!("no free port in {PORT_LO}..{PORT_HI}")
+    Ok(vedette_fixture::free_port()?)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -329,17 +190,8 @@ pub fn spawn_redis(
 ) -> Result<Proc> {
     let data = dir.join(format!("redis-{port}"));
     fs::create_dir_all(&data)?;
-    let mut cmd = Command::new(&bins.redis_server);
-    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-        .args(["--repl-diskless-sync-delay", "0", "--logfile", ""])
-        .arg("--dir")
-        .arg(&data);
-    if let Some(m) = master {
-        cmd.args(["--replicaof", "127.0.0.1", &m.to_string()]);
-    }
-    cmd.args(extra);
-    Proc::spawn(
+    let cmd = vedette_fixture::redis_server_command(&bins.redis_server, port, &data, master, extra);
+    spawn(
         format!("redis-server:{port}"),
         cmd,
         &dir.join(format!("redis-{port}.log")),
@@ -387,17 +239,9 @@ pub async fn start_sentinel(
         dir.display()
     );
     fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
-    let mut cmd = Command::new(bins.sentinel(imp));
-    cmd.arg(&conf);
-    if imp == Impl::Redis
-        && bins
-            .redis_sentinel
-            .file_name()
-            .is_some_and(|n| n == "redis-server")
-    {
-        cmd.arg("--sentinel");
-    }
-    let proc = Proc::spawn(format!("{}:{port}", imp.label()), cmd, &dir.join("log.txt"))?;
+    // `redis-server` as the Redis sentinel binary gets `--sentinel`.
+    let cmd = vedette_fixture::sentinel_command(bins.sentinel(imp), &conf);
+    let proc = spawn(format!("{}:{port}", imp.label()), cmd, &dir.join("log.txt"))?;
     if let Err(e) = wait_pong(port, Duration::from_secs(15)).await {
         bail!("{e}\n{}", proc.log_tail(10));
     }

@@ -1,11 +1,14 @@
-//! Resource use of one sentinel monitoring 1, 100, 1000... masters: RSS and CPU% over a window.
+//! Resource use of one idle sentinel monitoring 1, 100, 1000... masters: RSS and CPU% over a window, for
+//! several layouts and down-after settings.
 //!
 //! The masters are real redis-servers, each monitored under several names (a sentinel monitors the same
-//! address under different names independently). Names per server are capped (`names_per_server`)
-//! because every hello a sentinel publishes on a server reaches all of that server's hello subscribers:
-//! with all names on one server the hello fan-out grows with the square of the name count and would
-//! dominate the measurement.
+//! address under different names independently). A [`Layout`] says how many names share one server:
+//! every hello a sentinel publishes on a server reaches all of that server's hello subscribers, so with
+//! many names per server the hello fan-out grows with the square of the name count (100 masters as
+//! 10 servers × 10 names receive 10× the hellos of 100 servers × 1 name).
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
@@ -15,11 +18,77 @@ use crate::client;
 use crate::cluster::Timings;
 use crate::procs::{self, Bins, Impl, Proc, WorkDir};
 
+/// `masters` names spread over servers carrying `names_per_server` names each (the last may carry fewer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Layout {
+    pub masters: usize,
+    pub names_per_server: usize,
+}
+
+impl Layout {
+    pub fn servers(&self) -> usize {
+        self.masters.div_ceil(self.names_per_server.max(1)).max(1)
+    }
+
+    /// Descriptors a sentinel needs for it: two links per master, plus listeners, logs and slack.
+    pub fn descriptors(&self) -> u64 {
+        2 * self.masters as u64 + 64
+    }
+}
+
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.servers();
+        match self.masters {
+            1 => write!(f, "1 master"),
+            m if s == 1 => write!(f, "{m} masters on 1 server"),
+            m => write!(
+                f,
+                "{m} masters = {s} servers × {}",
+                self.names_per_server.min(m)
+            ),
+        }
+    }
+}
+
+/// `M` (masters, names per server from `--names-per-server`) or `M:N` (N names per server); `M` alone
+/// is parsed with `names_per_server` 0, filled in by the caller.
+impl FromStr for Layout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (m, n) = match s.split_once(':') {
+            Some((m, n)) => (m, Some(n)),
+            None => (s, None),
+        };
+        let masters: usize = m.trim().parse().map_err(|_| {
+            format!("bad layout {s:?}: expected MASTERS or MASTERS:NAMES_PER_SERVER")
+        })?;
+        let names_per_server = match n {
+            Some(n) => n
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&n: &usize| n > 0)
+                .ok_or_else(|| format!("bad names per server in {s:?}"))?,
+            None => 0,
+        };
+        if masters == 0 {
+            return Err(format!("bad layout {s:?}: no masters"));
+        }
+        Ok(Layout {
+            masters,
+            names_per_server,
+        })
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ResourceResult {
     pub implementation: Impl,
     pub run: usize,
     pub masters: usize,
+    pub names_per_server: usize,
+    pub down_after_ms: u64,
     pub servers: usize,
     pub window_s: f64,
     /// VmRSS at the end of the window.
@@ -39,14 +108,21 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// `n` servers, spawned all at once and then waited for (1000 one after the other would take
+    /// minutes).
     pub async fn start(bins: &Bins, n: usize) -> Result<Pool> {
         let dir = WorkDir::new("resources")?;
         let mut ports = Vec::new();
         let mut ps = Vec::new();
         for _ in 0..n {
             let port = procs::free_port()?;
-            ps.push(procs::start_redis(bins, &dir.path, port, None, &[]).await?);
+            ps.push(procs::spawn_redis(bins, &dir.path, port, None, &[])?);
             ports.push(port);
+        }
+        for (port, p) in ports.iter().zip(&ps) {
+            if let Err(e) = procs::wait_pong(*port, Duration::from_secs(60)).await {
+                bail!("{e}\n{}", p.log_tail(10));
+            }
         }
         Ok(Pool {
             dir,
@@ -59,8 +135,7 @@ impl Pool {
 /// Knobs of one resource run.
 #[derive(Clone, Copy, Debug)]
 pub struct ResourceOpts {
-    pub masters: usize,
-    pub names_per_server: usize,
+    pub layout: Layout,
     pub warmup: Duration,
     pub window: Duration,
     pub timings: Timings,
@@ -73,14 +148,13 @@ pub async fn run(
     pool: &Pool,
     o: ResourceOpts,
 ) -> ResourceResult {
-    let servers = o
-        .masters
-        .div_ceil(o.names_per_server.max(1))
-        .clamp(1, pool.ports.len().max(1));
+    let servers = o.layout.servers().clamp(1, pool.ports.len().max(1));
     let mut r = ResourceResult {
         implementation: imp,
         run,
-        masters: o.masters,
+        masters: o.layout.masters,
+        names_per_server: o.layout.names_per_server,
+        down_after_ms: o.timings.down_after_ms,
         servers,
         window_s: o.window.as_secs_f64(),
         rss_mib: None,
@@ -104,7 +178,7 @@ async fn inner(
     r: &mut ResourceResult,
 ) -> Result<()> {
     let mut conf = String::new();
-    for i in 0..o.masters {
+    for i in 0..o.layout.masters {
         let port = pool
             .ports
             .get(i % servers)
@@ -117,9 +191,13 @@ async fn inner(
         ));
     }
     let port = procs::free_port()?;
-    let dir = pool
-        .dir
-        .sub(&format!("{}-{}-{run}", imp.label(), o.masters))?;
+    let dir = pool.dir.sub(&format!(
+        "{}-{}x{}-{}-{run}",
+        imp.label(),
+        o.layout.masters,
+        o.layout.names_per_server,
+        o.timings.down_after_ms
+    ))?;
     let mut sentinel = procs::start_sentinel(bins, imp, &dir, port, &conf).await?;
     let res = measure(&mut sentinel, port, o, r).await;
     sentinel.kill();
@@ -133,17 +211,15 @@ async fn measure(
     r: &mut ResourceResult,
 ) -> Result<()> {
     // Ready when every master has been INFOed (run id known).
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let masters = o.layout.masters;
+    let deadline = Instant::now() + Duration::from_secs(60 + masters as u64 / 100);
     loop {
         let (known, _) = masters_state(port).await.unwrap_or((0, 0));
-        if known == o.masters {
+        if known == masters {
             break;
         }
         if Instant::now() >= deadline {
-            bail!(
-                "only {known}/{} masters have a run id after 60 s",
-                o.masters
-            );
+            bail!("only {known}/{masters} masters have a run id after 60 s");
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -163,7 +239,7 @@ async fn measure(
         );
     }
     let (_, ok) = masters_state(port).await?;
-    r.all_masters_ok = Some(ok == o.masters);
+    r.all_masters_ok = Some(ok == masters);
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Target `config_load`: `sentinel.conf` and TOML loading (`src/config`), and the write-back of what was
 //! loaded.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use vedette::config::{detect_format, load_from_memory, tokenize, ConfigFormat, LoadedConfig};
@@ -22,6 +23,14 @@ pub(crate) fn has_include(content: &[u8]) -> bool {
     })
 }
 
+/// Files already loaded back (keyed by TOML or not, and the file written) and the state they loaded to.
+/// Loading dominates the cost of a core run and most runs persist the same few states, so the core
+/// target loads each distinct file once per process; two states that write the same file still fail.
+pub(crate) type LoadCache = HashMap<(bool, Vec<u8>), PersistedState>;
+
+/// Entries kept before the cache starts over (a few MB).
+const CACHE_MAX: usize = 4096;
+
 /// Write `state` the way the config's [`vedette::config::StateStore`] would, over `old` (the current
 /// `sentinel.conf`; unused for TOML), then load the result back. Returns the new file content, or panics
 /// with the file if it does not load or loads to a different state.
@@ -30,22 +39,41 @@ pub(crate) fn round_trip(
     toml: Option<&[u8]>,
     old: &[u8],
     state: &PersistedState,
+    mut cache: Option<&mut LoadCache>,
 ) -> Vec<u8> {
     let written = cfg
         .store
         .render(old, state, &cfg.server)
         .unwrap_or_else(|e| panic!("cannot render a state vedette would persist: {e}"));
+    let key = (toml.is_some(), written);
+    if let Some(known) = cache.as_ref().and_then(|c| c.get(&key)) {
+        assert!(
+            known == state,
+            "two states write the same file\n--- written ---\n{}\n--- state ---\n{state:#?}\n--- other ---\n{known:#?}",
+            String::from_utf8_lossy(&key.1)
+        );
+        return key.1;
+    }
+    let written = key.1;
     let loaded = match toml {
         Some(config) => load_from_memory(Path::new(TOML_PATH), config, Some(&written)),
         None => load_from_memory(Path::new(CONF_PATH), &written, None),
     };
     match loaded {
-        Ok(back) => assert!(
-            back.state == *state,
-            "the written state loads back different\n--- written ---\n{}\n--- state ---\n{state:#?}\n--- loaded ---\n{:#?}",
-            String::from_utf8_lossy(&written),
-            back.state
-        ),
+        Ok(back) => {
+            assert!(
+                back.state == *state,
+                "the written state loads back different\n--- written ---\n{}\n--- state ---\n{state:#?}\n--- loaded ---\n{:#?}",
+                String::from_utf8_lossy(&written),
+                back.state
+            );
+            if let Some(c) = cache.as_mut() {
+                if c.len() >= CACHE_MAX {
+                    c.clear();
+                }
+                c.insert((key.0, written.clone()), back.state);
+            }
+        }
         Err(e) => panic!(
             "the written state does not load: {e}\n--- written ---\n{}",
             String::from_utf8_lossy(&written)
@@ -80,7 +108,7 @@ pub fn config_load(data: &[u8]) {
             return;
         }
         if let Ok(cfg) = load_from_memory(Path::new(CONF_PATH), content, None) {
-            round_trip(&cfg, None, content, &startup_state(&cfg));
+            round_trip(&cfg, None, content, &startup_state(&cfg), None);
         }
         return;
     }
@@ -89,6 +117,6 @@ pub fn config_load(data: &[u8]) {
         _ => (content, None),
     };
     if let Ok(cfg) = load_from_memory(Path::new(TOML_PATH), config, state_file) {
-        round_trip(&cfg, Some(config), &[], &startup_state(&cfg));
+        round_trip(&cfg, Some(config), &[], &startup_state(&cfg), None);
     }
 }

@@ -78,8 +78,12 @@ pub fn resp_request(data: &[u8]) {
     if stream.len() < INLINE_MAX {
         let pieces = run(stream, &chunks, limits);
         assert_eq!(pieces, whole, "chunks {chunks:?} disagree with one read");
-        let bytewise = run(stream, &[1], limits);
-        assert_eq!(bytewise, whole, "byte-by-byte reads disagree with one read");
+        // Byte by byte costs a parser call per byte: only for short streams (the fuzzed chunk sizes
+        // cover the rest).
+        if stream.len() <= 512 {
+            let bytewise = run(stream, &[1], limits);
+            assert_eq!(bytewise, whole, "byte-by-byte reads disagree with one read");
+        }
     }
     for (inline, argv) in &whole.requests {
         if !inline {

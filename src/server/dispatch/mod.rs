@@ -36,6 +36,9 @@ pub(crate) use conn::{ConnState, Tracking};
 pub(crate) enum Outcome {
     /// A normal reply (suppressed by `CLIENT REPLY OFF|SKIP`).
     Reply(Frame),
+    /// A normal reply already encoded, the same in RESP2 and RESP3 (the cached
+    /// `GET-MASTER-ADDR-BY-NAME` answer: nothing built or encoded per request).
+    Encoded(bytes::Bytes),
     /// Pub/sub confirmations: always delivered, like Redis's "pushing" replies.
     Pushes(Vec<Frame>),
     /// Nothing to send (`CLIENT REPLY OFF|SKIP` themselves).
@@ -52,6 +55,22 @@ impl Outcome {
     }
     fn err(msg: impl Into<String>) -> Outcome {
         Outcome::reply(Reply::err(msg))
+    }
+}
+
+/// `name` or `name|sub`, as CLIENT LIST's `cmd=` and error messages show it; formatted only when needed.
+#[derive(Debug, Clone, Copy)]
+struct FullName {
+    name: &'static str,
+    sub: Option<&'static str>,
+}
+
+impl std::fmt::Display for FullName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.sub {
+            Some(sub) => write!(f, "{}|{sub}", self.name),
+            None => f.write_str(self.name),
+        }
     }
 }
 
@@ -77,8 +96,7 @@ pub(crate) async fn execute(
     st: &mut ConnState,
     argv: Vec<Vec<u8>>,
 ) -> Outcome {
-    let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
-    if name == "host:" || name == "post" {
+    if argv[0].eq_ignore_ascii_case(b"host:") || argv[0].eq_ignore_ascii_case(b"post") {
         // Redis's defence against cross-protocol scripting: an HTTP request is dropped without a reply.
         tracing::warn!(
             client = %st.entry.addr,
@@ -98,24 +116,33 @@ pub(crate) async fn execute(
         return Outcome::err(errors::wrong_arity(spec.name));
     }
     // Containers we execute here check their subcommand like Redis's dispatcher; SENTINEL's are the core's.
-    let mut fullname = spec.name.to_string();
+    let mut fullname = FullName {
+        name: spec.name,
+        sub: None,
+    };
     if spec.is_container() && argv.len() >= 2 {
         let sub = spec.subcommand(&argv[1]);
         if spec.name != "sentinel" {
             let Some(sub) = sub else {
                 return Outcome::err(errors::unknown_subcommand(spec.name, &argv[1]));
             };
-            fullname = format!("{}|{}", spec.name, sub.name);
+            fullname.sub = Some(sub.name);
             if !sub.arity_ok(argv.len()) {
-                return Outcome::err(errors::wrong_arity(&fullname));
+                return Outcome::err(errors::wrong_arity(&fullname.to_string()));
             }
         } else if let Some(sub) = sub {
-            fullname = format!("sentinel|{}", sub.name);
+            fullname.sub = Some(sub.name);
         }
     }
     {
         let mut es = st.entry.state();
-        es.last_cmd.clone_from(&fullname);
+        // Rewritten in place: no allocation once the string has grown to its longest name.
+        es.last_cmd.clear();
+        es.last_cmd.push_str(fullname.name);
+        if let Some(sub) = fullname.sub {
+            es.last_cmd.push('|');
+            es.last_cmd.push_str(sub);
+        }
         es.last_interaction = Instant::now();
     }
     if !st.authenticated && !spec.no_auth() {
@@ -135,7 +162,7 @@ pub(crate) async fn execute(
     super::clients::Stats::add(&ctx.stats.commands_processed, 1);
     let out = run(ctx, st, spec, argv).await;
     // CLIENT CACHING applies to the next command only.
-    if fullname != "client|caching" {
+    if !(fullname.name == "client" && fullname.sub == Some("caching")) {
         st.tracking.caching = None;
     }
     out
@@ -162,10 +189,11 @@ async fn run(
             let cached = if st.core_pending {
                 None
             } else {
-                ctx.core.cached_master_addr(&argv[2])
+                ctx.core.cached_master_addr_encoded(&argv[2])
             };
             match cached {
-                Some(r) => Outcome::reply(r),
+                Some(Ok(encoded)) => Outcome::Encoded(encoded),
+                Some(Err(r)) => Outcome::reply(r),
                 None => Outcome::Core(ctx.core.submit(argv).await),
             }
         }

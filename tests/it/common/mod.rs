@@ -17,14 +17,11 @@
 pub mod diff;
 pub mod resp;
 
-use std::collections::BTreeSet;
-use std::fmt::Display;
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::fs;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -39,165 +36,24 @@ pub const MASTER: &str = "mymaster";
 pub const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 // ---------------------------------------------------------------------------------------------------------
-// Ports
+// Ports, waiting, child processes: the shared fixture crate (also used by vedette-bench)
 
-/// Ports this process has handed out; never handed out twice, even after the owner is gone, because a
-/// restarted instance must be able to get its old port back.
-fn used_ports() -> &'static Mutex<BTreeSet<u16>> {
-    static USED: OnceLock<Mutex<BTreeSet<u16>>> = OnceLock::new();
-    USED.get_or_init(|| Mutex::new(BTreeSet::new()))
-}
+pub use vedette_fixture::{log_tail, port_answers, wait_for, wait_until};
+use vedette_fixture::{Proc, Spawn, POLL};
 
-/// Lowest and highest port handed out: below Linux's default ephemeral range (32768-60999), so outbound
-/// connections (replica to master, sentinel links) never occupy them.
-const PORT_LO: u16 = 20_000;
-const PORT_HI: u16 = 32_000;
-
-/// A free TCP port on 127.0.0.1, unique within this test binary.
-///
-/// Different test binaries (or parallel `cargo test` runs) start at different offsets derived from the PID
-/// and the clock, and every candidate is checked by binding it, so collisions are unlikely and detected.
+/// A free TCP port on 127.0.0.1, unique within this test binary ([`vedette_fixture::free_port`]).
 pub fn free_port() -> u16 {
-    let span = u32::from(PORT_HI - PORT_LO);
-    let seed = std::process::id().wrapping_mul(7919)
-        ^ std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-    let mut used = used_ports().lock().unwrap_or_else(|e| e.into_inner());
-    // Step by a prime so consecutive ports of one run spread out a little.
-    let start = seed % span;
-    for i in 0..span {
-        let port = PORT_LO + ((start + i * 13) % span) as u16;
-        if used.contains(&port) {
-            continue;
-        }
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() && !port_answers(port) {
-            used.insert(port);
-            return port;
-        }
-    }
-    panic!("no free port in {PORT_LO}..{PORT_HI}");
+    vedette_fixture::free_port().unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// True if something accepts connections on 127.0.0.1:port.
-pub fn port_answers(port: u16) -> bool {
-    TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_millis(200),
-    )
-    .is_ok()
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Waiting
-
-/// Poll interval of [`wait_until`]: short enough to measure reaction times in tens of milliseconds.
-const POLL: Duration = Duration::from_millis(20);
-
-/// Poll `cond` until it holds; panic with `what` after `timeout`.
-#[track_caller]
-pub fn wait_until(timeout: Duration, what: impl Display, mut cond: impl FnMut() -> bool) {
-    wait_for(timeout, what, || cond().then_some(()))
-}
-
-/// Poll `f` until it returns `Some`; panic with `what` after `timeout`.
-#[track_caller]
-pub fn wait_for<T>(timeout: Duration, what: impl Display, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if start.elapsed() >= timeout {
-            panic!("timed out after {timeout:?} waiting for: {what}");
-        }
-        thread::sleep(POLL);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Child processes
-
-/// A child process with its log file; killed (SIGKILL) and reaped on drop.
-struct Proc {
-    child: Child,
-    name: String,
-    log: PathBuf,
-    /// How many log lines to print when a test panics.
-    tail: usize,
-}
-
-impl Proc {
-    fn spawn(name: String, mut cmd: Command, log: &Path) -> Proc {
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap_or_else(|e| panic!("{name}: cannot open log {}: {e}", log.display()));
-        let err = out
-            .try_clone()
-            .unwrap_or_else(|e| panic!("{name}: cannot dup log fd: {e}"));
-        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name}: cannot spawn {cmd:?}: {e}"));
-        Proc {
-            child,
-            name,
-            log: log.to_path_buf(),
-            tail: 40,
-        }
-    }
-
-    fn pid(&self) -> i32 {
-        i32::try_from(self.child.id()).unwrap_or(i32::MAX)
-    }
-
-    fn signal(&self, sig: libc::c_int) {
-        // SAFETY: kill(2) on our own child's PID; the child is not reaped yet (we hold `Child`), so the
-        // PID cannot have been recycled.
-        unsafe {
-            libc::kill(self.pid(), sig);
-        }
-    }
-
-    /// `Some(status)` if the process has exited.
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-
-    fn kill(&mut self) {
-        if self.exited().is_none() {
-            // SIGCONT first: a stopped process still dies of SIGKILL, but be explicit.
-            self.signal(libc::SIGKILL);
-            self.signal(libc::SIGCONT);
-        }
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-        if thread::panicking() {
-            eprintln!(
-                "----- last lines of {} ({}) -----\n{}",
-                self.name,
-                self.log.display(),
-                log_tail(&self.log, self.tail)
-            );
-        }
-    }
-}
-
-/// The last `n` lines of a log file (for failure messages).
-pub fn log_tail(path: &Path, n: usize) -> String {
-    let Ok(f) = File::open(path) else {
-        return format!("(no log at {})", path.display());
+/// Start `cmd` (its output in `log`), printing the last `panic_tail` log lines if a test panics while it
+/// runs; panics if it cannot start.
+fn spawn(name: String, cmd: Command, log: &Path, panic_tail: usize) -> Proc {
+    let opts = Spawn {
+        panic_tail,
+        ..Spawn::default()
     };
-    let lines: Vec<String> = BufReader::new(f).lines().map_while(Result::ok).collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+    Proc::spawn(name, cmd, log, opts).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn tempdir(prefix: &str) -> TempDir {
@@ -292,20 +148,16 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--repl-diskless-sync-delay", "0"])
-            .arg("--dir")
-            .arg(self.dir.path());
-        if let Some(m) = self.replicaof {
-            cmd.args(["--replicaof", "127.0.0.1", &m.to_string()]);
-        }
-        cmd.args(&self.extra);
+        let cmd = vedette_fixture::redis_server_command(
+            "redis-server",
+            self.port,
+            self.dir.path(),
+            self.replicaof,
+            &self.extra,
+        );
         self.starts += 1;
         let log = self.dir.path().join("redis.log");
-        let mut proc = Proc::spawn(format!("redis-server:{}", self.port), cmd, &log);
-        proc.tail = 15;
+        let mut proc = spawn(format!("redis-server:{}", self.port), cmd, &log, 15);
         wait_ping(&mut proc, self.port);
         self.proc = Some(proc);
     }
@@ -330,14 +182,14 @@ impl RedisServer {
     /// SIGSTOP: the server keeps its socket but stops answering.
     pub fn stop(&self) {
         if let Some(p) = &self.proc {
-            p.signal(libc::SIGSTOP);
+            let _ = p.signal(libc::SIGSTOP);
         }
     }
 
     /// SIGCONT after [`stop`](Self::stop).
     pub fn cont(&self) {
         if let Some(p) = &self.proc {
-            p.signal(libc::SIGCONT);
+            let _ = p.signal(libc::SIGCONT);
         }
     }
 
@@ -708,13 +560,13 @@ impl Sentinel {
         let conf_path = self.conf_path();
         let mut cmd = match self.flavor {
             Flavor::Redis => {
-                let mut c = Command::new("redis-sentinel");
-                c.arg(&conf_path);
-                c
+                vedette_fixture::sentinel_command(Path::new("redis-sentinel"), &conf_path)
             }
             Flavor::Vedette => {
-                let mut c = Command::new(env!("CARGO_BIN_EXE_vedette"));
-                c.arg(&conf_path);
+                let mut c = vedette_fixture::sentinel_command(
+                    Path::new(env!("CARGO_BIN_EXE_vedette")),
+                    &conf_path,
+                );
                 if std::env::var_os("RUST_LOG").is_none() {
                     c.env("RUST_LOG", "debug");
                 }
@@ -724,10 +576,11 @@ impl Sentinel {
         if let Some(n) = self.nofile {
             limit_nofile(&mut cmd, n);
         }
-        let mut proc = Proc::spawn(
+        let mut proc = spawn(
             format!("{}:{}", self.flavor.name(), self.port),
             cmd,
             &self.log_path(),
+            40,
         );
         wait_ping(&mut proc, self.port);
         self.proc = Some(proc);
@@ -765,14 +618,14 @@ impl Sentinel {
     /// SIGSTOP.
     pub fn stop(&self) {
         if let Some(p) = &self.proc {
-            p.signal(libc::SIGSTOP);
+            let _ = p.signal(libc::SIGSTOP);
         }
     }
 
     /// SIGCONT.
     pub fn cont(&self) {
         if let Some(p) = &self.proc {
-            p.signal(libc::SIGCONT);
+            let _ = p.signal(libc::SIGCONT);
         }
     }
 
