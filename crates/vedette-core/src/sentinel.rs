@@ -9,7 +9,7 @@ use crate::instance::{Common, InfoState, Inst, Link, Master, Peer, Replica, Who}
 use crate::io::{ClientId, Input, LinkId, Output, PersistSeq, ScriptJob};
 use crate::outbox::{Covered, Outbox};
 use crate::reply::{errors, Reply};
-use crate::table::{LinkMap, MasterId, Table};
+use crate::table::{MasterId, Table};
 use crate::time::Instant;
 use crate::wire::info::Role;
 
@@ -117,7 +117,7 @@ pub struct Sentinel {
     pub(crate) global: GlobalConfig,
     /// Monitored masters by id; named by their configured name.
     pub(crate) masters: Table<MasterId, Master>,
-    pub(crate) links: LinkMap,
+    pub(crate) links: std::collections::BTreeMap<LinkId, Link>,
     next_link: u64,
     pub(crate) t: Timings,
     pub(crate) out: Outbox,
@@ -153,7 +153,7 @@ impl Sentinel {
             current_epoch: state.current_epoch,
             global: state.global.clone(),
             masters: Table::new(),
-            links: LinkMap::default(),
+            links: std::collections::BTreeMap::new(),
             next_link: 1,
             t: Timings::default(),
             out: Outbox::new(Covered::of(&state)),

@@ -319,30 +319,3 @@ impl<K: Key, T> std::ops::Index<K> for Table<K, T> {
         }
     }
 }
-
-/// Links by id. Link ids are handed to the shell, so they stay monotonic (never reused); a hash map
-/// with a fixed multiplicative hash finds one in O(1) (the B-tree it replaces was an eighth of a
-/// 1000-master tick). Never iterated, so its order cannot leak into behaviour.
-pub(crate) type LinkMap = std::collections::HashMap<
-    crate::io::LinkId,
-    crate::instance::Link,
-    std::hash::BuildHasherDefault<IdHasher>,
->;
-
-/// Fibonacci hashing of one integer: deterministic (no per-process seed) and spreads sequential ids.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
