@@ -5,15 +5,20 @@ use vedette::link::codec::{parse, DecodeError, Frame, FrameReader, Limits};
 use crate::source::Source;
 
 /// Decode every frame of `stream` fed in `chunks` (cycled; `0` = all at once): the frames, then the
-/// error that ended the stream if any, then the bytes left over.
+/// error that ended the stream if any.
+///
+/// Each chunk is also `stream.len() / 32` bytes longer: an incomplete aggregate is re-walked from its
+/// start on every read, so byte-sized reads of a long stream would make one run quadratic (short
+/// streams are still split at every byte).
 fn read(stream: &[u8], chunks: &[usize], limits: Limits) -> (Vec<Frame>, Option<DecodeError>) {
+    let extra = stream.len() / 32;
     let mut r = FrameReader::new(limits);
     let mut frames = Vec::new();
     let mut rest = stream;
     let mut i = 0;
     while !rest.is_empty() {
         let n = match chunks.get(i % chunks.len().max(1)) {
-            Some(&n) if n > 0 => n.min(rest.len()),
+            Some(&n) if n > 0 => (n + extra).min(rest.len()),
             _ => rest.len(),
         };
         i += 1;
