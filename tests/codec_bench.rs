@@ -15,7 +15,8 @@ use vedette::link::codec::{parse, Limits};
 const INFO: &[u8] = include_bytes!("data/info_reply.resp");
 
 fn replies() -> Vec<(&'static str, Vec<u8>)> {
-    let hello = b"127.0.0.1,26379,0123456789012345678901234567890123456789,3,mymaster,127.0.0.1,6379,2";
+    let hello =
+        b"127.0.0.1,26379,0123456789012345678901234567890123456789,3,mymaster,127.0.0.1,6379,2";
     let mut msg = Vec::new();
     msg.extend_from_slice(b"*3\r\n$7\r\nmessage\r\n$18\r\n__sentinel__:hello\r\n");
     msg.extend_from_slice(format!("${}\r\n", hello.len()).as_bytes());
@@ -50,7 +51,10 @@ fn ns_per(iters: u32, mut f: impl FnMut()) -> f64 {
 fn all_three_parse_every_sample() {
     for (name, bytes) in replies() {
         let ours = parse(&bytes, &Limits::default());
-        assert!(matches!(ours, Ok(Some((_, n))) if n == bytes.len()), "{name}");
+        assert!(
+            matches!(ours, Ok(Some((_, n))) if n == bytes.len()),
+            "{name}"
+        );
         assert!(redis::parse_redis_value(&bytes).is_ok(), "{name}");
         let rp = redis_protocol::resp2::decode::decode(&bytes);
         assert!(matches!(rp, Ok(Some((_, n))) if n == bytes.len()), "{name}");
