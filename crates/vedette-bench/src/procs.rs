@@ -188,9 +188,39 @@ pub fn spawn_redis(
     master: Option<u16>,
     extra: &[&str],
 ) -> Result<Proc> {
+    spawn_redis_grouped(bins, dir, port, master, extra, None, 0)
+}
+
+/// [`spawn_redis`] into process group `pgroup` (`Some(0)`: a new group led by this server), so that a
+/// whole set of servers dies in one `kill(-pgid, SIGKILL)` — a loop of 1000 `kill`s on a loaded machine
+/// takes most of a second, which would spread "at once" over the measurement. `nice` > 0 lowers its
+/// priority (and its threads') by that much.
+pub fn spawn_redis_grouped(
+    bins: &Bins,
+    dir: &Path,
+    port: u16,
+    master: Option<u16>,
+    extra: &[&str],
+    pgroup: Option<i32>,
+    nice: i32,
+) -> Result<Proc> {
+    use std::os::unix::process::CommandExt;
     let data = dir.join(format!("redis-{port}"));
     fs::create_dir_all(&data)?;
-    let cmd = vedette_fixture::redis_server_command(&bins.redis_server, port, &data, master, extra);
+    let mut cmd =
+        vedette_fixture::redis_server_command(&bins.redis_server, port, &data, master, extra);
+    if let Some(g) = pgroup {
+        cmd.process_group(g);
+    }
+    if nice > 0 {
+        // SAFETY: setpriority is async-signal-safe; it only changes the forked child's niceness.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+                Ok(())
+            });
+        }
+    }
     spawn(
         format!("redis-server:{port}"),
         cmd,
@@ -232,6 +262,23 @@ pub async fn start_sentinel(
     port: u16,
     conf_body: &str,
 ) -> Result<Proc> {
+    let proc = spawn_sentinel(bins, imp, dir, port, conf_body)?;
+    if let Err(e) = wait_pong(port, Duration::from_secs(15)).await {
+        bail!("{e}\n{}", proc.log_tail(10));
+    }
+    Ok(proc)
+}
+
+/// Spawns a sentinel like [`start_sentinel`] without waiting for it (the storm starts three at once and
+/// waits longer: redis-sentinel saves its config, with an fsync, for each of 1000 replicas it discovers
+/// before it answers).
+pub fn spawn_sentinel(
+    bins: &Bins,
+    imp: Impl,
+    dir: &Path,
+    port: u16,
+    conf_body: &str,
+) -> Result<Proc> {
     fs::create_dir_all(dir)?;
     let conf = dir.join("sentinel.conf");
     let text = format!(
@@ -241,11 +288,7 @@ pub async fn start_sentinel(
     fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
     // `redis-server` as the Redis sentinel binary gets `--sentinel`.
     let cmd = vedette_fixture::sentinel_command(bins.sentinel(imp), &conf);
-    let proc = spawn(format!("{}:{port}", imp.label()), cmd, &dir.join("log.txt"))?;
-    if let Err(e) = wait_pong(port, Duration::from_secs(15)).await {
-        bail!("{e}\n{}", proc.log_tail(10));
-    }
-    Ok(proc)
+    spawn(format!("{}:{port}", imp.label()), cmd, &dir.join("log.txt"))
 }
 
 // ---------------------------------------------------------------------------------------------------------

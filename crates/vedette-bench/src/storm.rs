@@ -1,16 +1,31 @@
 //! Failover storm: one host carrying many masters dies at once. N masters (default 100), each a real
-//! redis-server with one replica, are watched by 3 sentinels of one implementation; once every sentinel
-//! sees every master healthy, every master is SIGKILLed in one tight loop. A master counts as switched on
-//! a sentinel once that sentinel's `SENTINEL get-master-addr-by-name` names the replica (every sentinel is
-//! polled with one pipeline of all names every 20 ms, as a client would see it); the sentinels' events
-//! tell whether any master was switched twice (a spurious second failover) and how many elections were
-//! lost (`-failover-abort-not-elected`).
+//! redis-server with its own replica (2 × N processes), are watched by 3 sentinels of one
+//! implementation; once every sentinel is out of TILT and sees every master healthy, every master
+//! server is SIGKILLed at once (one `kill(2)` of their process group). A master counts as switched on a
+//! sentinel once that sentinel's `SENTINEL get-master-addr-by-name` names the replica (every sentinel is
+//! polled with one pipeline of the names it has not switched yet, as a client would see it); the
+//! sentinels' events give the timeline (when every master was `+sdown` / `+odown` / elected /
+//! promoted), whether any master was switched twice (a spurious second failover) and how many
+//! elections were lost (`-failover-abort-not-elected`).
+//!
+//! Scale: 1000 masters mean 2000 redis-servers and 12,000 sentinel links on one machine. By default
+//! every master keeps its own process and replica (`--storm-servers` deals the names over fewer servers,
+//! whose names then share one replica, so each of their failovers promotes the same server); the
+//! servers are started all at once and waited for in bounded parallel rounds, and above
+//! [`SMALL_ABOVE`] servers they run with `--hz 1` (2000 idle servers at the default 10 Hz cost a whole
+//! core of a 2-core machine) and a 16 KiB replication backlog. Ports are kept
+//! between runs ([`storm_ports`]): the fixture never hands a port out twice, and 2003 ports per run
+//! would exhaust its range after six runs.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -20,12 +35,17 @@ use crate::failover::{ms_since, subscriber, Event, Events, Tasks};
 use crate::procs::{self, Bins, Impl, Proc, WorkDir};
 
 /// The deadlines at which the switched masters are counted (seconds after the kill).
-pub const MARKS_S: [u64; 4] = [1, 2, 5, 10];
+pub const MARKS_S: [u64; 6] = [1, 2, 3, 4, 5, 10];
 
 /// Knobs of a storm run.
 #[derive(Clone, Debug)]
 pub struct StormOpts {
     pub masters: usize,
+    /// Master redis-servers (each with one replica server) carrying the masters, names dealt round-robin
+    /// (`m<i>` on server `i % servers`); 0 or ≥ `masters`: one server per master. A server carrying
+    /// several names is several masters that share one replica, so each of their failovers promotes the
+    /// same server.
+    pub servers: usize,
     pub timings: Timings,
     /// From the kill until every master must be switched on every sentinel.
     pub timeout: Duration,
@@ -34,22 +54,81 @@ pub struct StormOpts {
     pub keep: bool,
 }
 
+impl StormOpts {
+    /// Master servers actually started.
+    pub fn server_count(&self) -> usize {
+        if self.servers == 0 || self.servers >= self.masters {
+            self.masters
+        } else {
+            self.servers
+        }
+    }
+
+    /// How often every sentinel is asked where the masters are: 20 ms up to 100 masters (as in Step 6),
+    /// 50 ms beyond, so that 1000 names × 3 sentinels stay a few percent of a sentinel's CPU.
+    pub fn poll(&self) -> Duration {
+        if self.masters <= 100 {
+            Duration::from_millis(20)
+        } else {
+            Duration::from_millis(50)
+        }
+    }
+}
+
+/// Beyond this many master servers the redis-servers run with [`SMALL_ARGS`] too.
+pub const SMALL_ABOVE: usize = 200;
+
+/// Every storm redis-server: persistence-free (the fixture adds `--save '' --appendonly no`), small.
+const REDIS_ARGS: &[&str] = &["--maxmemory", "16mb", "--maxclients", "1000"];
+/// Added for large storms: 1 Hz server cron (idle CPU of 2000 servers from ~1 core to ~0.3) and the
+/// smallest replication backlog. Neither is on a failover path: promotion (`REPLICAOF NO ONE`), `INFO`
+/// and the replica's reconnect (replication cron, once a second at any hz) do not depend on it.
+const SMALL_ARGS: &[&str] = &["--hz", "1", "--repl-backlog-size", "16kb"];
+/// Niceness of the servers of a large storm. They stand in for a fleet of remote hosts; on one 2-core
+/// machine 2000 of them would otherwise starve the sentinels under test (the scheduler shares CPU per
+/// runnable task: a sentinel with 60 runnable servers beside it got a few percent of a core, missed its
+/// peers' pings and flagged them `+sdown`, so no election could gather votes).
+const SMALL_NICE: i32 = 10;
+
 /// Everything measured in one storm run. Times are milliseconds after the first SIGKILL.
 #[derive(Clone, Debug, Serialize)]
 pub struct StormResult {
     pub implementation: Impl,
     pub run: usize,
     pub masters: usize,
+    /// Master redis-servers (as many replica servers again).
+    pub servers: usize,
     pub error: Option<String>,
+    /// `/proc/loadavg` when the run started.
+    pub load_avg: String,
     /// Starting every process and waiting for every sentinel to see every master, replica and peer.
     pub settle_ms: Option<f64>,
-    /// How long the SIGKILL loop over all masters took.
+    /// Of that: until every redis-server answered PING, every replica was linked, the sentinels were
+    /// started, and every sentinel reported every master settled.
+    pub servers_up_ms: Option<f64>,
+    pub replicas_linked_ms: Option<f64>,
+    pub sentinels_started_ms: Option<f64>,
+    pub discovered_ms: Option<f64>,
+    /// Address poll period used.
+    pub poll_ms: f64,
+    /// How long the one `kill(-pgid, SIGKILL)` of all master servers took.
     pub kill_spread_ms: Option<f64>,
+    /// Every master `+sdown` on every sentinel (from the events).
+    pub all_sdown_ms: Option<f64>,
+    /// Every master `+odown` on some sentinel (per master the first, then the latest master).
+    pub all_odown_ms: Option<f64>,
+    /// Every master had an `+elected-leader`, `+promoted-slave` (per master the first).
+    pub all_elected_ms: Option<f64>,
+    pub all_promoted_ms: Option<f64>,
     /// First `+switch-master` event of any master on any sentinel.
     pub first_switch_ms: Option<f64>,
+    /// Every sentinel published `+switch-master` for every master (the event-stream view of the next).
+    pub all_switch_events_ms: Option<f64>,
     /// Every sentinel names every master's replica (`get-master-addr-by-name`; None: not within the
     /// timeout).
     pub all_switched_ms: Option<f64>,
+    /// Median over masters of "switched on every sentinel".
+    pub median_switched_ms: Option<f64>,
     /// Masters switched on every sentinel within each of [`MARKS_S`].
     pub switched_within: Vec<usize>,
     /// Masters not switched on every sentinel at the end.
@@ -66,24 +145,47 @@ pub struct StormResult {
     pub aborts_not_elected: usize,
     /// `+sdown` of a peer sentinel during the storm (a sign of a stalled loop).
     pub peer_sdown: usize,
+    /// `+tilt` events (a sentinel's loop stalled > 2 s; it then acts on nothing for 30 s).
+    pub tilts: usize,
     /// Distinct sentinels that led at least one master.
     pub leaders: usize,
+    /// CPU time (utime + stime) each sentinel used from the kill until every master was switched (or
+    /// the timeout): close to the elapsed time means that sentinel was CPU-bound.
+    pub sentinel_cpu_ms: Vec<f64>,
+    /// Elapsed time of that window.
+    pub cpu_window_ms: Option<f64>,
     pub workdir: Option<String>,
 }
 
 impl StormResult {
-    fn new(imp: Impl, run: usize, masters: usize) -> StormResult {
+    fn new(imp: Impl, run: usize, o: &StormOpts) -> StormResult {
         StormResult {
             implementation: imp,
             run,
-            masters,
+            masters: o.masters,
+            servers: o.server_count(),
             error: None,
+            load_avg: std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             settle_ms: None,
+            servers_up_ms: None,
+            replicas_linked_ms: None,
+            sentinels_started_ms: None,
+            discovered_ms: None,
+            poll_ms: o.poll().as_secs_f64() * 1000.0,
             kill_spread_ms: None,
+            all_sdown_ms: None,
+            all_odown_ms: None,
+            all_elected_ms: None,
+            all_promoted_ms: None,
             first_switch_ms: None,
+            all_switch_events_ms: None,
             all_switched_ms: None,
+            median_switched_ms: None,
             switched_within: vec![0; MARKS_S.len()],
-            unswitched: masters,
+            unswitched: o.masters,
             spurious_masters: 0,
             extra_switches: 0,
             wrong_switches: 0,
@@ -91,7 +193,10 @@ impl StormResult {
             elected: 0,
             aborts_not_elected: 0,
             peer_sdown: 0,
+            tilts: 0,
             leaders: 0,
+            sentinel_cpu_ms: Vec::new(),
+            cpu_window_ms: None,
             workdir: None,
         }
     }
@@ -100,12 +205,25 @@ impl StormResult {
     pub fn summary(&self) -> String {
         let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
         let within: Vec<String> = self.switched_within.iter().map(|n| n.to_string()).collect();
+        let cpu: Vec<String> = self
+            .sentinel_cpu_ms
+            .iter()
+            .map(|c| format!("{c:.0}"))
+            .collect();
         let mut s = format!(
-            "all switched {} ms (first {} ms); switched within {} s: {} of {}; unswitched {}; spurious {}; \
-             +try-failover {}, +elected-leader {} ({} leader(s)), -failover-abort-not-elected {}; \
-             peer +sdown {}; kill loop {} ms",
+            "all switched {} ms (first {} ms, median master {} ms; events: all +sdown {}, +odown {}, \
+             elected {}, promoted {}, +switch-master {}); switched within {} s: {} of {}; unswitched {}; \
+             spurious {}; +try-failover {}, +elected-leader {} ({} leader(s)), \
+             -failover-abort-not-elected {}; peer +sdown {}; +tilt {}; sentinel CPU {} ms in {} ms; \
+             settle {} ms (servers {}, replicas {}, sentinels {}, discovered {}); kill {} ms; load {}",
             f(self.all_switched_ms),
             f(self.first_switch_ms),
+            f(self.median_switched_ms),
+            f(self.all_sdown_ms),
+            f(self.all_odown_ms),
+            f(self.all_elected_ms),
+            f(self.all_promoted_ms),
+            f(self.all_switch_events_ms),
             MARKS_S.map(|m| m.to_string()).join("/"),
             within.join("/"),
             self.masters,
@@ -116,7 +234,16 @@ impl StormResult {
             self.leaders,
             self.aborts_not_elected,
             self.peer_sdown,
+            self.tilts,
+            cpu.join("/"),
+            f(self.cpu_window_ms),
+            f(self.settle_ms),
+            f(self.servers_up_ms),
+            f(self.replicas_linked_ms),
+            f(self.sentinels_started_ms),
+            f(self.discovered_ms),
             self.kill_spread_ms.map_or("-".into(), |v| format!("{v:.1}")),
+            self.load_avg,
         );
         if self.wrong_switches > 0 {
             s.push_str(&format!(
@@ -139,24 +266,28 @@ impl StormResult {
 /// The storm topology: `masters` masters `m0..` with one replica each, and the sentinels.
 struct StormCluster {
     dir: WorkDir,
-    /// (master port, replica port) per master name index.
+    /// (master port, replica port) per master server.
+    servers: Vec<(u16, u16)>,
+    /// (master port, replica port) per master name index (`servers[i % servers.len()]`).
     pairs: Vec<(u16, u16)>,
     masters: Vec<Proc>,
-    _replicas: Vec<Proc>,
+    replicas: Vec<Proc>,
     sentinel_ports: Vec<u16>,
     sentinels: Vec<Proc>,
 }
 
 impl StormCluster {
+    /// Kills every process: sentinels first (so they do not react to the servers going away), then
+    /// SIGKILL to every server before reaping any, so 2000 servers die in parallel.
     fn kill_all(&mut self) {
         for s in &mut self.sentinels {
             s.kill();
         }
-        for m in &mut self.masters {
-            m.kill();
+        for p in self.masters.iter().chain(&self.replicas) {
+            let _ = p.signal(libc::SIGKILL);
         }
-        for r in &mut self._replicas {
-            r.kill();
+        for p in self.masters.iter_mut().chain(&mut self.replicas) {
+            p.kill();
         }
     }
 }
@@ -167,76 +298,227 @@ impl Drop for StormCluster {
     }
 }
 
-/// Small, persistence-free redis-servers: 200 of them must fit a small machine.
-const REDIS_ARGS: &[&str] = &["--maxmemory", "16mb", "--maxclients", "1000"];
+/// Ports of earlier storm runs, reused (when still free) before new ones are taken.
+fn port_pool() -> &'static Mutex<Vec<u16>> {
+    static POOL: OnceLock<Mutex<Vec<u16>>> = OnceLock::new();
+    POOL.get_or_init(|| Mutex::new(Vec::new()))
+}
 
-async fn start(bins: &Bins, imp: Impl, o: &StormOpts, run: usize) -> Result<StormCluster> {
-    let dir = WorkDir::new(&format!("storm{}-{}-{}", o.masters, run, imp.label()))?;
-    let mut pairs = Vec::with_capacity(o.masters);
-    for _ in 0..o.masters {
-        pairs.push((procs::free_port()?, procs::free_port()?));
+/// `n` distinct free ports on 127.0.0.1: first those of earlier runs that can be bound again (the
+/// previous run's servers are killed and reaped; listeners use `SO_REUSEADDR`, as redis-server does, so
+/// TIME_WAIT does not block them), then new ones from the fixture.
+fn storm_ports(n: usize) -> Result<Vec<u16>> {
+    let mut pool = port_pool().lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = Vec::with_capacity(n);
+    for &p in pool.iter() {
+        if out.len() == n {
+            break;
+        }
+        if TcpListener::bind(("127.0.0.1", p)).is_ok() && !vedette_fixture::port_answers(p) {
+            out.push(p);
+        }
     }
-    // Spawn everything, then wait for all of it at once: 200 servers start in about a second.
-    let mut masters = Vec::with_capacity(o.masters);
-    for &(m, _) in &pairs {
-        masters.push(procs::spawn_redis(bins, &dir.path, m, None, REDIS_ARGS)?);
+    while out.len() < n {
+        let p = procs::free_port()?;
+        pool.push(p);
+        out.push(p);
     }
-    wait_all_pong(pairs.iter().map(|p| p.0)).await?;
-    let mut replicas = Vec::with_capacity(o.masters);
-    for &(m, r) in &pairs {
-        replicas.push(procs::spawn_redis(bins, &dir.path, r, Some(m), REDIS_ARGS)?);
+    Ok(out)
+}
+
+/// Checks every item with `check` (at most `parallel` at once) in rounds `pause` apart until all pass;
+/// fails at `deadline` naming how many, and which, did not.
+async fn wait_each<T, F, Fut>(
+    what: &str,
+    items: Vec<T>,
+    parallel: usize,
+    pause: Duration,
+    deadline: Instant,
+    check: F,
+) -> Result<()>
+where
+    T: Copy + std::fmt::Debug,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let total = items.len();
+    let mut pending = items;
+    loop {
+        let results: Vec<(T, bool)> = futures_util::stream::iter(pending.iter().copied())
+            .map(|t| {
+                let f = check(t);
+                async move { (t, f.await) }
+            })
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        pending = results
+            .into_iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(t, _)| t)
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let first: Vec<String> = pending.iter().take(5).map(|t| format!("{t:?}")).collect();
+            bail!(
+                "{} of {total} {what} not ready in time (first: {})",
+                pending.len(),
+                first.join(", ")
+            );
+        }
+        tokio::time::sleep(pause).await;
     }
-    wait_all_pong(pairs.iter().map(|p| p.1)).await?;
-    let linked = futures_util::future::join_all(
-        pairs
-            .iter()
-            .map(|&(m, r)| cluster::wait_link_up(r, m, Duration::from_secs(30))),
+}
+
+async fn pongs(port: u16) -> bool {
+    matches!(
+        client::cmd_once(port, &["PING"], Duration::from_millis(500)).await,
+        Ok(v) if client::as_string(&v).as_deref() == Some("PONG")
     )
-    .await;
-    for l in linked {
-        l?;
+}
+
+/// Milliseconds since `t`.
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+async fn start(
+    bins: &Bins,
+    imp: Impl,
+    o: &StormOpts,
+    run: usize,
+    r: &mut StormResult,
+    t_start: Instant,
+) -> Result<StormCluster> {
+    let n = o.server_count();
+    let dir = WorkDir::new(&format!("storm{}-{}-{}", o.masters, run, imp.label()))?;
+    let ports = storm_ports(2 * n + 3)?;
+    let servers: Vec<(u16, u16)> = ports[..2 * n].chunks(2).map(|c| (c[0], c[1])).collect();
+    let pairs: Vec<(u16, u16)> = (0..o.masters).map(|i| servers[i % n]).collect();
+    let sentinel_ports = ports[2 * n..].to_vec();
+    let mut args: Vec<&str> = REDIS_ARGS.to_vec();
+    let mut nice = 0;
+    if n > SMALL_ABOVE {
+        args.extend_from_slice(SMALL_ARGS);
+        nice = SMALL_NICE;
     }
+    // Spawn everything at once (a replica started before its master retries once a second), then wait
+    // for all of it in bounded parallel rounds: 2000 servers start in about half a minute on 2 cores.
+    let mut c = StormCluster {
+        dir,
+        servers,
+        pairs,
+        masters: Vec::with_capacity(n),
+        replicas: Vec::with_capacity(n),
+        sentinel_ports,
+        sentinels: Vec::new(),
+    };
+    // The master servers share one process group (led by the first), so one kill(2) kills them all.
+    for i in 0..n {
+        let m = c.servers[i].0;
+        let group = c.masters.first().map_or(0, Proc::pid);
+        c.masters.push(procs::spawn_redis_grouped(
+            bins,
+            &c.dir.path,
+            m,
+            None,
+            &args,
+            Some(group),
+            nice,
+        )?);
+    }
+    for i in 0..n {
+        let (m, rp) = c.servers[i];
+        c.replicas.push(procs::spawn_redis_grouped(
+            bins,
+            &c.dir.path,
+            rp,
+            Some(m),
+            &args,
+            None,
+            nice,
+        )?);
+    }
+    let scaled = |base_s: u64, per_server_ms: u64| {
+        Instant::now()
+            + Duration::from_secs(base_s)
+            + Duration::from_millis(per_server_ms * n as u64)
+    };
+    let all: Vec<u16> = c.servers.iter().flat_map(|&(m, r)| [m, r]).collect();
+    wait_each(
+        "redis-servers answering PING",
+        all,
+        64,
+        Duration::from_millis(50),
+        scaled(30, 60),
+        pongs,
+    )
+    .await?;
+    r.servers_up_ms = Some(ms(t_start));
+    wait_each(
+        "replicas linked to their master",
+        c.servers.clone(),
+        64,
+        Duration::from_millis(100),
+        scaled(30, 30),
+        |(m, rp)| cluster::replica_linked(rp, m),
+    )
+    .await?;
+    r.replicas_linked_ms = Some(ms(t_start));
     let mut conf = String::new();
-    for (i, &(m, _)) in pairs.iter().enumerate() {
-        conf.push_str(&format!(
+    for (i, &(m, _)) in c.pairs.iter().enumerate() {
+        let _ = write!(
+            conf,
             "sentinel monitor m{i} 127.0.0.1 {m} 2\n\
              sentinel down-after-milliseconds m{i} {}\n\
              sentinel failover-timeout m{i} {}\n",
             o.timings.down_after_ms, o.timings.failover_timeout_ms
-        ));
+        );
     }
-    let mut c = StormCluster {
-        dir,
-        pairs,
-        masters,
-        _replicas: replicas,
-        sentinel_ports: Vec::new(),
-        sentinels: Vec::new(),
-    };
+    // All three at once; redis-sentinel answers only after saving its config (an fsync) for every
+    // replica its first INFOs discover, which at 1000 masters takes tens of seconds.
     for i in 0..3 {
-        let port = procs::free_port()?;
+        let port = c.sentinel_ports[i];
         let sdir = c.dir.sub(&format!("sentinel-{i}"))?;
-        let p = procs::start_sentinel(bins, imp, &sdir, port, &conf).await?;
-        c.sentinel_ports.push(port);
-        c.sentinels.push(p);
+        c.sentinels
+            .push(procs::spawn_sentinel(bins, imp, &sdir, port, &conf)?);
     }
+    let sentinel_deadline =
+        Instant::now() + Duration::from_secs(30) + Duration::from_millis(240 * o.masters as u64);
+    let ports = c.sentinel_ports.clone();
+    if let Err(e) = wait_each(
+        "sentinels answering PING",
+        ports,
+        3,
+        Duration::from_millis(50),
+        sentinel_deadline,
+        pongs,
+    )
+    .await
+    {
+        let tails: Vec<String> = c.sentinels.iter().map(|s| s.log_tail(5)).collect();
+        bail!("{e}\n{}", tails.join("\n"));
+    }
+    r.sentinels_started_ms = Some(ms(t_start));
     Ok(c)
 }
 
-async fn wait_all_pong(ports: impl Iterator<Item = u16>) -> Result<()> {
-    let waits: Vec<_> = ports
-        .map(|p| procs::wait_pong(p, Duration::from_secs(30)))
-        .collect();
-    for r in futures_util::future::join_all(waits).await {
-        r?;
-    }
-    Ok(())
-}
-
-/// Every sentinel sees every master as a plain healthy `master` with its replica and both peers.
+/// Every sentinel is out of TILT and sees every master as a plain healthy `master` with its replica and
+/// both peers. (A sentinel whose start-up stalled it — redis-sentinel fsyncs its config for each of the
+/// 3000 replicas and peers it discovers at 1000 masters — stays in TILT for 30 s and would not act on
+/// the storm at all.)
 async fn settled(c: &StormCluster, masters: usize) -> Result<()> {
     for &s in &c.sentinel_ports {
-        let v = client::cmd_once(s, &["SENTINEL", "masters"], Duration::from_secs(2)).await?;
+        let info = client::cmd_once(s, &["INFO", "sentinel"], Duration::from_secs(5)).await?;
+        if client::info_fields(&info)
+            .get("sentinel_tilt")
+            .is_some_and(|t| t != "0")
+        {
+            bail!("sentinel {s} is in TILT");
+        }
+        let v = client::cmd_once(s, &["SENTINEL", "masters"], Duration::from_secs(5)).await?;
         let redis::Value::Array(items) = v else {
             bail!("sentinel {s}: SENTINEL MASTERS is not an array");
         };
@@ -272,14 +554,30 @@ async fn settled(c: &StormCluster, masters: usize) -> Result<()> {
 
 /// Runs one storm; every process it started is killed before it returns.
 pub async fn run(bins: &Bins, imp: Impl, run: usize, o: &StormOpts) -> StormResult {
-    let mut r = StormResult::new(imp, run, o.masters);
+    let mut r = StormResult::new(imp, run, o);
     let mut cluster = None;
-    if let Err(e) = inner(bins, imp, run, o, &mut r, &mut cluster).await {
+    let mut events: Vec<Event> = Vec::new();
+    let mut t0 = None;
+    if let Err(e) = inner(
+        bins,
+        imp,
+        run,
+        o,
+        &mut r,
+        &mut cluster,
+        &mut events,
+        &mut t0,
+    )
+    .await
+    {
         r.error = Some(format!("{e:#}"));
     }
     if let Some(mut c) = cluster {
         c.kill_all();
         if r.failed() || o.keep {
+            if let Some(t0) = t0 {
+                write_events(&c.dir.path.join("events.tsv"), &events, t0);
+            }
             c.dir.keep();
             r.workdir = Some(c.dir.path.display().to_string());
         }
@@ -287,6 +585,25 @@ pub async fn run(bins: &Bins, imp: Impl, run: usize, o: &StormOpts) -> StormResu
     r
 }
 
+/// The event log of a kept run, one `ms-after-kill <TAB> sentinel <TAB> channel <TAB> payload` a line.
+fn write_events(path: &std::path::Path, events: &[Event], t0: Instant) {
+    let mut text = String::new();
+    for e in events {
+        let _ = writeln!(
+            text,
+            "{:.1}\t{}\t{}\t{}",
+            ms_since(t0, e.at),
+            e.sentinel,
+            e.channel,
+            e.payload
+        );
+    }
+    if let Err(e) = std::fs::write(path, text) {
+        eprintln!("storm: writing {}: {e}", path.display());
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn inner(
     bins: &Bins,
     imp: Impl,
@@ -294,20 +611,31 @@ async fn inner(
     o: &StormOpts,
     r: &mut StormResult,
     slot: &mut Option<StormCluster>,
+    events_out: &mut Vec<Event>,
+    t0_out: &mut Option<Instant>,
 ) -> Result<()> {
     let t_start = Instant::now();
-    let c = slot.insert(start(bins, imp, o, run).await?);
-    let settle_deadline = Instant::now() + Duration::from_secs(90);
+    let c = slot.insert(start(bins, imp, o, run, r, t_start).await?);
+    // Discovery needs each sentinel's first INFO of every master (the replica) and two hellos per master
+    // from each peer (every 2 s); at 1000 masters a loaded sentinel may need several periods.
+    let settle_deadline =
+        Instant::now() + Duration::from_secs(90) + Duration::from_millis(150 * o.masters as u64);
+    let settle_pause = if o.masters <= 100 {
+        Duration::from_millis(200)
+    } else {
+        Duration::from_secs(1)
+    };
     loop {
         match settled(c, o.masters).await {
             Ok(()) => break,
             Err(e) if Instant::now() >= settle_deadline => {
                 return Err(e.context("the storm cluster did not settle"));
             }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(_) => tokio::time::sleep(settle_pause).await,
         }
     }
-    r.settle_ms = Some(t_start.elapsed().as_secs_f64() * 1000.0);
+    r.discovered_ms = Some(ms(t_start));
+    r.settle_ms = r.discovered_ms;
 
     let events: Events = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Tasks(Vec::new());
@@ -320,11 +648,18 @@ async fn inner(
             .map_err(|_| anyhow!("subscriber {p} ended"))?
             .with_context(|| format!("subscribing to sentinel {p}"))?;
     }
-    // A quiet second, so the sentinels' links and hellos are in their steady state.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A quiet second (more for large storms), so the sentinels' links and hellos are in their steady
+    // state.
+    tokio::time::sleep(Duration::from_millis(1000 + 2 * o.masters as u64)).await;
 
-    // The host dies: every master SIGKILLed in one loop, no await in between.
+    // The host dies: every master server SIGKILLed by one kill(2) of their process group.
+    let cpu0: Vec<Option<u64>> = c
+        .sentinels
+        .iter()
+        .map(|s| procs::cpu_ticks(s.pid()))
+        .collect();
     let t0 = Instant::now();
+    *t0_out = Some(t0);
     let seen: Polled = Arc::new(Mutex::new(BTreeMap::new()));
     let pollers = Tasks(
         c.sentinel_ports
@@ -332,12 +667,18 @@ async fn inner(
             .enumerate()
             .map(|(i, &p)| {
                 let want: Vec<u16> = c.pairs.iter().map(|p| p.1).collect();
-                tokio::spawn(poll_addresses(i, p, want, t0, seen.clone()))
+                tokio::spawn(poll_addresses(i, p, want, o.poll(), t0, seen.clone()))
             })
             .collect(),
     );
-    for m in &c.masters {
-        m.signal(libc::SIGKILL)?;
+    let group = c.masters.first().map_or(0, Proc::pid);
+    // SAFETY: kill(2) on the process group of our own unreaped children (its leader is one of them, so
+    // the group cannot have been recycled).
+    if group <= 0 || unsafe { libc::kill(-group, libc::SIGKILL) } != 0 {
+        bail!(
+            "kill(-{group}, SIGKILL): {}",
+            std::io::Error::last_os_error()
+        );
     }
     r.kill_spread_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
 
@@ -348,15 +689,33 @@ async fn inner(
         if n == o.masters * c.sentinel_ports.len() || Instant::now() >= deadline {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let tck = procs::clk_tck();
+    r.cpu_window_ms = Some(ms(t0));
+    r.sentinel_cpu_ms = c
+        .sentinels
+        .iter()
+        .zip(&cpu0)
+        .map(|(s, c0)| match (c0, procs::cpu_ticks(s.pid())) {
+            (Some(a), Some(b)) => b.saturating_sub(*a) as f64 * 1000.0 / tck,
+            _ => f64::NAN,
+        })
+        .collect();
     tokio::time::sleep(o.watch).await;
     drop(pollers);
     let evs = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let polled = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let a = analyse(&evs, &polled, t0, &names, &c.pairs, c.sentinel_ports.len());
+    *events_out = evs;
     r.first_switch_ms = a.first_switch_ms;
     r.all_switched_ms = a.all_switched_ms;
+    r.median_switched_ms = a.median_switched_ms;
+    r.all_switch_events_ms = a.all_switch_events_ms;
+    r.all_sdown_ms = a.all_sdown_ms;
+    r.all_odown_ms = a.all_odown_ms;
+    r.all_elected_ms = a.all_elected_ms;
+    r.all_promoted_ms = a.all_promoted_ms;
     r.switched_within = a.switched_within.clone();
     r.unswitched = a.unswitched;
     r.spurious_masters = a.spurious_masters;
@@ -365,6 +724,7 @@ async fn inner(
     r.try_failover = a.count("+try-failover");
     r.elected = a.count("+elected-leader");
     r.aborts_not_elected = a.count("-failover-abort-not-elected");
+    r.tilts = a.count("+tilt");
     r.peer_sdown = a.peer_sdown;
     r.leaders = a.leaders;
     if r.unswitched > 0 {
@@ -400,27 +760,33 @@ async fn inner(
 /// (sentinel, master) -> ms after the kill when the sentinel first named the master's replica.
 type Polled = Arc<Mutex<BTreeMap<(usize, usize), f64>>>;
 
-/// How often every sentinel is asked where every master is.
-const ADDR_POLL: Duration = Duration::from_millis(20);
-
-/// Asks sentinel `idx` (on `port`) where each master `m<i>` is, in one pipeline every [`ADDR_POLL`], and
-/// records when it first names `want[i]` (the replica).
-async fn poll_addresses(idx: usize, port: u16, want: Vec<u16>, t0: Instant, seen: Polled) {
+/// Asks sentinel `idx` (on `port`) where each master `m<i>` not yet switched there is, in one pipeline
+/// every `every`, and records when it first names `want[i]` (the replica). A switched master is not
+/// asked again (a second switch shows in the events), so the pipeline shrinks as the storm resolves.
+async fn poll_addresses(
+    idx: usize,
+    port: u16,
+    want: Vec<u16>,
+    every: Duration,
+    t0: Instant,
+    seen: Polled,
+) {
     let mut con = None;
-    let mut done = vec![false; want.len()];
+    let mut pending: Vec<usize> = (0..want.len()).collect();
+    let names: Vec<String> = (0..want.len()).map(|i| format!("m{i}")).collect();
     loop {
         if con.is_none() {
             con = client::connect(port, Duration::from_millis(500)).await.ok();
         }
         if let Some(c) = con.as_mut() {
             let mut pipe = redis::pipe();
-            for i in 0..want.len() {
+            for &i in &pending {
                 pipe.cmd("SENTINEL")
                     .arg("get-master-addr-by-name")
-                    .arg(format!("m{i}"));
+                    .arg(&names[i]);
             }
             let r = tokio::time::timeout(
-                Duration::from_secs(1),
+                Duration::from_secs(2),
                 pipe.query_async::<Vec<redis::Value>>(c),
             )
             .await;
@@ -428,20 +794,23 @@ async fn poll_addresses(idx: usize, port: u16, want: Vec<u16>, t0: Instant, seen
                 Ok(Ok(vals)) => {
                     let at = ms_since(t0, Instant::now());
                     let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-                    for (i, v) in vals.iter().enumerate().take(want.len()) {
-                        if !done[i] && client::as_addr_port(v) == Some(want[i]) {
-                            done[i] = true;
+                    let mut still = Vec::with_capacity(pending.len());
+                    for (k, &i) in pending.iter().enumerate() {
+                        if vals.get(k).and_then(client::as_addr_port) == Some(want[i]) {
                             seen.insert((idx, i), at);
+                        } else {
+                            still.push(i);
                         }
                     }
+                    pending = still;
                 }
                 _ => con = None,
             }
         }
-        if done.iter().all(|d| *d) {
+        if pending.is_empty() {
             return;
         }
-        tokio::time::sleep(ADDR_POLL).await;
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -449,6 +818,12 @@ async fn poll_addresses(idx: usize, port: u16, want: Vec<u16>, t0: Instant, seen
 struct Analysis {
     first_switch_ms: Option<f64>,
     all_switched_ms: Option<f64>,
+    median_switched_ms: Option<f64>,
+    all_switch_events_ms: Option<f64>,
+    all_sdown_ms: Option<f64>,
+    all_odown_ms: Option<f64>,
+    all_elected_ms: Option<f64>,
+    all_promoted_ms: Option<f64>,
     switched_within: Vec<usize>,
     unswitched: usize,
     spurious_masters: usize,
@@ -467,6 +842,30 @@ impl Analysis {
     }
 }
 
+/// The master an event is about: `master <name> …` payloads, `… @ <name> <ip> <port>` ones (replicas,
+/// peers), and `+switch-master <name> …`.
+fn event_master<'a>(channel: &str, payload: &'a str) -> Option<&'a str> {
+    let mut f = payload.split_whitespace();
+    if channel == "+switch-master" {
+        return f.next();
+    }
+    let first = f.next()?;
+    if first == "master" {
+        return f.next();
+    }
+    let mut f = payload.split_whitespace().skip_while(|w| *w != "@");
+    f.next()?;
+    f.next()
+}
+
+/// The latest of the per-key first times, or None unless every one of `keys` has one.
+fn latest_of_firsts<K: Ord>(firsts: &BTreeMap<K, f64>, keys: usize) -> Option<f64> {
+    if firsts.len() < keys {
+        return None;
+    }
+    firsts.values().copied().reduce(f64::max)
+}
+
 fn analyse(
     events: &[Event],
     polled: &BTreeMap<(usize, usize), f64>,
@@ -480,28 +879,47 @@ fn analyse(
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut wrong = 0usize;
     let mut peer_sdown = 0usize;
-    let mut leaders = std::collections::BTreeSet::new();
+    let mut leaders = BTreeSet::new();
+    let mut sdown: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    let mut odown: BTreeMap<usize, f64> = BTreeMap::new();
+    let mut elected: BTreeMap<usize, f64> = BTreeMap::new();
+    let mut promoted: BTreeMap<usize, f64> = BTreeMap::new();
     for e in events.iter().filter(|e| e.at >= t0) {
         *counts.entry(e.channel.clone()).or_default() += 1;
+        let at = ms_since(t0, e.at);
+        let master = event_master(&e.channel, &e.payload).and_then(|n| names.get(n).copied());
+        let first = |map: &mut BTreeMap<usize, f64>| {
+            if let Some(m) = master {
+                map.entry(m).or_insert(at);
+            }
+        };
         match e.channel.as_str() {
             "+switch-master" => {
                 // "<name> <old ip> <old port> <new ip> <new port>"
-                let f: Vec<&str> = e.payload.split_whitespace().collect();
-                let Some(&m) = f.first().and_then(|n| names.get(*n)) else {
+                let Some(m) = master else {
                     continue;
                 };
-                let new: Option<u16> = f.get(4).and_then(|p| p.parse().ok());
+                let new: Option<u16> = e
+                    .payload
+                    .split_whitespace()
+                    .nth(4)
+                    .and_then(|p| p.parse().ok());
                 if new != Some(pairs[m].1) {
                     wrong += 1;
                 }
-                switches
-                    .entry((e.sentinel, m))
-                    .or_default()
-                    .push(ms_since(t0, e.at));
+                switches.entry((e.sentinel, m)).or_default().push(at);
             }
             "+sdown" if e.payload.starts_with("sentinel ") => peer_sdown += 1,
+            "+sdown" if e.payload.starts_with("master ") => {
+                if let Some(m) = master {
+                    sdown.entry((e.sentinel, m)).or_insert(at);
+                }
+            }
+            "+odown" => first(&mut odown),
+            "+promoted-slave" => first(&mut promoted),
             "+elected-leader" => {
                 leaders.insert(e.sentinel);
+                first(&mut elected);
             }
             _ => {}
         }
@@ -537,6 +955,13 @@ fn analyse(
     } else {
         None
     };
+    let median_switched_ms = if unswitched == 0 {
+        let mut v: Vec<f64> = per_master.iter().flatten().copied().collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied()
+    } else {
+        None
+    };
     let switched_within = MARKS_S
         .iter()
         .map(|&s| {
@@ -546,9 +971,18 @@ fn analyse(
                 .count()
         })
         .collect();
+    let first_switches: BTreeMap<(usize, usize), f64> =
+        switches.iter().map(|(k, v)| (*k, v[0])).collect();
+    let n = pairs.len();
     Analysis {
         first_switch_ms: switches.values().map(|v| v[0]).reduce(f64::min),
         all_switched_ms,
+        median_switched_ms,
+        all_switch_events_ms: latest_of_firsts(&first_switches, n * sentinels),
+        all_sdown_ms: latest_of_firsts(&sdown, n * sentinels),
+        all_odown_ms: latest_of_firsts(&odown, n),
+        all_elected_ms: latest_of_firsts(&elected, n),
+        all_promoted_ms: latest_of_firsts(&promoted, n),
         switched_within,
         unswitched,
         spurious_masters: spurious,
@@ -558,5 +992,37 @@ fn analyse(
         peer_sdown,
         leaders: leaders.len(),
         missing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_master;
+
+    #[test]
+    fn event_master_reads_every_payload_shape() {
+        assert_eq!(
+            event_master("+sdown", "master m7 127.0.0.1 20001"),
+            Some("m7")
+        );
+        assert_eq!(
+            event_master(
+                "+promoted-slave",
+                "slave 127.0.0.1:20002 127.0.0.1 20002 @ m12 127.0.0.1 20001"
+            ),
+            Some("m12")
+        );
+        assert_eq!(
+            event_master("+switch-master", "m3 127.0.0.1 1 127.0.0.1 2"),
+            Some("m3")
+        );
+        assert_eq!(
+            event_master(
+                "+sdown",
+                "sentinel abc 127.0.0.1 26379 @ m0 127.0.0.1 20001"
+            ),
+            Some("m0")
+        );
+        assert_eq!(event_master("+tilt", "#tilt mode entered"), None);
     }
 }

@@ -569,6 +569,9 @@ impl Sentinel {
 
     fn remove_master(&mut self, name: &str) {
         self.addr_version += 1;
+        if let Some(id) = self.masters.id(name) {
+            self.unschedule(id);
+        }
         if let Some(m) = self.masters.remove(name) {
             self.release_link(m.c.link);
             for r in m.replicas.values() {
@@ -1071,6 +1074,8 @@ impl Sentinel {
             }
             i += 2;
         }
+        // Every deadline depends on the timings.
+        self.masters.touch_all();
         Reply::ok()
     }
 

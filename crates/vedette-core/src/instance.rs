@@ -393,6 +393,8 @@ pub(crate) struct Master {
     pub(crate) sentinels_full: bool,
     /// `-max-replicas-reached` was emitted and the table has not had room since.
     pub(crate) replicas_full: bool,
+    /// Its place in the timer set (see `timers`).
+    pub(crate) due: Option<Instant>,
 }
 
 /// Which table of a master a discovery would grow.

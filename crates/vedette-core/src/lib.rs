@@ -9,7 +9,10 @@
 //! Driving it:
 //! 1. build it with [`Sentinel::new`] from the loaded [`PersistedState`], a seed and the current time;
 //! 2. feed inputs with [`Sentinel::handle_input`] and client commands with [`Sentinel::handle_command`];
-//! 3. call [`Sentinel::handle_timeout`] when [`Sentinel::poll_timeout`] says so (and at least every 100 ms);
+//! 3. call [`Sentinel::handle_timeout`] when [`Sentinel::poll_timeout`] says so: it answers the next real
+//!    deadline (a PING, INFO or hello period ending, a down-after running out, a failover timer), so an
+//!    idle sentinel sleeps until something is due. Calling it earlier is harmless; later delays the work
+//!    and, by more than `tilt-trigger`, enters TILT;
 //! 4. after each call drain [`Sentinel::poll_output`] and execute outputs in order. Run each
 //!    [`Output::Persist`] (one at a time: the next comes only after its result) and report
 //!    [`Input::Persisted`] or [`Input::PersistFailed`]; outputs that depend on a write are held inside the
@@ -32,6 +35,7 @@ mod monitor;
 mod outbox;
 mod sentinel;
 mod table;
+mod timers;
 
 pub use config::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};
 pub use events::{Event, Level};

@@ -17,8 +17,7 @@ use crate::time::Instant;
 use crate::wire::hello::Hello;
 use crate::wire::info::{InfoReport, Role};
 
-/// Redis's SENTINEL_MAX_PENDING_COMMANDS.
-const MAX_PENDING: usize = 100;
+use crate::timers::MAX_PENDING;
 /// vedette's INFO period for replicas while their master is down or failing over (Redis: 1000 ms).
 const FAST_INFO_MS: u64 = 100;
 /// INFO period for the replica being promoted: confirm the promotion as soon as it happens.
@@ -75,6 +74,7 @@ impl Sentinel {
 
     /// Close a link's connections so the next tick reconnects it.
     pub(crate) fn drop_connection(&mut self, link: LinkId) {
+        self.touch_link_users(link);
         if let Some(l) = self.links.get_mut(&link) {
             l.conn = None;
             l.connecting = false;
@@ -85,6 +85,7 @@ impl Sentinel {
 
     pub(crate) fn on_link_up(&mut self, link: LinkId, conn: u64, local_ip: String) {
         let now = self.now;
+        self.touch_link_users(link);
         let Some(l) = self.links.get_mut(&link) else {
             return;
         };
@@ -102,6 +103,12 @@ impl Sentinel {
     }
 
     pub(crate) fn on_link_down(&mut self, link: LinkId, conn: u64) {
+        let Some(l) = self.links.get(&link) else {
+            return;
+        };
+        if l.connecting || l.conn == Some(conn) {
+            self.touch_link_users(link);
+        }
         let Some(l) = self.links.get_mut(&link) else {
             return;
         };
@@ -152,6 +159,15 @@ impl Sentinel {
             return;
         }
         let Some(sent) = l.inflight.pop() else {
+            return;
+        };
+        // What the reply was about may now be due sooner (a freed slot, an answered INFO or hello).
+        match &sent {
+            Sent::Ping(k) | Sent::Info(k) | Sent::Publish(k) => self.masters.touch(k.master),
+            Sent::Ask { master, .. } => self.masters.touch(*master),
+            Sent::Other => self.touch_link_users(link),
+        }
+        let Some(l) = self.links.get_mut(&link) else {
             return;
         };
         match (sent, reply) {
@@ -312,9 +328,13 @@ impl Sentinel {
 
     /// The INFO period for an instance right now (0 = not an INFO target).
     fn info_period(&self, key: Inst) -> u64 {
-        let Some(m) = self.masters.at(key.master) else {
-            return 0;
-        };
+        self.masters
+            .at(key.master)
+            .map_or(0, |m| self.info_period_of(m, key))
+    }
+
+    /// [`Sentinel::info_period`] for an instance of `m`.
+    pub(crate) fn info_period_of(&self, m: &crate::instance::Master, key: Inst) -> u64 {
         match key.who {
             Who::Master => {
                 if m.c.s_down {

@@ -3,8 +3,6 @@
 //! The algorithm is split by concern into `monitor` (links, periodic commands, INFO, hello), `failover`
 //! (ODOWN, election, the failover state machine, the address switch) and `command` (SENTINEL commands).
 
-use std::collections::BTreeMap;
-
 use crate::config::{GlobalConfig, PersistedMaster, PersistedState};
 use crate::events::{Event, Level};
 use crate::instance::{Common, InfoState, Inst, Link, Master, Peer, Replica, Who};
@@ -90,13 +88,6 @@ pub enum Mutation {
     RevealFailedWrite,
 }
 
-/// Ticks are this far apart when nothing is in a hurry (Redis: 10–19 Hz).
-const IDLE_TICK_MS: u64 = 40;
-/// Jitter added to ticks so sentinels desynchronise like Redis's randomised hz.
-const TICK_JITTER_MS: u64 = 20;
-/// Tick spacing while a failover or a down instance needs fast progress.
-const FAST_TICK_MS: u64 = 10;
-
 /// Seeded splitmix64: the core's only randomness.
 #[derive(Debug, Clone)]
 pub(crate) struct Rng(u64);
@@ -126,16 +117,22 @@ pub struct Sentinel {
     pub(crate) global: GlobalConfig,
     /// Monitored masters by id; named by their configured name.
     pub(crate) masters: Table<MasterId, Master>,
-    pub(crate) links: BTreeMap<LinkId, Link>,
+    pub(crate) links: std::collections::BTreeMap<LinkId, Link>,
     next_link: u64,
     pub(crate) t: Timings,
     pub(crate) out: Outbox,
     pub(crate) rng: Rng,
     pub(crate) tilt: bool,
     pub(crate) tilt_start: Instant,
-    previous_wall: Option<u64>,
+    /// (monotonic, wall) time of the last timer run, for TILT.
+    previous_tick: Option<(Instant, u64)>,
+    /// What [`Sentinel::poll_timeout`] answered after the last call: the sleep TILT allows for.
+    pub(crate) planned: Option<Instant>,
+    /// Masters by next deadline (see `timers`).
+    pub(crate) timers: std::collections::BTreeSet<(Instant, MasterId)>,
+    pub(crate) touched_buf: Vec<MasterId>,
+    due_buf: Vec<MasterId>,
     pub(crate) simfailure: u8,
-    next_tick: Instant,
     pub(crate) now: Instant,
     /// Bumped whenever some master's advertised address may have changed (for the shell's read cache).
     pub(crate) addr_version: u64,
@@ -156,16 +153,19 @@ impl Sentinel {
             current_epoch: state.current_epoch,
             global: state.global.clone(),
             masters: Table::new(),
-            links: BTreeMap::new(),
+            links: std::collections::BTreeMap::new(),
             next_link: 1,
             t: Timings::default(),
             out: Outbox::new(Covered::of(&state)),
             rng: Rng(seed ^ 0x05EE_D0F7_E77E),
             tilt: false,
             tilt_start: now,
-            previous_wall: None,
+            previous_tick: None,
+            planned: None,
+            timers: std::collections::BTreeSet::new(),
+            touched_buf: Vec::new(),
+            due_buf: Vec::new(),
             simfailure: 0,
-            next_tick: now,
             now,
             addr_version: 0,
             persist_released_at: None,
@@ -178,6 +178,9 @@ impl Sentinel {
             let q = pm.config.quorum;
             s.event_master(Level::Warning, "+monitor", id, &format!("quorum {q}"));
         }
+        s.masters.track_changes();
+        s.masters.touch_all();
+        s.settle();
         s
     }
 
@@ -267,6 +270,7 @@ impl Sentinel {
             sentinels: Table::new(),
             sentinels_full: false,
             replicas_full: false,
+            due: None,
         };
         let name = m.cfg.name.clone();
         let down_after = m.cfg.down_after_ms;
@@ -327,6 +331,11 @@ impl Sentinel {
     /// Something happened.
     pub fn handle_input(&mut self, now: Instant, input: Input) {
         self.set_now(now);
+        self.input(input);
+        self.settle();
+    }
+
+    fn input(&mut self, input: Input) {
         match input {
             Input::Persisted(seq) => {
                 let waiting = self.vote_requests_waiting();
@@ -368,6 +377,11 @@ impl Sentinel {
     /// A client command routed to the core: `SENTINEL ...`, `ROLE`, `PUBLISH`.
     pub fn handle_command(&mut self, now: Instant, client: ClientId, argv: &[Vec<u8>]) {
         self.set_now(now);
+        self.command(client, argv);
+        self.settle();
+    }
+
+    fn command(&mut self, client: ClientId, argv: &[Vec<u8>]) {
         let name = argv
             .first()
             .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
@@ -422,22 +436,26 @@ impl Sentinel {
                 crate::outbox::STALL_MS
             );
         }
-        if now < self.next_tick {
+        let now = self.now;
+        let tilt_end = self.tilt.then(|| self.tilt_start.plus(self.t.tilt_period));
+        let due = self.next_timer().is_some_and(|t| t <= now) || tilt_end.is_some_and(|t| t <= now);
+        if !due {
+            self.settle();
             return;
         }
         self.tilt_check(wall_ms);
-        // Walk the masters by index over a name-ordered snapshot of their ids: no names cloned, no
-        // allocation, nothing looked up by name.
-        let n = self.masters.sync_order();
-        for i in 0..n {
-            if let Some(id) = self.masters.ordered(i) {
-                self.handle_master(id);
-            }
+        // Visit the masters whose deadline has come (by id: no names cloned, nothing looked up by
+        // name; the buffer is reused, so a tick allocates nothing).
+        let mut batch = std::mem::take(&mut self.due_buf);
+        batch.clear();
+        while let Some(id) = self.pop_due(now) {
+            batch.push(id);
         }
-        for i in 0..n {
-            let Some(id) = self.masters.ordered(i) else {
-                continue;
-            };
+        batch.sort_unstable();
+        for &id in &batch {
+            self.handle_master(id);
+        }
+        for &id in &batch {
             let due = self
                 .masters
                 .at(id)
@@ -446,34 +464,28 @@ impl Sentinel {
                 self.switch_to_promoted(id);
             }
         }
-        // Fast ticks only while a master is down or failing over; otherwise tick about 20 times per
-        // down-after (Redis: 10-19 Hz whatever down-after is), so 30 s down-afters cost what Redis costs
-        // and 1 s down-afters are checked every ~50 ms.
-        let mut fast = false;
-        let mut min_down_after = u64::MAX;
-        for m in self.masters.values() {
-            fast |= m.in_failover() || m.c.s_down;
-            min_down_after = min_down_after.min(m.cfg.down_after_ms);
-        }
-        let step = if fast {
-            FAST_TICK_MS
-        } else {
-            let base = (min_down_after / 20).clamp(IDLE_TICK_MS, 90);
-            base + self.rng.below(TICK_JITTER_MS)
-        };
-        self.next_tick = self.now.plus(step);
+        self.due_buf = batch;
+        self.tilt_exit_check();
+        self.settle();
     }
 
+    /// Redis enters TILT when two timer runs are more than `tilt-trigger` apart by the wall clock, or the
+    /// wall clock went backwards. Runs are now as far apart as the next deadline, so the gap allowed is
+    /// the sleep planned after the previous run plus `tilt-trigger` (see `timers`).
     fn tilt_check(&mut self, wall: u64) {
-        if let Some(prev) = self.previous_wall {
-            let delta = wall as i128 - prev as i128;
-            if delta < 0 || delta > self.t.tilt_trigger as i128 {
+        if let Some((prev_now, prev_wall)) = self.previous_tick {
+            let delta = wall as i128 - prev_wall as i128;
+            let allowed = match self.planned {
+                Some(p) => p.since(prev_now) as i128 + self.t.tilt_trigger as i128,
+                None => i128::MAX,
+            };
+            if delta < 0 || delta > allowed {
                 self.tilt = true;
                 self.tilt_start = self.now;
                 self.event_plain(Level::Warning, "+tilt", "#tilt mode entered");
             }
         }
-        self.previous_wall = Some(wall);
+        self.previous_tick = Some((self.now, wall));
     }
 
     /// Leave TILT once its period has passed (checked while handling instances, as Redis does).
@@ -481,6 +493,8 @@ impl Sentinel {
         if self.tilt && self.now.since(self.tilt_start) >= self.t.tilt_period {
             self.tilt = false;
             self.event_plain(Level::Warning, "-tilt", "#tilt mode exited");
+            // The down checks TILT suspended have deadlines again.
+            self.masters.touch_all();
         }
     }
 
@@ -503,12 +517,14 @@ impl Sentinel {
         })
     }
 
-    /// When `handle_timeout` must run next.
+    /// When `handle_timeout` must run next: the earliest real deadline (a master's next rule, the end of
+    /// TILT, a write taking too long), or `None` when nothing is pending at all.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        Some(match self.out.poll_timeout() {
-            Some(t) => t.min(self.next_tick),
-            None => self.next_tick,
-        })
+        let tilt_end = self.tilt.then(|| self.tilt_start.plus(self.t.tilt_period));
+        [self.out.poll_timeout(), self.next_timer(), tilt_end]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The shell's description (OS error text) of the write failure it is about to report with

@@ -68,6 +68,11 @@ pub(crate) struct Table<K, T> {
     /// Ids in name order as of the last [`Table::sync_order`]: a snapshot the tick walks by index.
     order: Vec<K>,
     dirty: bool,
+    /// With [`Table::track_changes`]: ids handed out mutably since the last [`Table::take_touched`]
+    /// (each once), so the owner can recompute what depends on them (the masters' timers).
+    track: bool,
+    touched: Vec<K>,
+    touched_slot: Vec<bool>,
     _k: PhantomData<K>,
 }
 
@@ -79,6 +84,9 @@ impl<K: Key, T> Default for Table<K, T> {
             names: BTreeMap::new(),
             order: Vec::new(),
             dirty: false,
+            track: false,
+            touched: Vec::new(),
+            touched_slot: Vec::new(),
             _k: PhantomData,
         }
     }
@@ -87,6 +95,47 @@ impl<K: Key, T> Default for Table<K, T> {
 impl<K: Key, T> Table<K, T> {
     pub(crate) fn new() -> Self {
         Self::default()
+    }
+
+    /// Record the ids of values changed from now on (see [`Table::take_touched`]).
+    pub(crate) fn track_changes(&mut self) {
+        self.track = true;
+    }
+
+    /// Note that the value `k` changed (or may have).
+    pub(crate) fn touch(&mut self, k: K) {
+        if !self.track {
+            return;
+        }
+        let i = k.id().idx as usize;
+        if self.touched_slot.len() <= i {
+            self.touched_slot.resize(i + 1, false);
+        }
+        if !std::mem::replace(&mut self.touched_slot[i], true) {
+            self.touched.push(k);
+        }
+    }
+
+    /// Note that every value may have changed.
+    pub(crate) fn touch_all(&mut self) {
+        if !self.track {
+            return;
+        }
+        let all: Vec<K> = self.names.values().copied().collect();
+        for k in all {
+            self.touch(k);
+        }
+    }
+
+    /// Move the touched ids into `out` (cleared first) and forget them.
+    pub(crate) fn take_touched(&mut self, out: &mut Vec<K>) {
+        out.clear();
+        for k in self.touched.drain(..) {
+            if let Some(f) = self.touched_slot.get_mut(k.id().idx as usize) {
+                *f = false;
+            }
+            out.push(k);
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -108,6 +157,7 @@ impl<K: Key, T> Table<K, T> {
         let k = K::from_id(Id { idx, gen: slot.gen });
         self.names.insert(name, k);
         self.dirty = true;
+        self.touch(k);
         k
     }
 
@@ -126,6 +176,13 @@ impl<K: Key, T> Table<K, T> {
     }
 
     pub(crate) fn at_mut(&mut self, k: K) -> Option<&mut T> {
+        self.touch(k);
+        self.at_mut_untracked(k)
+    }
+
+    /// [`Table::at_mut`] without marking `k` touched: for bookkeeping that changes nothing the
+    /// touched ids stand for.
+    pub(crate) fn at_mut_untracked(&mut self, k: K) -> Option<&mut T> {
         let id = k.id();
         let s = self.slots.get_mut(id.idx as usize)?;
         if s.gen != id.gen {
@@ -219,6 +276,7 @@ impl<K: Key, T> Table<K, T> {
 
     /// Values in slot order (not name order): for changes whose order nobody can observe.
     pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
+        self.touch_all();
         self.slots
             .iter_mut()
             .filter_map(|s| s.val.as_mut().map(|(_, v)| v))
