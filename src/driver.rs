@@ -277,7 +277,11 @@ pub async fn run_driver(
             _ = tokio::time::sleep_until(deadline.into()) => {
                 core.handle_timeout(clock.now(), Clock::wall());
             }
-            _ = std::future::poll_fn(|cx| ctx.links.poll_inputs(cx)) => {
+            // Outside tokio's cooperative budget: the manager bounds its own work per poll
+            // (`INPUT_BUDGET`), while the budget would force a yield — an extra epoll round and a
+            // re-queue of every remaining ready link — after ~128 socket operations, i.e. several times
+            // per tick at 1000 masters.
+            _ = tokio::task::unconstrained(std::future::poll_fn(|cx| ctx.links.poll_inputs(cx))) => {
                 // Every socket that became ready since the last round, in one go (bounded by
                 // `INPUT_BUDGET`, so a flood cannot delay a deadline).
                 while let Some(input) = ctx.links.take_input() {

@@ -188,12 +188,13 @@ pub fn spawn_redis(
     master: Option<u16>,
     extra: &[&str],
 ) -> Result<Proc> {
-    spawn_redis_grouped(bins, dir, port, master, extra, None)
+    spawn_redis_grouped(bins, dir, port, master, extra, None, 0)
 }
 
 /// [`spawn_redis`] into process group `pgroup` (`Some(0)`: a new group led by this server), so that a
 /// whole set of servers dies in one `kill(-pgid, SIGKILL)` — a loop of 1000 `kill`s on a loaded machine
-/// takes most of a second, which would spread "at once" over the measurement.
+/// takes most of a second, which would spread "at once" over the measurement. `nice` > 0 lowers its
+/// priority (and its threads') by that much.
 pub fn spawn_redis_grouped(
     bins: &Bins,
     dir: &Path,
@@ -201,6 +202,7 @@ pub fn spawn_redis_grouped(
     master: Option<u16>,
     extra: &[&str],
     pgroup: Option<i32>,
+    nice: i32,
 ) -> Result<Proc> {
     use std::os::unix::process::CommandExt;
     let data = dir.join(format!("redis-{port}"));
@@ -209,6 +211,15 @@ pub fn spawn_redis_grouped(
         vedette_fixture::redis_server_command(&bins.redis_server, port, &data, master, extra);
     if let Some(g) = pgroup {
         cmd.process_group(g);
+    }
+    if nice > 0 {
+        // SAFETY: setpriority is async-signal-safe; it only changes the forked child's niceness.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+                Ok(())
+            });
+        }
     }
     spawn(
         format!("redis-server:{port}"),

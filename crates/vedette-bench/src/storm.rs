@@ -1,17 +1,19 @@
 //! Failover storm: one host carrying many masters dies at once. N masters (default 100), each a real
 //! redis-server with its own replica (2 × N processes), are watched by 3 sentinels of one
-//! implementation; once every sentinel sees every master healthy, every master server is SIGKILLed at
-//! once (one `kill(2)` of their process group). A master counts as switched on a sentinel once that sentinel's `SENTINEL
-//! get-master-addr-by-name` names the replica (every sentinel is polled with one pipeline of the names it
-//! has not switched yet, as a client would see it); the sentinels' events give the timeline (when every
-//! master was `+sdown` / `+odown` / elected / promoted), whether any master was switched twice (a spurious
-//! second failover) and how many elections were lost (`-failover-abort-not-elected`).
+//! implementation; once every sentinel is out of TILT and sees every master healthy, every master
+//! server is SIGKILLed at once (one `kill(2)` of their process group). A master counts as switched on a
+//! sentinel once that sentinel's `SENTINEL get-master-addr-by-name` names the replica (every sentinel is
+//! polled with one pipeline of the names it has not switched yet, as a client would see it); the
+//! sentinels' events give the timeline (when every master was `+sdown` / `+odown` / elected /
+//! promoted), whether any master was switched twice (a spurious second failover) and how many
+//! elections were lost (`-failover-abort-not-elected`).
 //!
-//! Scale: 1000 masters mean 2000 redis-servers and 12,000 sentinel links on one machine. Every master
-//! keeps its own process and replica (several names on one redis-server would share its replicas, so one
-//! promotion would move them all), the servers are started all at once and waited for in bounded
-//! parallel rounds, and above [`SMALL_ABOVE`] masters they run with `--hz 1` (2000 idle servers at the
-//! default 10 Hz cost a whole core of a 2-core machine) and a 16 KiB replication backlog. Ports are kept
+//! Scale: 1000 masters mean 2000 redis-servers and 12,000 sentinel links on one machine. By default
+//! every master keeps its own process and replica (`--storm-servers` deals the names over fewer servers,
+//! whose names then share one replica, so each of their failovers promotes the same server); the
+//! servers are started all at once and waited for in bounded parallel rounds, and above
+//! [`SMALL_ABOVE`] servers they run with `--hz 1` (2000 idle servers at the default 10 Hz cost a whole
+//! core of a 2-core machine) and a 16 KiB replication backlog. Ports are kept
 //! between runs ([`storm_ports`]): the fixture never hands a port out twice, and 2003 ports per run
 //! would exhaust its range after six runs.
 
@@ -82,6 +84,11 @@ const REDIS_ARGS: &[&str] = &["--maxmemory", "16mb", "--maxclients", "1000"];
 /// smallest replication backlog. Neither is on a failover path: promotion (`REPLICAOF NO ONE`), `INFO`
 /// and the replica's reconnect (replication cron, once a second at any hz) do not depend on it.
 const SMALL_ARGS: &[&str] = &["--hz", "1", "--repl-backlog-size", "16kb"];
+/// Niceness of the servers of a large storm. They stand in for a fleet of remote hosts; on one 2-core
+/// machine 2000 of them would otherwise starve the sentinels under test (the scheduler shares CPU per
+/// runnable task: a sentinel with 60 runnable servers beside it got a few percent of a core, missed its
+/// peers' pings and flagged them `+sdown`, so no election could gather votes).
+const SMALL_NICE: i32 = 10;
 
 /// Everything measured in one storm run. Times are milliseconds after the first SIGKILL.
 #[derive(Clone, Debug, Serialize)]
@@ -392,8 +399,10 @@ async fn start(
     let pairs: Vec<(u16, u16)> = (0..o.masters).map(|i| servers[i % n]).collect();
     let sentinel_ports = ports[2 * n..].to_vec();
     let mut args: Vec<&str> = REDIS_ARGS.to_vec();
+    let mut nice = 0;
     if n > SMALL_ABOVE {
         args.extend_from_slice(SMALL_ARGS);
+        nice = SMALL_NICE;
     }
     // Spawn everything at once (a replica started before its master retries once a second), then wait
     // for all of it in bounded parallel rounds: 2000 servers start in about half a minute on 2 cores.
@@ -417,12 +426,20 @@ async fn start(
             None,
             &args,
             Some(group),
+            nice,
         )?);
     }
     for i in 0..n {
         let (m, rp) = c.servers[i];
-        c.replicas
-            .push(procs::spawn_redis(bins, &c.dir.path, rp, Some(m), &args)?);
+        c.replicas.push(procs::spawn_redis_grouped(
+            bins,
+            &c.dir.path,
+            rp,
+            Some(m),
+            &args,
+            None,
+            nice,
+        )?);
     }
     let scaled = |base_s: u64, per_server_ms: u64| {
         Instant::now()
@@ -435,7 +452,7 @@ async fn start(
         all,
         64,
         Duration::from_millis(50),
-        scaled(30, 30),
+        scaled(30, 60),
         pongs,
     )
     .await?;
@@ -445,7 +462,7 @@ async fn start(
         c.servers.clone(),
         64,
         Duration::from_millis(100),
-        scaled(30, 30),
+        scaled(30, 120),
         |(m, rp)| cluster::replica_linked(rp, m),
     )
     .await?;
@@ -469,7 +486,7 @@ async fn start(
             .push(procs::spawn_sentinel(bins, imp, &sdir, port, &conf)?);
     }
     let sentinel_deadline =
-        Instant::now() + Duration::from_secs(15) + Duration::from_millis(60 * o.masters as u64);
+        Instant::now() + Duration::from_secs(30) + Duration::from_millis(240 * o.masters as u64);
     let ports = c.sentinel_ports.clone();
     if let Err(e) = wait_each(
         "sentinels answering PING",
@@ -488,9 +505,19 @@ async fn start(
     Ok(c)
 }
 
-/// Every sentinel sees every master as a plain healthy `master` with its replica and both peers.
+/// Every sentinel is out of TILT and sees every master as a plain healthy `master` with its replica and
+/// both peers. (A sentinel whose start-up stalled it — redis-sentinel fsyncs its config for each of the
+/// 3000 replicas and peers it discovers at 1000 masters — stays in TILT for 30 s and would not act on
+/// the storm at all.)
 async fn settled(c: &StormCluster, masters: usize) -> Result<()> {
     for &s in &c.sentinel_ports {
+        let info = client::cmd_once(s, &["INFO", "sentinel"], Duration::from_secs(5)).await?;
+        if client::info_fields(&info)
+            .get("sentinel_tilt")
+            .is_some_and(|t| t != "0")
+        {
+            bail!("sentinel {s} is in TILT");
+        }
         let v = client::cmd_once(s, &["SENTINEL", "masters"], Duration::from_secs(5)).await?;
         let redis::Value::Array(items) = v else {
             bail!("sentinel {s}: SENTINEL MASTERS is not an array");
@@ -592,7 +619,7 @@ async fn inner(
     // Discovery needs each sentinel's first INFO of every master (the replica) and two hellos per master
     // from each peer (every 2 s); at 1000 masters a loaded sentinel may need several periods.
     let settle_deadline =
-        Instant::now() + Duration::from_secs(90) + Duration::from_millis(100 * o.masters as u64);
+        Instant::now() + Duration::from_secs(90) + Duration::from_millis(150 * o.masters as u64);
     let settle_pause = if o.masters <= 100 {
         Duration::from_millis(200)
     } else {
