@@ -21,6 +21,31 @@ const RANK_PEER_WAIT_MS: u64 = 500;
 /// 2 × failover-timeout rule applies again.
 const MAX_FAST_RETRIES: u32 = 3;
 
+/// Votes in one epoch, per candidate (run ids compared case-insensitively): the pure half of the tally,
+/// as raft-rs keeps its quorum arithmetic apart from the messages.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Votes(std::collections::BTreeMap<String, u32>);
+
+impl Votes {
+    pub(crate) fn add(&mut self, candidate: &str) {
+        *self.0.entry(candidate.to_ascii_lowercase()).or_default() += 1;
+    }
+
+    /// The candidate with the most votes (ties: the smallest run id), and its count.
+    pub(crate) fn leader(&self) -> Option<(&str, u32)> {
+        self.0
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(k, v)| (k.as_str(), *v))
+    }
+
+    /// The leader, if it holds a majority of `voters` and at least `quorum` votes (reference §6.4).
+    pub(crate) fn winner(&self, voters: u32, quorum: u32) -> Option<&str> {
+        let (who, n) = self.leader()?;
+        (n > voters / 2 && n >= quorum).then_some(who)
+    }
+}
+
 /// See [`Sentinel::election_outlook`].
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Outlook {
@@ -257,34 +282,25 @@ impl Sentinel {
         let voters = m.sentinels.len() as u32 + 1;
         let quorum = m.cfg.quorum;
         let failover_epoch = m.failover_epoch;
-        let mut counts: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+        let mut votes = Votes::default();
         for p in m.sentinels.values() {
             if let Some(l) = &p.leader {
                 if p.leader_epoch == failover_epoch {
-                    *counts.entry(l.to_ascii_lowercase()).or_default() += 1;
+                    votes.add(l);
                 }
             }
         }
-        let best = |counts: &std::collections::BTreeMap<String, u32>| {
-            counts
-                .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-                .map(|(k, v)| (k.clone(), *v))
-        };
-        let provisional = best(&counts).map(|(k, _)| k);
-        let candidate = provisional.unwrap_or_else(|| self.myid.clone());
+        // We vote for the peers' favourite, or ourselves (Redis's sentinelGetLeader).
+        let candidate = votes
+            .leader()
+            .map_or_else(|| self.myid.clone(), |(k, _)| k.to_string());
         let (my_leader, my_epoch) = self.vote_leader(mid, failover_epoch, &candidate);
         if let Some(l) = my_leader {
             if my_epoch == failover_epoch {
-                *counts.entry(l.to_ascii_lowercase()).or_default() += 1;
+                votes.add(&l);
             }
         }
-        let (winner, votes) = best(&counts)?;
-        if votes > voters / 2 && votes >= quorum {
-            Some(winner)
-        } else {
-            None
-        }
+        votes.winner(voters, quorum).map(str::to_string)
     }
 
     /// What the answers to our vote requests say about our attempt's epoch (vedette). A peer's answer to a
@@ -349,5 +365,33 @@ impl Sentinel {
         self.masters
             .at(mid)
             .is_some_and(|m| m.sentinels.keys().all(|id| id.to_ascii_lowercase() > me))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Votes;
+
+    #[test]
+    fn a_winner_needs_a_majority_and_the_quorum() {
+        let mut v = Votes::default();
+        assert_eq!(v.winner(3, 2), None);
+        v.add("AAA");
+        assert_eq!(v.leader(), Some(("aaa", 1)));
+        assert_eq!(v.winner(3, 1), None, "1 of 3 is no majority");
+        v.add("aaa");
+        assert_eq!(v.winner(3, 2), Some("aaa"));
+        assert_eq!(v.winner(3, 3), None, "majority but below quorum");
+        assert_eq!(v.winner(4, 2), None, "2 of 4 is no majority");
+    }
+
+    #[test]
+    fn ties_go_to_the_smallest_run_id() {
+        let mut v = Votes::default();
+        v.add("bbb");
+        v.add("aaa");
+        assert_eq!(v.leader(), Some(("aaa", 1)));
+        v.add("bbb");
+        assert_eq!(v.leader(), Some(("bbb", 2)));
     }
 }
