@@ -462,7 +462,7 @@ async fn start(
         c.servers.clone(),
         64,
         Duration::from_millis(100),
-        scaled(30, 30),
+        scaled(30, 120),
         |(m, rp)| cluster::replica_linked(rp, m),
     )
     .await?;

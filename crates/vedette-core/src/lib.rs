@@ -29,12 +29,15 @@ pub mod time;
 pub mod wire;
 
 mod command;
+mod detect;
+mod election;
+mod emit;
 mod failover;
 mod instance;
 mod monitor;
 mod outbox;
+mod query;
 mod sentinel;
-mod table;
 mod timers;
 
 pub use config::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};

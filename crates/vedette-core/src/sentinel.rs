@@ -1,15 +1,19 @@
 //! The [`Sentinel`] façade: inputs in, outputs out, time passed in.
 //!
-//! The algorithm is split by concern into `monitor` (links, periodic commands, INFO, hello), `failover`
-//! (ODOWN, election, the failover state machine, the address switch) and `command` (SENTINEL commands).
+//! The algorithm is split by the reference's concerns, one module each, all `impl Sentinel` blocks over
+//! the state defined here: `instance` (the records and their tables), `monitor` (links, periodic PING /
+//! INFO / hello, replies), `detect` (SDOWN, ODOWN), `election` (epochs and votes), `failover` (the state
+//! machine and the switch), `command` (SENTINEL commands), `timers` (when each master is next due),
+//! `emit` (events), `query` (read-only views), `outbox` (outputs and the persist barrier), `wire`
+//! (parsers). The records know nothing of the sentinel, so no module imports a cycle back into them.
 
 use crate::config::{GlobalConfig, PersistedMaster, PersistedState};
-use crate::events::{Event, Level};
-use crate::instance::{Common, InfoState, Inst, Link, Master, Peer, Replica, Who};
-use crate::io::{ClientId, Input, LinkId, Output, PersistSeq, ScriptJob};
+use crate::events::Level;
+use crate::instance::table::{MasterId, Table};
+use crate::instance::{Common, InfoState, Link, Master, Peer, Replica};
+use crate::io::{ClientId, Input, LinkId, Output, PersistSeq};
 use crate::outbox::{Covered, Outbox};
 use crate::reply::{errors, Reply};
-use crate::table::{MasterId, Table};
 use crate::time::Instant;
 use crate::wire::info::Role;
 
@@ -527,22 +531,6 @@ impl Sentinel {
             .min()
     }
 
-    /// The shell's description (OS error text) of the write failure it is about to report with
-    /// [`Input::PersistFailed`], shown in INFO.
-    pub fn note_write_error(&mut self, error: impl Into<String>) {
-        self.out.note_error(error.into());
-    }
-
-    /// Whether state writes are failing (the last one failed, or one has hung for a while).
-    pub fn state_write_failing(&self) -> bool {
-        self.out.failing(self.now).is_some()
-    }
-
-    /// Writes that succeeded and failed since start.
-    pub fn state_writes(&self) -> (u64, u64) {
-        (self.out.writes_ok, self.out.writes_failed)
-    }
-
     /// The epoch we may reveal (hellos, asks without a vote request): the durable one, so nothing said on
     /// a link ever waits for a write.
     pub(crate) fn revealable_epoch(&self) -> u64 {
@@ -576,264 +564,11 @@ impl Sentinel {
             .collect()
     }
 
-    /// Our run id.
-    pub fn myid(&self) -> &str {
-        &self.myid
-    }
-
-    /// Current epoch (in memory).
-    pub fn current_epoch(&self) -> u64 {
-        self.current_epoch
-    }
-
-    /// `deny-scripts-reconfig`.
-    pub fn deny_scripts_reconfig(&self) -> bool {
-        self.global.deny_scripts_reconfig
-    }
-
-    /// Whether TILT is on.
-    pub fn in_tilt(&self) -> bool {
-        self.tilt
-    }
-
-    /// The address clients should use for `master`, as `SENTINEL get-master-addr-by-name` reports it.
-    pub fn master_addr(&self, master: &str) -> Option<(String, u16)> {
-        self.masters.get(master).map(|m| m.current_addr())
-    }
-
-    /// Config epoch of `master`.
-    pub fn master_config_epoch(&self, master: &str) -> Option<u64> {
-        self.masters.get(master).map(|m| m.config_epoch)
-    }
-
-    /// Changes whenever the answer of [`Sentinel::master_addr`] may have changed for some master, so the
-    /// shell can cache `GET-MASTER-ADDR-BY-NAME` answers and refresh them only when needed.
-    pub fn addr_version(&self) -> u64 {
-        self.addr_version
-    }
-
-    /// Every master's advertised address.
-    pub fn master_addrs(&self) -> Vec<(String, String, u16)> {
-        self.masters
-            .iter()
-            .map(|(n, m)| {
-                let (h, p) = m.current_addr();
-                (n.clone(), h, p)
-            })
-            .collect()
-    }
-
-    /// Names of monitored masters.
-    pub fn master_names(&self) -> Vec<String> {
-        self.masters.keys().cloned().collect()
-    }
-
-    /// Whether a failover of `master` is in progress here.
-    pub fn failover_in_progress(&self, master: &str) -> bool {
-        self.masters.get(master).is_some_and(|m| m.in_failover())
-    }
-
-    /// A snapshot of what would be persisted now.
-    pub fn persisted_state(&self) -> PersistedState {
-        let mut st = PersistedState::new(self.myid.clone());
-        st.current_epoch = self.current_epoch;
-        st.global = self.global.clone();
-        for (name, m) in self.masters.iter() {
-            let (host, port) = m.current_addr();
-            let mut cfg = m.cfg.clone();
-            cfg.host = host.clone();
-            cfg.port = port;
-            let mut pm = PersistedMaster::new(cfg);
-            pm.config_epoch = m.config_epoch;
-            pm.leader_epoch = m.leader_epoch;
-            // Each address once: the loader refuses a duplicate known-replica line.
-            let mut written = std::collections::BTreeSet::new();
-            for r in m.replicas.values() {
-                // Mid-failover the promoted replica is the master address: write the old master instead.
-                let addr = if crate::instance::same_host(&r.c.host, &host) && r.c.port == port {
-                    (m.c.host.clone(), m.c.port)
-                } else {
-                    (r.c.host.clone(), r.c.port)
-                };
-                if written.insert((crate::instance::host_key(&addr.0), addr.1)) {
-                    pm.known_replicas.push(addr);
-                }
-            }
-            for (runid, p) in m.sentinels.iter() {
-                pm.known_sentinels
-                    .push((p.c.host.clone(), p.c.port, runid.clone()));
-            }
-            st.masters.insert(name.clone(), pm);
-        }
-        st
-    }
-
     /// The state changed in a way that must be persisted: the next write covers it (group commit).
     /// Returns that write's generation, for outputs that depend on it.
     pub(crate) fn flush(&mut self) -> u64 {
         self.out.flush()
     }
 
-    /// Timings in force (SENTINEL DEBUG).
-    pub fn timings(&self) -> &Timings {
-        &self.t
-    }
-
-    /// The `# Sentinel` section of INFO (without the script counters, which the shell owns: it passes them).
-    pub fn info_section(&self, running_scripts: usize, queued_scripts: usize) -> String {
-        let mut s = String::from("# Sentinel\r\n");
-        s.push_str(&format!("sentinel_masters:{}\r\n", self.masters.len()));
-        s.push_str(&format!("sentinel_tilt:{}\r\n", u8::from(self.tilt)));
-        let since = if self.tilt {
-            (self.now.since(self.tilt_start) / 1000) as i64
-        } else {
-            -1
-        };
-        s.push_str(&format!("sentinel_tilt_since_seconds:{since}\r\n"));
-        s.push_str(&format!("sentinel_running_scripts:{running_scripts}\r\n"));
-        s.push_str(&format!(
-            "sentinel_scripts_queue_length:{queued_scripts}\r\n"
-        ));
-        s.push_str(&format!(
-            "sentinel_simulate_failure_flags:{}\r\n",
-            self.simfailure
-        ));
-        // vedette: whether state writes fail (Redis only logs it), since when and why, and how many
-        // writes were made (group commit makes it far fewer than the changes).
-        let failing = self.out.failing(self.now);
-        s.push_str(&format!(
-            "sentinel_state_write_failing:{}\r\n",
-            u8::from(failing.is_some())
-        ));
-        let since = failing
-            .as_ref()
-            .map_or(-1, |f| (self.now.since(f.since) / 1000) as i64);
-        s.push_str(&format!(
-            "sentinel_state_write_failing_since_seconds:{since}\r\n"
-        ));
-        let error = failing
-            .and_then(|f| f.error)
-            .unwrap_or_default()
-            .replace(['\r', '\n'], " ");
-        s.push_str(&format!("sentinel_state_write_error:{error}\r\n"));
-        s.push_str(&format!(
-            "sentinel_state_writes:{}\r\nsentinel_state_write_failures:{}\r\n",
-            self.out.writes_ok, self.out.writes_failed
-        ));
-        for (i, (name, m)) in self.masters.iter().enumerate() {
-            let status = if m.o_down {
-                "odown"
-            } else if m.c.s_down {
-                "sdown"
-            } else {
-                "ok"
-            };
-            s.push_str(&format!(
-                "master{i}:name={name},status={status},address={}:{},slaves={},sentinels={}\r\n",
-                m.c.host,
-                m.c.port,
-                m.replicas.len(),
-                m.sentinels.len() + 1
-            ));
-        }
-        s
-    }
-
     // ---- events -------------------------------------------------------------------------------------
-
-    /// `%@` prefix for an instance.
-    pub(crate) fn prefix(&self, key: Inst) -> String {
-        let Some(m) = self.masters.at(key.master) else {
-            return String::new();
-        };
-        match key.who {
-            Who::Master => format!("master {} {} {}", m.cfg.name, m.c.host, m.c.port),
-            Who::Replica(r) => match m.replicas.at(r) {
-                Some(r) => format!(
-                    "slave {} {} {} @ {} {} {}",
-                    r.name(),
-                    r.c.host,
-                    r.c.port,
-                    m.cfg.name,
-                    m.c.host,
-                    m.c.port
-                ),
-                None => String::new(),
-            },
-            Who::Peer(id) => match m.sentinels.at(id) {
-                Some(p) => format!(
-                    "sentinel {} {} {} @ {} {} {}",
-                    m.sentinels.name_of(id).unwrap_or_default(),
-                    p.c.host,
-                    p.c.port,
-                    m.cfg.name,
-                    m.c.host,
-                    m.c.port
-                ),
-                None => String::new(),
-            },
-        }
-    }
-
-    /// Emit an event about an instance: message = `%@` prefix + optional suffix.
-    pub(crate) fn event(&mut self, level: Level, kind: &'static str, key: Inst, suffix: &str) {
-        let mut msg = self.prefix(key);
-        if !suffix.is_empty() {
-            msg.push(' ');
-            msg.push_str(suffix);
-        }
-        self.emit(level, kind, msg, Some(key.master));
-    }
-
-    pub(crate) fn event_master(
-        &mut self,
-        level: Level,
-        kind: &'static str,
-        master: MasterId,
-        suffix: &str,
-    ) {
-        self.event(level, kind, Inst::master(master), suffix);
-    }
-
-    /// An event about a master whose message has no `%@` prefix (`+new-epoch`, `+switch-master`, ...).
-    pub(crate) fn event_raw(
-        &mut self,
-        level: Level,
-        kind: &'static str,
-        master: MasterId,
-        msg: String,
-    ) {
-        self.emit(level, kind, msg, Some(master));
-    }
-
-    /// An event about no instance (`+tilt`).
-    pub(crate) fn event_plain(&mut self, level: Level, kind: &'static str, msg: &str) {
-        self.emit(level, kind, msg.to_string(), None);
-    }
-
-    fn emit(
-        &mut self,
-        level: Level,
-        kind: &'static str,
-        message: String,
-        master: Option<MasterId>,
-    ) {
-        let m = master.and_then(|id| self.masters.at(id));
-        let script = m.and_then(|m| m.cfg.notification_script.clone());
-        let master = m.map(|m| m.cfg.name.clone());
-        if level == Level::Warning {
-            if let Some(script) = script {
-                self.out.push(Output::RunScript(ScriptJob {
-                    path: script,
-                    args: vec![kind.to_string(), message.clone()],
-                }));
-            }
-        }
-        self.out.push(Output::Event(Event {
-            kind,
-            level,
-            message,
-            master,
-        }));
-    }
 }

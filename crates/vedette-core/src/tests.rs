@@ -147,75 +147,6 @@ fn replica_info(offset: u64, priority: u32) -> String {
     )
 }
 
-#[test]
-fn one_vote_per_epoch_first_come_first_served() {
-    let mut fx = Fx::new(&[A, B], 2);
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "1",
-        A,
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
-    );
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "1",
-        B,
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
-    );
-    // A stale epoch gets the existing vote back.
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "0",
-        B,
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
-    );
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "2",
-        B,
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk(B), Reply::Int(2)])
-    );
-    assert_eq!(fx.s.current_epoch(), 2);
-    // `*` never votes nor bumps the epoch.
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "9",
-        "*",
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)])
-    );
-    assert_eq!(fx.s.current_epoch(), 2);
-}
-
 /// Answer `outs` as a healthy topology would: the master (link 1) with replicas 6380 and 6381.
 fn answer_healthy(fx: &mut Fx, outs: &[Output]) {
     fx.answer(outs, |link, cmd| match cmd {
@@ -272,98 +203,6 @@ fn run_failure(fx: &mut Fx, peer_vote: impl Fn(LinkId, &str, u64) -> Option<(i64
             break;
         }
     }
-}
-
-#[test]
-fn majority_elects_and_the_best_replica_is_selected() {
-    let mut fx = Fx::new(&[A, B], 2);
-    warm(&mut fx);
-    run_failure(&mut fx, |_, runid, epoch| {
-        Some((1, runid.to_string(), epoch as i64))
-    });
-    let kinds: Vec<&str> = fx
-        .log
-        .iter()
-        .filter_map(|o| {
-            if let Output::Event(e) = o {
-                Some(e.kind)
-            } else {
-                None
-            }
-        })
-        .collect();
-    assert_eq!(fx.events("+sdown").len(), 1, "{kinds:?}");
-    assert_eq!(
-        fx.events("+odown"),
-        vec!["master m 127.0.0.1 6379 #quorum 2/2".to_string()]
-    );
-    assert_eq!(fx.events("+elected-leader").len(), 1, "{kinds:?}");
-    // Higher offset wins: replica on link 2 is 127.0.0.1:6380.
-    assert_eq!(
-        fx.events("+selected-slave"),
-        vec!["slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379".to_string()]
-    );
-    assert!(fx
-        .log
-        .iter()
-        .any(|o| matches!(o, Output::Send { cmd: OutCommand::Reconfigure(None), link, .. } if *link == LinkId(2))));
-}
-
-#[test]
-fn minority_cannot_be_elected() {
-    // 5 sentinels known, quorum 2: two say down (ODOWN) but only one other votes for us.
-    let mut fx = Fx::new(&[A, B, C, "4444444444444444444444444444444444444444"], 2);
-    warm(&mut fx);
-    run_failure(&mut fx, |link, runid, epoch| {
-        if link.0 == 4 {
-            Some((1, runid.to_string(), epoch as i64))
-        } else {
-            Some((0, "*".to_string(), 0))
-        }
-    });
-    assert!(!fx.events("+odown").is_empty());
-    assert!(fx.events("+elected-leader").is_empty());
-    assert!(!fx.log.iter().any(|o| matches!(
-        o,
-        Output::Send {
-            cmd: OutCommand::Reconfigure(None),
-            ..
-        }
-    )));
-}
-
-#[test]
-fn priority_zero_is_never_promoted() {
-    let mut fx = Fx::new(&[A, B], 2);
-    warm(&mut fx);
-    let master_link = LinkId(1);
-    for _ in 0..400 {
-        let outs = fx.tick(25);
-        fx.answer(&outs, |link, cmd| match cmd {
-            OutCommand::Ping if link == master_link => None,
-            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
-            OutCommand::Info if link == master_link => None,
-            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(
-                if link == LinkId(2) { 100 } else { 5 },
-                if link == LinkId(2) { 0 } else { 100 },
-            )))),
-            OutCommand::AskMasterDown { runid, epoch, .. } => Some(LinkReply::MasterDown(Some((
-                1,
-                runid.clone(),
-                *epoch as i64,
-            )))),
-            _ if link == master_link => None,
-            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
-            _ => Some(LinkReply::Other),
-        });
-        if !fx.events("+selected-slave").is_empty() {
-            break;
-        }
-    }
-    assert_eq!(
-        fx.events("+selected-slave"),
-        vec!["slave 127.0.0.1:6381 127.0.0.1 6381 @ m 127.0.0.1 6379".to_string()]
-    );
 }
 
 #[test]
@@ -519,28 +358,6 @@ fn command_errors_match_redis() {
 }
 
 #[test]
-fn replies_about_an_old_address_never_count_after_a_switch() {
-    let mut fx = Fx::new(&[A, B], 2);
-    warm(&mut fx);
-    // Switch the master by a hello with a higher config epoch.
-    let hello = format!("127.0.0.1,26380,{A},1,m,127.0.0.1,6380,1");
-    fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello]);
-    assert_eq!(fx.s.master_addr("m"), Some(("127.0.0.1".into(), 6380)));
-    // A late "down" reply about 127.0.0.1:6379 arrives on A's link: it must not mark A as saying down.
-    fx.s.on_ask_reply(
-        LinkId(4),
-        fx.s.masters.id("m").unwrap(),
-        "127.0.0.1",
-        6379,
-        (0, false),
-        Some((1, "*".into(), 0)),
-    );
-    let m = &fx.s.masters["m"];
-    assert!(m.sentinels.values().all(|p| !p.master_down));
-    let _ = master_info(A, &[]);
-}
-
-#[test]
 fn tilt_on_clock_jump_freezes_acting_and_answers_not_down() {
     let mut fx = Fx::new(&[A], 1);
     warm(&mut fx);
@@ -676,3 +493,6 @@ mod costs;
 
 /// Exact timers: wake-ups only when something is due, Redis's periods, TILT against the planned sleep.
 mod timers;
+
+/// Elections and failovers end to end.
+mod failover;

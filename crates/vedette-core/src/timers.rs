@@ -21,10 +21,10 @@
 //! clock jumped, or the process was stopped or starved past its deadline). With Redis's 100 ms runs
 //! this is Redis's rule.
 
+use crate::instance::table::MasterId;
 use crate::instance::{Common, Inst, Master, Who};
 use crate::io::LinkId;
 use crate::sentinel::Sentinel;
-use crate::table::MasterId;
 use crate::time::Instant;
 
 /// Redis's SENTINEL_MAX_PENDING_COMMANDS (per instance sharing a link).

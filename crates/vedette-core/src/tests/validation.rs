@@ -290,8 +290,9 @@ fn unknown_command_message_is_bounded_like_redis() {
 
 #[test]
 fn pending_counts_follow_the_queue() {
-    use crate::instance::{Inflight, Inst, Sent};
-    use crate::table::{MasterId, Table};
+    use crate::instance::link::Inflight;
+    use crate::instance::table::{MasterId, Table};
+    use crate::instance::{Inst, Sent};
     let mut t: Table<MasterId, ()> = Table::new();
     let (m, n) = (t.insert("m".into(), ()), t.insert("n".into(), ()));
     let k = Inst::master(m);

@@ -51,7 +51,8 @@ pub use opts::{RunOpts, Stats, StormStats, TraceMode};
 use redis::ClientModel;
 use sched::{Ev, Sched};
 
-/// The shell calls `handle_timeout` at least this often (local ms).
+/// When the core has no deadline (or the node's clock stands still), the shell wakes it this often
+/// (local ms), as the driver does.
 const TICK_MS: u64 = 100;
 /// Liveness probe period (global ms).
 const PROBE_MS: u64 = 250;

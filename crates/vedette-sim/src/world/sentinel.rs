@@ -185,17 +185,18 @@ impl World {
             return;
         }
         let local_now = n.clock.local(now);
+        // As the driver does: sleep until the core's next deadline (a fallback period only when it has
+        // none, or when this node's monotonic clock stands still and no deadline can come).
         let deadline = n
             .core
             .as_ref()
             .and_then(Sentinel::poll_timeout)
-            .map_or(u64::MAX, |d| d.0)
-            .min(local_now + TICK_MS);
+            .map_or(local_now + TICK_MS, |d| d.0);
         let g = n
             .clock
             .global_at(now, deadline)
             .unwrap_or(now + TICK_MS)
-            .clamp(now + 1, now + TICK_MS);
+            .max(now + 1);
         if n.timer_at.is_none_or(|t| g < t) {
             n.timer_at = Some(g);
             n.timer_gen += 1;

@@ -1,0 +1,338 @@
+//! Commands that change what is monitored (reference §1.3): MONITOR, REMOVE, RESET, SET, FAILOVER, and
+//! CKQUORUM's check of the same tables. Each answers once the write covering its change is durable.
+
+use super::{parse_i64, s};
+use crate::config::{valid_host, MasterConfig, PersistedMaster, MAX_COUNT};
+use crate::events::Level;
+use crate::glob::Pattern;
+use crate::instance::table::MasterId;
+use crate::io::ClientId;
+use crate::reply::{errors, Reply};
+use crate::sentinel::Sentinel;
+
+impl Sentinel {
+    pub(crate) fn cmd_monitor(&mut self, client: ClientId, argv: &[Vec<u8>]) {
+        let name = s(&argv[2]);
+        let host = s(&argv[3]);
+        let Some(quorum) = parse_i64(&argv[5]) else {
+            return self.reply(client, Reply::err("ERR Invalid quorum"));
+        };
+        let Some(port) = parse_i64(&argv[4]) else {
+            return self.reply(client, Reply::err("ERR Invalid port"));
+        };
+        if quorum <= 0 {
+            return self.reply(client, Reply::err("ERR Quorum must be 1 or greater."));
+        }
+        if quorum > i64::from(MAX_COUNT) {
+            // Redis stores it in 32 bits, truncating 4294967296 to 0; vedette refuses it instead.
+            return self.reply(client, Reply::err("ERR Invalid quorum"));
+        }
+        let quorum = quorum as u32;
+        if !valid_host(&host, self.global.resolve_hostnames) {
+            return self.reply(
+                client,
+                Reply::err("ERR Invalid IP address or hostname specified"),
+            );
+        }
+        if self.masters.contains_key(&name) {
+            return self.reply(client, Reply::err("ERR Duplicate master name."));
+        }
+        if !(0..=65535).contains(&port) {
+            return self.reply(client, Reply::err("ERR Invalid port number."));
+        }
+        let mut cfg = MasterConfig::new(&name, &host, port as u16, quorum);
+        cfg.down_after_ms = self.t.default_down_after;
+        cfg.failover_timeout_ms = self.t.default_failover_timeout;
+        let now = self.now;
+        let id = self.add_master(&PersistedMaster::new(cfg), now);
+        self.ack_after_flush(client, Reply::ok());
+        self.event_master(Level::Warning, "+monitor", id, &format!("quorum {quorum}"));
+    }
+
+    pub(crate) fn cmd_remove(&mut self, client: ClientId, argv: &[Vec<u8>]) {
+        let name = s(&argv[2]);
+        let Some(id) = self.masters.id(&name) else {
+            return self.reply(client, Reply::err(errors::NO_SUCH_MASTER));
+        };
+        self.event_master(Level::Warning, "-monitor", id, "");
+        self.remove_master(&name);
+        self.ack_after_flush(client, Reply::ok());
+    }
+
+    pub(crate) fn remove_master(&mut self, name: &str) {
+        self.addr_version += 1;
+        if let Some(id) = self.masters.id(name) {
+            self.unschedule(id);
+        }
+        if let Some(m) = self.masters.remove(name) {
+            self.release_link(m.c.link);
+            for r in m.replicas.values() {
+                self.release_link(r.c.link);
+            }
+            for p in m.sentinels.values() {
+                self.release_link(p.c.link);
+            }
+        }
+    }
+
+    pub(crate) fn cmd_reset(&mut self, pattern: &[u8]) -> Reply {
+        let pattern = Pattern::new(pattern, false);
+        let ids: Vec<MasterId> = self
+            .masters
+            .iter_ids()
+            .filter(|(_, m)| pattern.matches(m.cfg.name.as_bytes()))
+            .map(|(id, _)| id)
+            .collect();
+        for &id in &ids {
+            self.reset_master(id);
+            self.event_master(Level::Warning, "+reset-master", id, "");
+        }
+        let names = ids;
+        Reply::Int(names.len() as i64)
+    }
+
+    /// SENTINEL RESET: forget replicas and sentinels, clear state, reconnect (reference §7.9).
+    pub(crate) fn reset_master(&mut self, id: MasterId) {
+        let now = self.now;
+        let Some(m) = self.masters.at_mut(id) else {
+            return;
+        };
+        let mut links: Vec<_> = m.replicas.values().map(|r| r.c.link).collect();
+        links.extend(m.sentinels.values().map(|p| p.c.link));
+        m.replicas.clear();
+        m.sentinels.clear();
+        let old_master_link = m.c.link;
+        m.reset_state(now);
+        let (h, p) = (m.c.host.clone(), m.c.port);
+        for l in links {
+            self.release_link(l);
+        }
+        self.release_link(old_master_link);
+        let link = self.new_link(&h, p, now);
+        if let Some(m) = self.masters.at_mut(id) {
+            m.c.link = link;
+        }
+    }
+
+    pub(crate) fn cmd_failover(&mut self, name: &str) -> Reply {
+        let Some(id) = self.masters.id(name) else {
+            return Reply::err(errors::NO_SUCH_MASTER);
+        };
+        if self.masters.at(id).is_some_and(|m| m.in_failover()) {
+            return Reply::err("INPROG Failover already in progress");
+        }
+        if self.select_replica(id).is_none() {
+            return Reply::err("NOGOODSLAVE No suitable replica to promote");
+        }
+        tracing::info!(
+            master = name,
+            "Executing user requested FAILOVER of '{name}'"
+        );
+        self.start_failover(id, true);
+        Reply::ok()
+    }
+
+    pub(crate) fn cmd_ckquorum(&self, name: &str) -> Reply {
+        let Some(m) = self.masters.get(name) else {
+            return Reply::err(errors::NO_SUCH_MASTER);
+        };
+        let usable = 1 + m.sentinels.values().filter(|p| !p.c.s_down).count();
+        let voters = m.sentinels.len() + 1;
+        let mut why = Vec::new();
+        if usable < m.cfg.quorum as usize {
+            why.push(
+                "Not enough available Sentinels to reach the specified quorum for this master",
+            );
+        }
+        if usable < voters / 2 + 1 {
+            why.push(
+                "Not enough available Sentinels to reach the majority and authorize a failover",
+            );
+        }
+        if why.is_empty() {
+            Reply::Status(format!(
+                "OK {usable} usable Sentinels. Quorum and failover authorization can be reached"
+            ))
+        } else {
+            Reply::err(format!(
+                "NOQUORUM {usable} usable Sentinels. {}",
+                why.join(". ")
+            ))
+        }
+    }
+
+    pub(crate) fn cmd_set(&mut self, client: ClientId, argv: &[Vec<u8>]) {
+        let name = s(&argv[2]);
+        if !self.masters.contains_key(&name) {
+            return self.reply(client, Reply::err(errors::NO_SUCH_MASTER));
+        }
+        let mut changed = false;
+        let mut err: Option<String> = None;
+        let mut i = 3;
+        let mut drop_links = false;
+        while i < argv.len() {
+            let opt_raw = s(&argv[i]);
+            let opt = opt_raw.to_ascii_lowercase();
+            let needs = if opt == "rename-command" { 2 } else { 1 };
+            let known = matches!(
+                opt.as_str(),
+                "down-after-milliseconds"
+                    | "failover-timeout"
+                    | "parallel-syncs"
+                    | "quorum"
+                    | "notification-script"
+                    | "client-reconfig-script"
+                    | "auth-pass"
+                    | "auth-user"
+                    | "rename-command"
+                    | "master-reboot-down-after-period"
+            );
+            if !known || i + needs >= argv.len() {
+                err = Some(format!(
+                    "ERR Unknown option or number of arguments for SENTINEL SET '{opt_raw}'"
+                ));
+                break;
+            }
+            let val = s(&argv[i + 1]);
+            let bad = |v: &str| format!("ERR Invalid argument '{v}' for SENTINEL SET '{opt_raw}'");
+            let positive = |v: &str| parse_i64(v.as_bytes()).filter(|x| *x > 0);
+            // Counts Redis keeps in an `int`: 1..=MAX_COUNT.
+            let count = |v: &str| {
+                positive(v)
+                    .and_then(|x| u32::try_from(x).ok())
+                    .filter(|x| *x <= MAX_COUNT)
+            };
+            let deny = self.global.deny_scripts_reconfig;
+            let Some(m) = self.masters.get_mut(&name) else {
+                break;
+            };
+            let mut shown = val.clone();
+            match opt.as_str() {
+                "down-after-milliseconds" => match positive(&val) {
+                    Some(x) => {
+                        m.cfg.down_after_ms = x as u64;
+                        m.c.down_after = x as u64;
+                        for r in m.replicas.values_mut() {
+                            r.c.down_after = x as u64;
+                        }
+                        for p in m.sentinels.values_mut() {
+                            p.c.down_after = x as u64;
+                        }
+                    }
+                    None => {
+                        err = Some(bad(&val));
+                        break;
+                    }
+                },
+                "failover-timeout" => match positive(&val) {
+                    Some(x) => m.cfg.failover_timeout_ms = x as u64,
+                    None => {
+                        err = Some(bad(&val));
+                        break;
+                    }
+                },
+                "parallel-syncs" => match count(&val) {
+                    Some(x) => m.cfg.parallel_syncs = x,
+                    None => {
+                        err = Some(bad(&val));
+                        break;
+                    }
+                },
+                "quorum" => match count(&val) {
+                    Some(x) => m.cfg.quorum = x,
+                    None => {
+                        err = Some(bad(&val));
+                        break;
+                    }
+                },
+                "master-reboot-down-after-period" => {
+                    match parse_i64(val.as_bytes()).filter(|x| *x >= 0) {
+                        Some(x) => m.cfg.master_reboot_down_after_period_ms = x as u64,
+                        None => {
+                            err = Some(bad(&val));
+                            break;
+                        }
+                    }
+                }
+                "notification-script" | "client-reconfig-script" => {
+                    if deny {
+                        err = Some("ERR Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your Sentinel configuration".into());
+                        break;
+                    }
+                    let v = if val.is_empty() {
+                        None
+                    } else {
+                        Some(val.clone())
+                    };
+                    if opt == "notification-script" {
+                        m.cfg.notification_script = v;
+                    } else {
+                        m.cfg.client_reconfig_script = v;
+                    }
+                }
+                "auth-pass" => {
+                    m.cfg.auth_pass = if val.is_empty() {
+                        None
+                    } else {
+                        Some(val.clone())
+                    };
+                    shown = "******".into();
+                    drop_links = true;
+                }
+                "auth-user" => {
+                    m.cfg.auth_user = if val.is_empty() {
+                        None
+                    } else {
+                        Some(val.clone())
+                    };
+                    drop_links = true;
+                }
+                "rename-command" => {
+                    let newname = s(&argv[i + 2]);
+                    if val.is_empty() || newname.is_empty() {
+                        let which = if val.is_empty() {
+                            val.clone()
+                        } else {
+                            newname.clone()
+                        };
+                        err = Some(bad(&which));
+                        break;
+                    }
+                    let key = val.to_ascii_lowercase();
+                    m.cfg.rename_commands.remove(&key);
+                    if !newname.eq_ignore_ascii_case(&val) {
+                        m.cfg.rename_commands.insert(key, newname.clone());
+                    }
+                    shown = format!("{val} {newname}");
+                    drop_links = true;
+                }
+                _ => {}
+            }
+            changed = true;
+            if let Some(id) = self.masters.id(&name) {
+                self.event_master(Level::Warning, "+set", id, &format!("{opt_raw} {shown}"));
+            }
+            i += 1 + needs;
+        }
+        if drop_links {
+            let links: Vec<_> = self
+                .masters
+                .get(&name)
+                .map(|m| {
+                    let mut v = vec![m.c.link];
+                    v.extend(m.replicas.values().map(|r| r.c.link));
+                    v
+                })
+                .unwrap_or_default();
+            for l in links {
+                self.drop_connection(l);
+            }
+        }
+        let reply = err.map(Reply::err).unwrap_or_else(Reply::ok);
+        if changed {
+            self.ack_after_flush(client, reply);
+        } else {
+            self.reply(client, reply);
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The failover state machine (reference §7): once elected, select the best replica, promote it, wait for
+//! the promotion, reconfigure the other replicas (`parallel-syncs` at a time) and switch (`switch`);
+//! abort before the promotion on timeouts. Each step is a method named for its Redis state.
+
+mod switch;
+
+use crate::events::Level;
+use crate::instance::table::{MasterId, ReplicaId};
+use crate::instance::{FailoverState, Inst, Reconf, Sent};
+use crate::io::{LinkId, OutCommand};
+use crate::sentinel::{Mutation, Sentinel};
+
+impl Sentinel {
+    /// One step of the failover state machine; loops while states advance so nothing waits for a tick.
+    pub(crate) fn failover_step(&mut self, mid: MasterId) {
+        for _ in 0..8 {
+            let Some(before) = self.masters.at(mid).map(|m| m.failover_state) else {
+                return;
+            };
+            match before {
+                FailoverState::None => return,
+                FailoverState::WaitStart => self.step_wait_start(mid),
+                FailoverState::SelectSlave => self.step_select_slave(mid),
+                FailoverState::SendSlaveofNoone => self.step_send_slaveof_noone(mid),
+                FailoverState::WaitPromotion => self.step_wait_promotion(mid),
+                FailoverState::ReconfSlaves => self.step_reconf_slaves(mid),
+                FailoverState::UpdateConfig => {
+                    self.switch_to_promoted(mid);
+                    return;
+                }
+            }
+            if self.masters.at(mid).map(|m| m.failover_state) == Some(before) {
+                return;
+            }
+        }
+    }
+
+    fn set_state(&mut self, mid: MasterId, st: FailoverState) {
+        let now = self.now;
+        if let Some(m) = self.masters.at_mut(mid) {
+            m.failover_state = st;
+            m.failover_state_change_time = now;
+        }
+    }
+
+    fn step_wait_start(&mut self, mid: MasterId) {
+        let now = self.now;
+        let winner = self.tally(mid);
+        let Some(m) = self.masters.at(mid) else {
+            return;
+        };
+        let forced = m.force_failover;
+        let elected = winner
+            .as_deref()
+            .is_some_and(|w| w.eq_ignore_ascii_case(&self.myid));
+        if elected || forced {
+            self.event_master(Level::Warning, "+elected-leader", mid, "");
+            if self.simfailure & 1 != 0 {
+                tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
+                self.out.crash(self.now);
+            }
+            self.set_state(mid, FailoverState::SelectSlave);
+            self.event_master(Level::Warning, "+failover-state-select-slave", mid, "");
+            return;
+        }
+        let timeout = self.t.election_timeout.min(m.cfg.failover_timeout_ms);
+        let started = m.failover_start_time.unwrap_or(now);
+        let timed_out = now > started && now.since(started) > timeout;
+        let outlook = self.election_outlook(mid);
+        if timed_out || outlook.lost {
+            self.event_master(Level::Warning, "-failover-abort-not-elected", mid, "");
+            self.abort_failover(mid);
+            let eager = self.mutated(Mutation::EagerRetry);
+            if eager || (outlook.dead_for_all && self.first_of_known(mid)) {
+                if let Some(m) = self.masters.at_mut(mid) {
+                    m.fast_retry = Some(m.failover_epoch);
+                }
+            }
+        }
+    }
+
+    /// Eligible replicas, best first (reference §7.2).
+    pub(crate) fn select_replica(&self, mid: MasterId) -> Option<ReplicaId> {
+        let now = self.now;
+        let m = self.masters.at(mid)?;
+        let ping5 = self.t.ping_period.saturating_mul(5);
+        let info_max = if m.c.s_down {
+            ping5
+        } else {
+            self.t.info_period.saturating_mul(3)
+        };
+        let mut max_down = m.cfg.down_after_ms.saturating_mul(10);
+        if m.c.s_down {
+            if let Some(s) = m.c.s_down_since {
+                max_down = max_down.saturating_add(now.since(s));
+            }
+        }
+        let mut cands: Vec<(ReplicaId, &crate::instance::Replica)> = m
+            .replicas
+            .iter_ids()
+            .filter(|(_, r)| {
+                let l = self.links.get(&r.c.link);
+                !r.c.s_down
+                    && l.is_some_and(|l| !l.disconnected() && now.since(l.last_avail_time) <= ping5)
+                    && r.priority != 0
+                    && r.info.refresh.is_some_and(|t| now.since(t) <= info_max)
+                    && r.master_link_down_time <= max_down as i64
+            })
+            .collect();
+        cands.sort_by(|a, b| {
+            let (ra, rb) = (a.1, b.1);
+            ra.priority
+                .cmp(&rb.priority)
+                .then(rb.repl_offset.cmp(&ra.repl_offset))
+                .then_with(|| match (&ra.c.runid, &rb.c.runid) {
+                    (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                })
+        });
+        cands.first().map(|(n, _)| *n)
+    }
+
+    fn step_select_slave(&mut self, mid: MasterId) {
+        match self.select_replica(mid) {
+            None => {
+                self.event_master(Level::Warning, "-failover-abort-no-good-slave", mid, "");
+                self.abort_failover(mid);
+            }
+            Some(rn) => {
+                if let Some(m) = self.masters.at_mut(mid) {
+                    m.promoted = Some(rn);
+                    if let Some(r) = m.replicas.at_mut(rn) {
+                        r.promoted = true;
+                    }
+                }
+                let key = Inst::replica(mid, rn);
+                self.event(Level::Warning, "+selected-slave", key, "");
+                self.set_state(mid, FailoverState::SendSlaveofNoone);
+                self.event(Level::Notice, "+failover-state-send-slaveof-noone", key, "");
+            }
+        }
+    }
+
+    fn promoted_key(&self, mid: MasterId) -> Option<(Inst, LinkId)> {
+        let m = self.masters.at(mid)?;
+        let rn = m.promoted?;
+        let link = m.replicas.at(rn)?.c.link;
+        Some((Inst::replica(mid, rn), link))
+    }
+
+    fn step_send_slaveof_noone(&mut self, mid: MasterId) {
+        let now = self.now;
+        let Some((key, link)) = self.promoted_key(mid) else {
+            self.abort_failover(mid);
+            return;
+        };
+        let Some(m) = self.masters.at(mid) else {
+            return;
+        };
+        let timeout = m.cfg.failover_timeout_ms;
+        let changed = m.failover_state_change_time;
+        let connected = self.links.get(&link).is_some_and(|l| !l.disconnected());
+        if !connected {
+            if now.since(changed) > timeout {
+                self.event_master(Level::Warning, "-failover-abort-slave-timeout", mid, "");
+                self.abort_failover(mid);
+            }
+            return;
+        }
+        if self.send(link, Sent::Other, OutCommand::Reconfigure(None)) {
+            self.event(Level::Notice, "+failover-state-wait-promotion", key, "");
+            self.set_state(mid, FailoverState::WaitPromotion);
+            // Confirm at once: INFO right behind the transaction on the same connection.
+            self.send(link, Sent::Info(key), OutCommand::Info);
+        }
+    }
+
+    fn step_wait_promotion(&mut self, mid: MasterId) {
+        let now = self.now;
+        let Some(m) = self.masters.at(mid) else {
+            return;
+        };
+        if now.since(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
+            self.event_master(Level::Warning, "-failover-abort-slave-timeout", mid, "");
+            self.abort_failover(mid);
+        }
+    }
+
+    fn step_reconf_slaves(&mut self, mid: MasterId) {
+        let now = self.now;
+        let Some(m) = self.masters.at(mid) else {
+            return;
+        };
+        let Some(promoted) = m.promoted else {
+            return;
+        };
+        let Some(p) = m.replicas.at(promoted) else {
+            return;
+        };
+        let target = (p.c.host.clone(), p.c.port);
+        let parallel = m.cfg.parallel_syncs.max(1) as usize;
+        let reconf_timeout = self.t.slave_reconf_timeout;
+        let mut in_progress = m
+            .replicas
+            .values()
+            .filter(|r| matches!(r.reconf, Reconf::Sent(_) | Reconf::InProg))
+            .count();
+        let names: Vec<ReplicaId> = m.replicas.ids().collect();
+        for rn in names {
+            if in_progress >= parallel {
+                break;
+            }
+            let Some(r) = self.masters.at(mid).and_then(|m| m.replicas.at(rn)) else {
+                continue;
+            };
+            if r.promoted || r.reconf == Reconf::Done {
+                continue;
+            }
+            let key = Inst::replica(mid, rn);
+            if let Reconf::Sent(t) = r.reconf {
+                if now.since(t) > reconf_timeout {
+                    self.event(Level::Notice, "-slave-reconf-sent-timeout", key, "");
+                    self.set_reconf(mid, rn, Reconf::Done);
+                }
+                continue;
+            }
+            if r.reconf == Reconf::InProg {
+                continue;
+            }
+            let link = r.c.link;
+            if self.links.get(&link).is_none_or(|l| l.disconnected()) {
+                continue;
+            }
+            if self.send(
+                link,
+                Sent::Other,
+                OutCommand::Reconfigure(Some(target.clone())),
+            ) {
+                self.set_reconf(mid, rn, Reconf::Sent(now));
+                self.event(Level::Notice, "+slave-reconf-sent", key, "");
+                in_progress += 1;
+                self.send(link, Sent::Info(key), OutCommand::Info);
+            }
+        }
+        self.check_failover_end(mid);
+    }
+
+    fn check_failover_end(&mut self, mid: MasterId) {
+        let now = self.now;
+        let Some(m) = self.masters.at(mid) else {
+            return;
+        };
+        let Some(p) = m.promoted.and_then(|p| m.replicas.at(p)) else {
+            return;
+        };
+        if p.c.s_down {
+            return;
+        }
+        let target = (p.c.host.clone(), p.c.port);
+        let not_done = m
+            .replicas
+            .values()
+            .filter(|r| !r.promoted && r.reconf != Reconf::Done && !r.c.s_down)
+            .count();
+        let timed_out = now.since(m.failover_state_change_time) > m.cfg.failover_timeout_ms;
+        if timed_out {
+            self.event_master(Level::Warning, "+failover-end-for-timeout", mid, "");
+            let names: Vec<(ReplicaId, LinkId, Reconf, bool)> = self
+                .masters
+                .at(mid)
+                .map(|m| {
+                    m.replicas
+                        .iter_ids()
+                        .map(|(n, r)| (n, r.c.link, r.reconf, r.promoted))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (rn, link, reconf, promoted) in names {
+                if promoted || matches!(reconf, Reconf::Done | Reconf::Sent(_)) {
+                    continue;
+                }
+                if self.send(
+                    link,
+                    Sent::Other,
+                    OutCommand::Reconfigure(Some(target.clone())),
+                ) {
+                    self.set_reconf(mid, rn, Reconf::Sent(now));
+                    self.event(
+                        Level::Notice,
+                        "+slave-reconf-sent-be",
+                        Inst::replica(mid, rn),
+                        "",
+                    );
+                }
+            }
+        }
+        if not_done == 0 || timed_out {
+            self.event_master(Level::Warning, "+failover-end", mid, "");
+            self.set_state(mid, FailoverState::UpdateConfig);
+        }
+    }
+
+    /// Abort before promotion (reference §7.7).
+    pub(crate) fn abort_failover(&mut self, mid: MasterId) {
+        let now = self.now;
+        let Some(m) = self.masters.at_mut(mid) else {
+            return;
+        };
+        if m.failover_state > FailoverState::WaitPromotion {
+            return;
+        }
+        m.failover_state = FailoverState::None;
+        m.failover_state_change_time = now;
+        m.force_failover = false;
+        if let Some(rn) = m.promoted.take() {
+            if let Some(r) = m.replicas.at_mut(rn) {
+                r.promoted = false;
+            }
+        }
+    }
+}

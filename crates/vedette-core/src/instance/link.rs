@@ -1,0 +1,150 @@
+//! One logical link to an instance and what is in flight on it: Redis's `instanceLink` health clocks
+//! (last PING sent and answered, last time it was available) and the FIFO of commands awaiting replies,
+//! so each reply is matched to what it was about.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::table::MasterId;
+use super::Inst;
+use crate::time::Instant;
+
+/// What a command sent on a link was, so its reply (FIFO) can be matched to what it was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Sent {
+    Ping(Inst),
+    Info(Inst),
+    Publish(Inst),
+    /// An is-master-down-by-addr ask: which master, at which address, in which of our epochs, and whether
+    /// it carried our run id (a vote request) or `*`.
+    Ask {
+        master: MasterId,
+        host: String,
+        port: u16,
+        epoch: u64,
+        vote: bool,
+    },
+    Other,
+}
+
+/// Commands sent on a link and not answered yet (FIFO: replies come back in order), with counts of the
+/// kinds the periodic checks ask about. "Is an INFO / this instance's hello / this ask pending?" is then a
+/// lookup, not a scan of a queue that a peer which stops reading (a SIGSTOPped sentinel keeps its socket
+/// open) grows to 100 × the number of masters sharing its link — scanned once per master per tick.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Inflight {
+    q: VecDeque<Sent>,
+    infos: usize,
+    publishes: BTreeMap<Inst, usize>,
+    asks: BTreeMap<(MasterId, u64), usize>,
+}
+
+impl Inflight {
+    pub(crate) fn push(&mut self, s: Sent) {
+        match &s {
+            Sent::Info(_) => self.infos += 1,
+            Sent::Publish(k) => *self.publishes.entry(*k).or_default() += 1,
+            Sent::Ask { master, epoch, .. } => {
+                *self.asks.entry((*master, *epoch)).or_default() += 1
+            }
+            Sent::Ping(_) | Sent::Other => {}
+        }
+        self.q.push_back(s);
+    }
+
+    /// The oldest unanswered command.
+    pub(crate) fn pop(&mut self) -> Option<Sent> {
+        let s = self.q.pop_front()?;
+        match &s {
+            Sent::Info(_) => self.infos -= 1,
+            Sent::Publish(k) => decrement(&mut self.publishes, k),
+            Sent::Ask { master, epoch, .. } => decrement(&mut self.asks, &(*master, *epoch)),
+            Sent::Ping(_) | Sent::Other => {}
+        }
+        Some(s)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = Inflight::default();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.q.len()
+    }
+
+    pub(crate) fn info_pending(&self) -> bool {
+        self.infos > 0
+    }
+
+    pub(crate) fn publish_pending(&self, key: Inst) -> bool {
+        self.publishes.contains_key(&key)
+    }
+
+    pub(crate) fn ask_pending(&self, master: MasterId, epoch: u64) -> bool {
+        self.asks.contains_key(&(master, epoch))
+    }
+}
+
+fn decrement<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) {
+    if let Some(n) = m.get_mut(k) {
+        *n -= 1;
+        if *n == 0 {
+            m.remove(k);
+        }
+    }
+}
+
+/// One logical link and its health clocks.
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// Instance objects sharing it (sentinel links are shared by run id across masters).
+    pub(crate) refcount: u32,
+    /// The instance whose tick dialled it last: who the first PING after connecting is for. A hint (it may
+    /// have been removed since), so a link coming up need not search every master for a user.
+    pub(crate) owner: Option<Inst>,
+    /// Current connection generation, when up.
+    pub(crate) conn: Option<u64>,
+    /// A `Connect` was issued and neither `LinkUp` nor `LinkDown` came back yet.
+    pub(crate) connecting: bool,
+    pub(crate) local_ip: String,
+    pub(crate) inflight: Inflight,
+    pub(crate) cc_conn_time: Instant,
+    pub(crate) last_reconn_time: Option<Instant>,
+    /// Oldest unanswered PING (Redis initialises it to "now" so a never-answering instance goes down).
+    pub(crate) act_ping_time: Option<Instant>,
+    pub(crate) last_ping_time: Option<Instant>,
+    pub(crate) last_avail_time: Instant,
+    pub(crate) last_pong_time: Instant,
+    pub(crate) pc_last_activity: Instant,
+}
+
+impl Link {
+    pub(crate) fn new(host: &str, port: u16, now: Instant) -> Link {
+        Link {
+            host: host.to_string(),
+            port,
+            refcount: 1,
+            owner: None,
+            conn: None,
+            connecting: false,
+            local_ip: String::new(),
+            inflight: Inflight::default(),
+            cc_conn_time: now,
+            last_reconn_time: None,
+            act_ping_time: Some(now),
+            last_ping_time: None,
+            last_avail_time: now,
+            last_pong_time: now,
+            pc_last_activity: now,
+        }
+    }
+
+    pub(crate) fn disconnected(&self) -> bool {
+        self.conn.is_none()
+    }
+
+    pub(crate) fn pending(&self) -> usize {
+        self.inflight.len()
+    }
+}
