@@ -233,18 +233,36 @@ impl Sentinel {
             if self.links.get(&link).is_none_or(|l| l.disconnected()) {
                 continue;
             }
-            if self.send(
-                link,
-                Sent::Other,
-                OutCommand::Reconfigure(Some(target.clone())),
-            ) {
-                self.set_reconf(mid, rn, Reconf::Sent(now));
-                self.event(Level::Notice, "+slave-reconf-sent", key, "");
+            if self.send_reconf(mid, rn, link, &target, "+slave-reconf-sent") {
                 in_progress += 1;
                 self.send(link, Sent::Info(key), OutCommand::Info);
             }
         }
         self.check_failover_end(mid);
+    }
+
+    /// Sends the reconfiguration transaction (`SLAVEOF target`) to one replica and, if it went out, marks
+    /// it `Sent` now and emits `kind`.
+    /// Shared by the paced reconfiguration and the best-effort sweep at the failover timeout, which
+    /// differ only in the event they report.
+    fn send_reconf(
+        &mut self,
+        mid: MasterId,
+        rn: ReplicaId,
+        link: LinkId,
+        target: &(String, u16),
+        kind: &'static str,
+    ) -> bool {
+        if !self.send(
+            link,
+            Sent::Other,
+            OutCommand::Reconfigure(Some(target.clone())),
+        ) {
+            return false;
+        }
+        self.set_reconf(mid, rn, Reconf::Sent(self.now));
+        self.event(Level::Notice, kind, Inst::replica(mid, rn), "");
+        true
     }
 
     fn check_failover_end(&mut self, mid: MasterId) {
@@ -281,19 +299,7 @@ impl Sentinel {
                 if promoted || matches!(reconf, Reconf::Done | Reconf::Sent(_)) {
                     continue;
                 }
-                if self.send(
-                    link,
-                    Sent::Other,
-                    OutCommand::Reconfigure(Some(target.clone())),
-                ) {
-                    self.set_reconf(mid, rn, Reconf::Sent(now));
-                    self.event(
-                        Level::Notice,
-                        "+slave-reconf-sent-be",
-                        Inst::replica(mid, rn),
-                        "",
-                    );
-                }
+                self.send_reconf(mid, rn, link, &target, "+slave-reconf-sent-be");
             }
         }
         if not_done == 0 || timed_out {
