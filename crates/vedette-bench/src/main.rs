@@ -463,19 +463,31 @@ async fn run(mut args: Args) -> Result<usize> {
             }
         });
         let nofile = procs::raise_nofile();
+        eprintln!("[resources] {nofile}");
         layouts.retain(|l| {
-            let ok = l.descriptors() <= nofile;
+            let ok = l.descriptors() <= nofile.soft;
             if !ok {
                 eprintln!(
-                    "[resources] skipping {l}: a sentinel needs ~{} descriptors, RLIMIT_NOFILE is {nofile}",
+                    "[resources] skipping {l}: a sentinel needs ~{} descriptors, {nofile}",
                     l.descriptors()
                 );
             }
             ok
         });
         let servers = layouts.iter().map(Layout::servers).max().unwrap_or(1);
-        eprintln!("[resources] starting {servers} redis-server(s)");
+        eprintln!(
+            "[resources] starting {servers} redis-server(s){}",
+            if servers > resources::FLEET_ABOVE {
+                format!(" with {}", resources::FLEET_ARGS.join(" "))
+            } else {
+                String::new()
+            }
+        );
         let pool = resources::Pool::start(&bins, servers).await?;
+        eprintln!(
+            "[resources] {servers} redis-server(s) answering PING after {:.1} s",
+            pool.started_in.as_secs_f64()
+        );
         for &da in &res_das {
             for &layout in &layouts {
                 for run in 0..args.resource_runs {
@@ -491,12 +503,14 @@ async fn run(mut args: Args) -> Result<usize> {
                         };
                         let r = resources::run(&bins, imp, run, &pool, o).await;
                         eprintln!(
-                            "[resources {layout}, down-after {da} ms {}/{}] {}: RSS {} MiB, CPU {} %{}",
+                            "[resources {layout}, down-after {da} ms {}/{}] {}: RSS {} MiB, CPU {} % \
+                             (SENTINEL MASTERS answered in {} ms){}",
                             run + 1,
                             args.resource_runs,
                             imp.label(),
                             r.rss_mib.map_or("-".into(), |x| format!("{x:.1}")),
                             r.cpu_pct.map_or("-".into(), |x| format!("{x:.2}")),
+                            r.masters_reply_ms.map_or("-".into(), |x| format!("{x:.0}")),
                             r.error
                                 .as_deref()
                                 .map(|e| format!("; ERROR: {e}"))
@@ -527,7 +541,7 @@ async fn run(mut args: Args) -> Result<usize> {
             };
             eprintln!(
                 "[storm] {} masters on {} master + {} replica redis-servers, 3 sentinels, {runs} run(s) per \
-                 implementation (RLIMIT_NOFILE {nofile}; address poll every {} ms)",
+                 implementation ({nofile}; address poll every {} ms)",
                 o.masters,
                 o.server_count(),
                 o.server_count(),

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +16,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use futures_util::StreamExt;
 
 use crate::client;
 
@@ -164,6 +166,115 @@ pub async fn wait_pong(port: u16, timeout: Duration) -> Result<()> {
     }
 }
 
+/// Checks every item with `check` (at most `parallel` at once) in rounds `pause` apart until all pass;
+/// fails at `deadline` naming how many, and which, did not.
+pub async fn wait_each<T, F, Fut>(
+    what: &str,
+    items: Vec<T>,
+    parallel: usize,
+    pause: Duration,
+    deadline: Instant,
+    check: F,
+) -> Result<()>
+where
+    T: Copy + std::fmt::Debug,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let total = items.len();
+    let mut pending = items;
+    loop {
+        let results: Vec<(T, bool)> = futures_util::stream::iter(pending.iter().copied())
+            .map(|t| {
+                let f = check(t);
+                async move { (t, f.await) }
+            })
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        pending = results
+            .into_iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(t, _)| t)
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let first: Vec<String> = pending.iter().take(5).map(|t| format!("{t:?}")).collect();
+            bail!(
+                "{} of {total} {what} not ready in time (first: {})",
+                pending.len(),
+                first.join(", ")
+            );
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Waits until every process of `procs` answers PING on its port (`ports[i]` for `procs[i]`), asking at
+/// most 64 at once in rounds 50 ms apart — 1000 redis-servers spawned together answer within seconds,
+/// where waiting for each in turn with its own timeout would let one slow server hold up the rest and
+/// report nothing useful. Fails as soon as one has exited (naming it, with its log), or at `deadline`
+/// with how many are not up, which, and the log of the first.
+pub async fn wait_servers(
+    what: &str,
+    procs: &mut [Proc],
+    ports: &[u16],
+    deadline: Instant,
+) -> Result<()> {
+    let total = procs.len().min(ports.len());
+    let mut pending: Vec<usize> = (0..total).collect();
+    loop {
+        if let Some(&i) = pending.iter().find(|&&i| !procs[i].alive()) {
+            let status = procs[i].exited();
+            bail!(
+                "{} exited ({status:?}) before answering PING ({} of {total} {what} not up yet):\n{}",
+                procs[i].name,
+                pending.len(),
+                procs[i].log_tail(10)
+            );
+        }
+        let up: Vec<(usize, bool)> = futures_util::stream::iter(pending.iter().copied())
+            .map(|i| async move { (i, pongs(ports[i]).await) })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        pending = up
+            .into_iter()
+            .filter(|&(_, ok)| !ok)
+            .map(|(i, _)| i)
+            .collect();
+        pending.sort_unstable();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let names: Vec<&str> = pending
+                .iter()
+                .take(5)
+                .map(|&i| procs[i].name.as_str())
+                .collect();
+            bail!(
+                "{} of {total} {what} did not answer PING in time (first: {}); log of {}:\n{}",
+                pending.len(),
+                names.join(", "),
+                procs[pending[0]].name,
+                procs[pending[0]].log_tail(10)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One `PING` with a 500 ms timeout answered `PONG`.
+pub async fn pongs(port: u16) -> bool {
+    matches!(
+        client::cmd_once(port, &["PING"], Duration::from_millis(500)).await,
+        Ok(v) if client::as_string(&v).as_deref() == Some("PONG")
+    )
+}
+
 /// Starts `redis-server` on `port` (optionally replicating from `master`), data dir under `dir`, and
 /// waits until it answers PING.
 pub async fn start_redis(
@@ -188,13 +299,12 @@ pub fn spawn_redis(
     master: Option<u16>,
     extra: &[&str],
 ) -> Result<Proc> {
-    spawn_redis_grouped(bins, dir, port, master, extra, None, 0)
+    spawn_redis_grouped(bins, dir, port, master, extra, None)
 }
 
 /// [`spawn_redis`] into process group `pgroup` (`Some(0)`: a new group led by this server), so that a
 /// whole set of servers dies in one `kill(-pgid, SIGKILL)` — a loop of 1000 `kill`s on a loaded machine
-/// takes most of a second, which would spread "at once" over the measurement. `nice` > 0 lowers its
-/// priority (and its threads') by that much.
+/// takes most of a second, which would spread "at once" over the measurement.
 pub fn spawn_redis_grouped(
     bins: &Bins,
     dir: &Path,
@@ -202,7 +312,6 @@ pub fn spawn_redis_grouped(
     master: Option<u16>,
     extra: &[&str],
     pgroup: Option<i32>,
-    nice: i32,
 ) -> Result<Proc> {
     use std::os::unix::process::CommandExt;
     let data = dir.join(format!("redis-{port}"));
@@ -212,15 +321,6 @@ pub fn spawn_redis_grouped(
     if let Some(g) = pgroup {
         cmd.process_group(g);
     }
-    if nice > 0 {
-        // SAFETY: setpriority is async-signal-safe; it only changes the forked child's niceness.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::setpriority(libc::PRIO_PROCESS, 0, nice);
-                Ok(())
-            });
-        }
-    }
     spawn(
         format!("redis-server:{port}"),
         cmd,
@@ -228,29 +328,103 @@ pub fn spawn_redis_grouped(
     )
 }
 
-/// Raises this process's soft `RLIMIT_NOFILE` to its hard limit (children inherit it): a storm cluster
-/// holds thousands of connections. Returns the soft limit in force afterwards.
-pub fn raise_nofile() -> u64 {
+/// The descriptor limit the bench wants for itself and its children (they inherit it): 10,000 masters
+/// on one sentinel need ~20,064 descriptors, a 1000-master storm ~4100 per sentinel plus the bench's own
+/// connections. Capped by `/proc/sys/fs/nr_open`, the most a hard limit may be.
+pub const NOFILE_WANTED: u64 = 1 << 20;
+
+/// `RLIMIT_NOFILE` before and after [`raise_nofile`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Nofile {
+    pub soft_before: u64,
+    pub hard_before: u64,
+    pub soft: u64,
+    pub hard: u64,
+    /// Why the hard limit could not be raised to the wanted value (errno; EPERM without
+    /// `CAP_SYS_RESOURCE`, as in a container that drops it even for root).
+    pub hard_errno: Option<i32>,
+    /// The limit asked for: [`NOFILE_WANTED`] capped by `/proc/sys/fs/nr_open`.
+    pub wanted: u64,
+}
+
+impl std::fmt::Display for Nofile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RLIMIT_NOFILE soft {} / hard {}", self.soft, self.hard)?;
+        if (self.soft, self.hard) != (self.soft_before, self.hard_before) {
+            write!(f, " (was {} / {})", self.soft_before, self.hard_before)?;
+        }
+        if let Some(e) = self.hard_errno {
+            write!(
+                f,
+                "; raising the hard limit to {} failed: {} (needs CAP_SYS_RESOURCE)",
+                self.wanted,
+                std::io::Error::from_raw_os_error(e)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn getrlimit_nofile() -> Option<(u64, u64)> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 0;
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let want = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
-                lim.rlim_cur = lim.rlim_max;
-            }
-        }
+    // SAFETY: getrlimit only writes the struct we pass.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0)
+        .then_some((lim.rlim_cur, lim.rlim_max))
+}
+
+fn setrlimit_nofile(soft: u64, hard: u64) -> bool {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: setrlimit only reads the struct we pass.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
+}
+
+/// Raises this process's `RLIMIT_NOFILE` (children inherit it) to [`NOFILE_WANTED`] or
+/// `/proc/sys/fs/nr_open`, whichever is lower: soft and hard when permitted (`CAP_SYS_RESOURCE`, which
+/// root has unless a container drops it), otherwise the soft limit up to the hard one. Never lowers either. Both sentinel
+/// implementations start under the same limit and raise their own soft limit from there as far as their
+/// `maxclients` asks.
+pub fn raise_nofile() -> Nofile {
+    let Some((soft_before, hard_before)) = getrlimit_nofile() else {
+        return Nofile {
+            soft_before: 0,
+            hard_before: 0,
+            soft: 0,
+            hard: 0,
+            hard_errno: None,
+            wanted: 0,
+        };
+    };
+    let nr_open = fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(NOFILE_WANTED);
+    let want = NOFILE_WANTED.min(nr_open);
+    let mut hard_errno = None;
+    // Fails with EPERM without the privilege; the soft limit then goes up to the old hard one.
+    if hard_before < want && !setrlimit_nofile(want, want) {
+        hard_errno = std::io::Error::last_os_error().raw_os_error();
     }
-    lim.rlim_cur
+    let (soft, hard) = getrlimit_nofile().unwrap_or((soft_before, hard_before));
+    // The hard limit may be far above `want` (RLIM_INFINITY); the soft one may not exceed nr_open.
+    let soft_target = hard.min(want.max(soft));
+    if soft < soft_target {
+        setrlimit_nofile(soft_target, hard);
+    }
+    let (soft, hard) = getrlimit_nofile().unwrap_or((soft, hard));
+    Nofile {
+        soft_before,
+        hard_before,
+        soft,
+        hard,
+        hard_errno,
+        wanted: want,
+    }
 }
 
 /// Starts a sentinel of implementation `imp` from `conf_body` (written to `<dir>/sentinel.conf`) and waits

@@ -11,12 +11,15 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
 use crate::client;
 use crate::cluster::Timings;
 use crate::procs::{self, Bins, Impl, Proc, WorkDir};
+
+/// Redis's default `maxclients`.
+const REDIS_DEFAULT_MAXCLIENTS: u64 = 10_000;
 
 /// `masters` names spread over servers carrying `names_per_server` names each (the last may carry fewer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -33,6 +36,16 @@ impl Layout {
     /// Descriptors a sentinel needs for it: two links per master, plus listeners, logs and slack.
     pub fn descriptors(&self) -> u64 {
         2 * self.masters as u64 + 64
+    }
+
+    /// The `maxclients` line both implementations get, when the default (10,000) is too low. Redis
+    /// sizes its event loop to `maxclients + 128` descriptors and cannot watch a socket numbered above
+    /// that: a redis-sentinel with 20,000 links would never hear back on the upper half of them, and its
+    /// masters would look down. vedette counts its links apart from its clients, so for it the line only
+    /// raises the client cap; it gets the same line anyway, so both configs differ only in what they
+    /// must.
+    pub fn maxclients(&self) -> Option<u64> {
+        (self.descriptors() > REDIS_DEFAULT_MAXCLIENTS).then(|| self.descriptors())
     }
 }
 
@@ -97,6 +110,8 @@ pub struct ResourceResult {
     pub cpu_pct: Option<f64>,
     /// Every master still flagged plain `master` (no s_down) at the end of the window.
     pub all_masters_ok: Option<bool>,
+    /// How long the final `SENTINEL MASTERS` (every master's state, ~400 bytes each) took to arrive.
+    pub masters_reply_ms: Option<f64>,
     pub error: Option<String>,
 }
 
@@ -104,29 +119,42 @@ pub struct ResourceResult {
 pub struct Pool {
     pub dir: WorkDir,
     pub ports: Vec<u16>,
+    /// How long starting them took (spawn to every one answering PING).
+    pub started_in: Duration,
     _procs: Vec<Proc>,
 }
 
+/// Above this many servers the pool runs with [`FLEET_ARGS`].
+pub const FLEET_ABOVE: usize = 200;
+
+/// Arguments of the servers of a large pool. They are the fixture, not the sentinel under test: 1000
+/// idle redis-servers at the default `hz 10` cost about half a core of this 2-core machine, which both
+/// implementations would compete with. `hz 1` runs their server cron once a second instead (nothing a
+/// sentinel sees depends on it: PING, INFO and the hello channel are served by the event loop), and
+/// `maxclients 1000` keeps each server's event-loop table small (a sentinel opens 2 links per name).
+pub const FLEET_ARGS: &[&str] = &["--hz", "1", "--maxclients", "1000"];
+
 impl Pool {
-    /// `n` servers, spawned all at once and then waited for (1000 one after the other would take
-    /// minutes).
+    /// `n` servers, spawned all at once and then waited for together (see [`procs::wait_servers`]); the
+    /// deadline grows with `n` (30 s + 60 ms per server).
     pub async fn start(bins: &Bins, n: usize) -> Result<Pool> {
+        let t = Instant::now();
         let dir = WorkDir::new("resources")?;
-        let mut ports = Vec::new();
-        let mut ps = Vec::new();
+        let args: &[&str] = if n > FLEET_ABOVE { FLEET_ARGS } else { &[] };
+        let mut ports = Vec::with_capacity(n);
+        let mut ps = Vec::with_capacity(n);
         for _ in 0..n {
             let port = procs::free_port()?;
-            ps.push(procs::spawn_redis(bins, &dir.path, port, None, &[])?);
+            ps.push(procs::spawn_redis(bins, &dir.path, port, None, args)?);
             ports.push(port);
         }
-        for (port, p) in ports.iter().zip(&ps) {
-            if let Err(e) = procs::wait_pong(*port, Duration::from_secs(60)).await {
-                bail!("{e}\n{}", p.log_tail(10));
-            }
-        }
+        let deadline =
+            Instant::now() + Duration::from_secs(30) + Duration::from_millis(60 * n as u64);
+        procs::wait_servers("redis-servers", &mut ps, &ports, deadline).await?;
         Ok(Pool {
             dir,
             ports,
+            started_in: t.elapsed(),
             _procs: ps,
         })
     }
@@ -160,6 +188,7 @@ pub async fn run(
         rss_mib: None,
         cpu_pct: None,
         all_masters_ok: None,
+        masters_reply_ms: None,
         error: None,
     };
     if let Err(e) = inner(bins, imp, run, pool, o, servers, &mut r).await {
@@ -178,6 +207,9 @@ async fn inner(
     r: &mut ResourceResult,
 ) -> Result<()> {
     let mut conf = String::new();
+    if let Some(n) = o.layout.maxclients() {
+        conf.push_str(&format!("maxclients {n}\n"));
+    }
     for i in 0..o.layout.masters {
         let port = pool
             .ports
@@ -212,14 +244,21 @@ async fn measure(
 ) -> Result<()> {
     // Ready when every master has been INFOed (run id known).
     let masters = o.layout.masters;
-    let deadline = Instant::now() + Duration::from_secs(60 + masters as u64 / 100);
+    let limit = Duration::from_secs(60 + masters as u64 / 100);
+    let deadline = Instant::now() + limit;
     loop {
-        let (known, _) = masters_state(port).await.unwrap_or((0, 0));
+        let (known, _) = masters_state(port, masters).await.unwrap_or((0, 0));
         if known == masters {
             break;
         }
+        if !sentinel.alive() {
+            bail!(
+                "sentinel exited before it knew every master:\n{}",
+                sentinel.log_tail(10)
+            );
+        }
         if Instant::now() >= deadline {
-            bail!("only {known}/{masters} masters have a run id after 60 s");
+            bail!("only {known}/{masters} masters have a run id after {limit:?}");
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -238,14 +277,20 @@ async fn measure(
             sentinel.log_tail(10)
         );
     }
-    let (_, ok) = masters_state(port).await?;
+    let t = Instant::now();
+    let (_, ok) = masters_state(port, masters).await?;
+    r.masters_reply_ms = Some(t.elapsed().as_secs_f64() * 1000.0);
     r.all_masters_ok = Some(ok == masters);
     Ok(())
 }
 
-/// (masters with a run id, masters flagged exactly `master`) from `SENTINEL MASTERS`.
-async fn masters_state(port: u16) -> Result<(usize, usize)> {
-    let v = client::cmd_once(port, &["SENTINEL", "masters"], Duration::from_secs(5)).await?;
+/// (masters with a run id, masters flagged exactly `master`) from `SENTINEL MASTERS`, given 5 s plus
+/// 1 ms per master monitored (10,000 masters are a 4 MB reply).
+async fn masters_state(port: u16, masters: usize) -> Result<(usize, usize)> {
+    let timeout = Duration::from_secs(5) + Duration::from_millis(masters as u64);
+    let v = client::cmd_once(port, &["SENTINEL", "masters"], timeout)
+        .await
+        .with_context(|| format!("SENTINEL MASTERS (timeout {timeout:?})"))?;
     let redis::Value::Array(items) = v else {
         bail!("SENTINEL MASTERS: unexpected reply");
     };

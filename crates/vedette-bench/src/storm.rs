@@ -19,13 +19,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::future::Future;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -84,11 +82,6 @@ const REDIS_ARGS: &[&str] = &["--maxmemory", "16mb", "--maxclients", "1000"];
 /// smallest replication backlog. Neither is on a failover path: promotion (`REPLICAOF NO ONE`), `INFO`
 /// and the replica's reconnect (replication cron, once a second at any hz) do not depend on it.
 const SMALL_ARGS: &[&str] = &["--hz", "1", "--repl-backlog-size", "16kb"];
-/// Niceness of the servers of a large storm. They stand in for a fleet of remote hosts; on one 2-core
-/// machine 2000 of them would otherwise starve the sentinels under test (the scheduler shares CPU per
-/// runnable task: a sentinel with 60 runnable servers beside it got a few percent of a core, missed its
-/// peers' pings and flagged them `+sdown`, so no election could gather votes).
-const SMALL_NICE: i32 = 10;
 
 /// Everything measured in one storm run. Times are milliseconds after the first SIGKILL.
 #[derive(Clone, Debug, Serialize)]
@@ -326,59 +319,6 @@ fn storm_ports(n: usize) -> Result<Vec<u16>> {
     Ok(out)
 }
 
-/// Checks every item with `check` (at most `parallel` at once) in rounds `pause` apart until all pass;
-/// fails at `deadline` naming how many, and which, did not.
-async fn wait_each<T, F, Fut>(
-    what: &str,
-    items: Vec<T>,
-    parallel: usize,
-    pause: Duration,
-    deadline: Instant,
-    check: F,
-) -> Result<()>
-where
-    T: Copy + std::fmt::Debug,
-    F: Fn(T) -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let total = items.len();
-    let mut pending = items;
-    loop {
-        let results: Vec<(T, bool)> = futures_util::stream::iter(pending.iter().copied())
-            .map(|t| {
-                let f = check(t);
-                async move { (t, f.await) }
-            })
-            .buffer_unordered(parallel)
-            .collect()
-            .await;
-        pending = results
-            .into_iter()
-            .filter(|(_, ok)| !ok)
-            .map(|(t, _)| t)
-            .collect();
-        if pending.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            let first: Vec<String> = pending.iter().take(5).map(|t| format!("{t:?}")).collect();
-            bail!(
-                "{} of {total} {what} not ready in time (first: {})",
-                pending.len(),
-                first.join(", ")
-            );
-        }
-        tokio::time::sleep(pause).await;
-    }
-}
-
-async fn pongs(port: u16) -> bool {
-    matches!(
-        client::cmd_once(port, &["PING"], Duration::from_millis(500)).await,
-        Ok(v) if client::as_string(&v).as_deref() == Some("PONG")
-    )
-}
-
 /// Milliseconds since `t`.
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
@@ -399,10 +339,8 @@ async fn start(
     let pairs: Vec<(u16, u16)> = (0..o.masters).map(|i| servers[i % n]).collect();
     let sentinel_ports = ports[2 * n..].to_vec();
     let mut args: Vec<&str> = REDIS_ARGS.to_vec();
-    let mut nice = 0;
     if n > SMALL_ABOVE {
         args.extend_from_slice(SMALL_ARGS);
-        nice = SMALL_NICE;
     }
     // Spawn everything at once (a replica started before its master retries once a second), then wait
     // for all of it in bounded parallel rounds: 2000 servers start in about half a minute on 2 cores.
@@ -426,7 +364,6 @@ async fn start(
             None,
             &args,
             Some(group),
-            nice,
         )?);
     }
     for i in 0..n {
@@ -438,7 +375,6 @@ async fn start(
             Some(m),
             &args,
             None,
-            nice,
         )?);
     }
     let scaled = |base_s: u64, per_server_ms: u64| {
@@ -446,18 +382,12 @@ async fn start(
             + Duration::from_secs(base_s)
             + Duration::from_millis(per_server_ms * n as u64)
     };
-    let all: Vec<u16> = c.servers.iter().flat_map(|&(m, r)| [m, r]).collect();
-    wait_each(
-        "redis-servers answering PING",
-        all,
-        64,
-        Duration::from_millis(50),
-        scaled(30, 60),
-        pongs,
-    )
-    .await?;
+    let deadline = scaled(30, 60);
+    let (mports, rports): (Vec<u16>, Vec<u16>) = c.servers.iter().copied().unzip();
+    procs::wait_servers("master redis-servers", &mut c.masters, &mports, deadline).await?;
+    procs::wait_servers("replica redis-servers", &mut c.replicas, &rports, deadline).await?;
     r.servers_up_ms = Some(ms(t_start));
-    wait_each(
+    procs::wait_each(
         "replicas linked to their master",
         c.servers.clone(),
         64,
@@ -487,20 +417,13 @@ async fn start(
     }
     let sentinel_deadline =
         Instant::now() + Duration::from_secs(30) + Duration::from_millis(240 * o.masters as u64);
-    let ports = c.sentinel_ports.clone();
-    if let Err(e) = wait_each(
-        "sentinels answering PING",
-        ports,
-        3,
-        Duration::from_millis(50),
+    procs::wait_servers(
+        "sentinels",
+        &mut c.sentinels,
+        &c.sentinel_ports,
         sentinel_deadline,
-        pongs,
     )
-    .await
-    {
-        let tails: Vec<String> = c.sentinels.iter().map(|s| s.log_tail(5)).collect();
-        bail!("{e}\n{}", tails.join("\n"));
-    }
+    .await?;
     r.sentinels_started_ms = Some(ms(t_start));
     Ok(c)
 }
