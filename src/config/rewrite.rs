@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use vedette_core::config::{
     DEFAULT_DOWN_AFTER_MS, DEFAULT_FAILOVER_TIMEOUT_MS, DEFAULT_MAX_KNOWN_REPLICAS,
-    DEFAULT_MAX_KNOWN_SENTINELS, DEFAULT_PARALLEL_SYNCS,
+    DEFAULT_MAX_KNOWN_SENTINELS, DEFAULT_PARALLEL_SYNCS, DEFAULT_PING_BUDGET,
 };
 use vedette_core::PersistedState;
 
@@ -313,6 +313,7 @@ pub(crate) fn generate(
             g.max_known_replicas,
             DEFAULT_MAX_KNOWN_REPLICAS,
         ),
+        ("ping-budget", g.ping_budget, DEFAULT_PING_BUDGET),
     ] {
         ops.push(line(
             &format!("sentinel {sub}"),

@@ -617,6 +617,9 @@ impl Reader {
             ("max-known-replicas", 2) => {
                 state.global.max_known_replicas = parse_cap(&argv[1])?;
             }
+            ("ping-budget", 2) => {
+                state.global.ping_budget = parse_ping_budget(&argv[1])?;
+            }
             ("master-reboot-down-after-period", 3) => {
                 let m = get_master(state, &argv[1])?;
                 let v = argv[2]
@@ -675,6 +678,15 @@ pub(crate) fn parse_cap(s: &str) -> Result<u32, String> {
         .ok()
         .filter(|&n| (1..=MAX_CAP).contains(&n))
         .ok_or_else(|| format!("argument must be between 1 and {MAX_CAP} inclusive"))
+}
+
+/// `sentinel ping-budget <n>` (vedette only): PINGs per second for the fast schedule, 0 ..= [`MAX_CAP`]
+/// (0 = no limit).
+pub(crate) fn parse_ping_budget(s: &str) -> Result<u32, String> {
+    s.parse::<u32>()
+        .ok()
+        .filter(|&n| n <= MAX_CAP)
+        .ok_or_else(|| format!("argument must be between 0 and {MAX_CAP} inclusive"))
 }
 
 /// Largest accepted `max-known-sentinels` / `max-known-replicas`.

@@ -1327,3 +1327,55 @@ fn out_of_range_numbers_are_refused_at_their_line() {
     assert_eq!(cfg.state.current_epoch, 9_223_372_036_854_775_807);
     assert_eq!(cfg.state.masters["n"].config.quorum, 2_147_483_647);
 }
+
+#[test]
+fn ping_budget_directive() {
+    assert_eq!(
+        load_str("port 26379\n")
+            .expect("defaults")
+            .state
+            .global
+            .ping_budget,
+        vedette_core::config::DEFAULT_PING_BUDGET
+    );
+    assert_eq!(
+        load_str("sentinel ping-budget 0\n")
+            .expect("load")
+            .state
+            .global
+            .ping_budget,
+        0
+    );
+    let reason = error_at(
+        "port 1\nsentinel ping-budget -1\n",
+        2,
+        "sentinel ping-budget",
+    );
+    assert_eq!(reason, "argument must be between 0 and 1000000 inclusive");
+    // Rewritten when not at its default (redis-sentinel would reject the line, so never otherwise).
+    let d = Dir::new();
+    let p = d.write(
+        "sentinel.conf",
+        &format!(
+            "port 26379\ndir {}\nsentinel ping-budget 500\n",
+            d.path().display()
+        ),
+    );
+    let cfg = load(&p).expect("load");
+    cfg.store.write(&cfg.state, &cfg.server).expect("write");
+    assert!(d
+        .read("sentinel.conf")
+        .contains("sentinel ping-budget 500\n"));
+    let p = d.write(
+        "sentinel.conf",
+        &format!("port 26379\ndir {}\n", d.path().display()),
+    );
+    let cfg = load(&p).expect("load");
+    cfg.store.write(&cfg.state, &cfg.server).expect("write");
+    assert!(!d.read("sentinel.conf").contains("ping-budget"));
+    // TOML.
+    let p = d.write("s.toml", "[sentinel]\nport = 26500\nping-budget = 7\n");
+    assert_eq!(load(&p).expect("toml").state.global.ping_budget, 7);
+    let p = d.write("s.toml", "[sentinel]\nport = 26500\nping-budget = -3\n");
+    assert!(load(&p).is_err());
+}

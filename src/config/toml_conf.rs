@@ -30,7 +30,7 @@ use vedette_core::config::{
 };
 use vedette_core::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};
 
-use super::sentinel_conf::{is_executable, parse_cap, Reader};
+use super::sentinel_conf::{is_executable, parse_cap, parse_ping_budget, Reader};
 use super::{finish_state, strerror, ConfigError, LoadedConfig, ServerConfig, StateStore};
 
 /// Default name of the state file (in `dir`).
@@ -68,6 +68,7 @@ struct SentinelSection {
     client_output_buffer_limit: Option<Spanned<String>>,
     max_known_sentinels: Option<Spanned<i64>>,
     max_known_replicas: Option<Spanned<i64>>,
+    ping_budget: Option<Spanned<i64>>,
     state_file: Option<String>,
     myid: Option<Spanned<String>>,
     announce_ip: Option<String>,
@@ -589,6 +590,10 @@ fn build(
             *target = parse_cap(&v.get_ref().to_string()).map_err(|r| err(v.span(), key, &r))?;
         }
     }
+    if let Some(v) = &sec.ping_budget {
+        g.ping_budget = parse_ping_budget(&v.get_ref().to_string())
+            .map_err(|r| err(v.span(), "ping-budget", &r))?;
+    }
 
     for m in parsed.master {
         let m = m.into_inner();
@@ -797,6 +802,7 @@ fn merge(toml: &PersistedState, file: StateFile) -> PersistedState {
     // Config-only settings (not in the state file): always the TOML's.
     out.global.max_known_sentinels = toml.global.max_known_sentinels;
     out.global.max_known_replicas = toml.global.max_known_replicas;
+    out.global.ping_budget = toml.global.ping_budget;
 
     // Masters in the state file: kept unless deleted from the TOML since the seed.
     for sm in &file.master {

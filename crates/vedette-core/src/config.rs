@@ -18,6 +18,10 @@ pub const DEFAULT_PARALLEL_SYNCS: u32 = 1;
 pub const DEFAULT_MAX_KNOWN_SENTINELS: u32 = 64;
 /// Default `sentinel max-known-replicas` (vedette only): far above real deployments.
 pub const DEFAULT_MAX_KNOWN_REPLICAS: u32 = 1024;
+/// Default `sentinel ping-budget` (vedette only): PINGs per second a sentinel may spend on pinging faster
+/// than Redis. At 100 links this is Redis's own schedule (one PING per link per second), so an idle vedette
+/// costs no more than an idle redis-sentinel; below that each link gets the fast down-after/10 schedule.
+pub const DEFAULT_PING_BUDGET: u32 = 100;
 
 /// Largest epoch vedette accepts from anywhere (hellos, `IS-MASTER-DOWN-BY-ADDR`, sentinel.conf, state).
 ///
@@ -191,6 +195,12 @@ pub struct GlobalConfig {
     /// `sentinel max-known-replicas` (vedette only): replicas discovered per master beyond this many are
     /// ignored.
     pub max_known_replicas: u32,
+    /// `sentinel ping-budget` (vedette only): how many PINGs per second, over all links, may go to pinging
+    /// every instance 10 times per down-after instead of Redis's once per second (0 = no limit). A PING is
+    /// a loopback or network round trip whose kernel cost dwarfs the sentinel's own work, so with many links
+    /// the fast schedule would cost many times redis-sentinel's idle CPU; with the budget each link's
+    /// interval grows with the number of links, but never beyond Redis's min(down-after, 1 s).
+    pub ping_budget: u32,
 }
 
 impl Default for GlobalConfig {
@@ -208,6 +218,7 @@ impl Default for GlobalConfig {
             loglevel: "notice".into(),
             max_known_sentinels: DEFAULT_MAX_KNOWN_SENTINELS,
             max_known_replicas: DEFAULT_MAX_KNOWN_REPLICAS,
+            ping_budget: DEFAULT_PING_BUDGET,
         }
     }
 }

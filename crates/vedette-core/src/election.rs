@@ -12,6 +12,13 @@ use crate::time::Instant;
 /// (live peers with a smaller run id), counted from when those peers report the master down, so the first
 /// in line usually asks alone and split votes are rare.
 const RANK_STEP_MS: u64 = 150;
+/// Added to each rank step per master beyond the first that is ODOWN and waiting for an attempt here: in a storm the
+/// sentinel ranked before us asks for all of them at once, and its vote requests (each after a durable
+/// self-vote) and our answers take longer the more elections run together; a step that did not grow
+/// would let the second in line start competing attempts, split the votes and cost a retry.
+const RANK_STEP_PER_ELECTION_MS: u64 = 2;
+/// The longest rank step, however many masters are down.
+const RANK_STEP_MAX_MS: u64 = 2_000;
 /// Jitter on top of the rank delay.
 const RANK_JITTER_MS: u64 = 50;
 /// How long after our ODOWN we wait for a peer ranked before us that does not report the master down (it
@@ -94,7 +101,8 @@ impl Sentinel {
                 j
             }
         };
-        if now < self.start_at(mid, jitter) {
+        let waiting = self.elections_waiting();
+        if now < self.start_at(mid, jitter, waiting) {
             return;
         }
         self.start_failover(mid, false);
@@ -107,7 +115,7 @@ impl Sentinel {
     /// does not report it. The rank uses only what every sentinel sees alike (run ids, and links that
     /// have been answering), so the same sentinel comes first for every master of a storm; a peer briefly
     /// flagged down because its loop was busy keeps its place.
-    pub(crate) fn start_at(&self, mid: MasterId, jitter: u64) -> Instant {
+    pub(crate) fn start_at(&self, mid: MasterId, jitter: u64, waiting: u64) -> Instant {
         let now = self.now;
         let Some(m) = self.masters.at(mid) else {
             return now;
@@ -135,8 +143,31 @@ impl Sentinel {
         }
         // Each step must outlast the time the sentinel ranked before us needs to make its vote durable and
         // ask: on a slow disk that is its fsync, which we estimate by ours.
-        let step = RANK_STEP_MS.max(self.slow_persist_ms.saturating_mul(2).saturating_add(50));
+        // Each step also grows with the elections that run together (see [`RANK_STEP_PER_ELECTION_MS`]).
+        let step = RANK_STEP_MS
+            .max(self.slow_persist_ms.saturating_mul(2).saturating_add(50))
+            .saturating_add(
+                waiting
+                    .saturating_sub(1)
+                    .saturating_mul(RANK_STEP_PER_ELECTION_MS),
+            )
+            .min(RANK_STEP_MAX_MS);
         anchor.plus(rank.saturating_mul(step).saturating_add(jitter))
+    }
+
+    /// The masters that are ODOWN and have no attempt of ours running: the elections a sentinel ranked
+    /// before us would be starting together. Counted once per instant (a storm visits every down master
+    /// at each deadline, so a count per visit would be quadratic).
+    pub(crate) fn elections_waiting(&mut self) -> u64 {
+        if self.odown_waiting.0 != self.now {
+            let n = self
+                .masters
+                .values()
+                .filter(|m| m.o_down && !m.in_failover())
+                .count() as u64;
+            self.odown_waiting = (self.now, n);
+        }
+        self.odown_waiting.1
     }
 
     /// vedette's fast retry: our previous attempt for `mid` ran in an epoch that nobody can win any more

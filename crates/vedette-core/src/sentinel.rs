@@ -145,6 +145,9 @@ pub struct Sentinel {
     /// Recent worst persist latency (decays by 1/8 per write): a slow disk delays our vote requests, so the
     /// rank delay that orders would-be leaders must outlast it.
     pub(crate) slow_persist_ms: u64,
+    /// How many masters are ODOWN with no failover of ours running, as of the instant it was counted (see
+    /// `Sentinel::elections_waiting`).
+    pub(crate) odown_waiting: (Instant, u64),
     pub(crate) mutation: Option<Mutation>,
 }
 
@@ -174,6 +177,7 @@ impl Sentinel {
             addr_version: 0,
             persist_released_at: None,
             slow_persist_ms: 0,
+            odown_waiting: (Instant(u64::MAX), 0),
             mutation: None,
         };
         for pm in state.masters.values() {

@@ -227,7 +227,10 @@ impl Sentinel {
         if !c.s_down {
             match l.act_ping_time {
                 Some(a) => due.at(a.plus(d).plus(1)),
-                None if l.disconnected() => due.at(l.last_avail_time.plus(d).plus(1)),
+                None if l.disconnected() => due.at(l
+                    .avail_mark(crate::monitor::fast_ping_interval(d))
+                    .plus(d)
+                    .plus(1)),
                 None => {}
             }
         }

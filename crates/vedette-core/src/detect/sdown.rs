@@ -22,7 +22,9 @@ impl Sentinel {
         let down_after = c.down_after;
         let elapsed = match l.act_ping_time {
             Some(a) => now.since(a),
-            None if l.disconnected() => now.since(l.last_avail_time),
+            None if l.disconnected() => {
+                now.since(l.avail_mark(crate::monitor::fast_ping_interval(down_after)))
+            }
             None => 0,
         };
         let recycle_cmd = !l.disconnected()

@@ -117,6 +117,8 @@ pub(crate) struct Link {
     pub(crate) last_avail_time: Instant,
     pub(crate) last_pong_time: Instant,
     pub(crate) pc_last_activity: Instant,
+    /// When the last connection that was up went away (a closed or reset socket).
+    pub(crate) lost_time: Option<Instant>,
 }
 
 impl Link {
@@ -137,11 +139,24 @@ impl Link {
             last_avail_time: now,
             last_pong_time: now,
             pc_last_activity: now,
+            lost_time: None,
         }
     }
 
     pub(crate) fn disconnected(&self) -> bool {
         self.conn.is_none()
+    }
+
+    /// Since when a disconnected instance counts as unreachable (Redis: its last available time). The
+    /// last PONG can be a whole PING interval old when the connection breaks, and with many links that
+    /// interval is Redis's 1 s; so the instance is credited as available until `fast` ms (the fast
+    /// schedule's interval) before the connection was lost: a crash is flagged down-after − at most
+    /// down-after/10 after it, however rarely the link was being pinged.
+    pub(crate) fn avail_mark(&self, fast: u64) -> Instant {
+        match self.lost_time {
+            Some(t) => self.last_avail_time.max(t.minus(fast)),
+            None => self.last_avail_time,
+        }
     }
 
     pub(crate) fn pending(&self) -> usize {

@@ -16,15 +16,27 @@ const FAST_INFO_MS: u64 = 100;
 /// INFO period for the replica being promoted: confirm the promotion as soon as it happens.
 const PROMOTION_INFO_MS: u64 = 10;
 
+/// The interval of the fast schedule: 10 PINGs per down-after, never more often than every 50 ms.
+pub(crate) fn fast_ping_interval(down_after: u64) -> u64 {
+    (down_after / 10).max(50)
+}
+
 impl Sentinel {
-    /// PING interval: Redis uses min(down-after, ping-period); vedette also pings at least 10 times per
-    /// down-after (never more than every 50 ms) so a dead instance is noticed within ~down-after/10 of
-    /// down-after. With the default down-after (30 s) this is Redis's 1 s.
+    /// PING interval. Redis pings every min(down-after, ping-period). vedette pings each instance 10 times
+    /// per down-after (never more than every 50 ms), so a hung instance is flagged within ~down-after/10 of
+    /// down-after — as long as that fits in `ping-budget` PINGs per second over all links; with more links
+    /// each is pinged less often (links × 1000 / budget ms), never less often than Redis would. A crashed
+    /// instance is noticed by its closed connection whatever the interval (see `Link::avail_mark`).
     pub(crate) fn ping_interval(&self, down_after: u64) -> u64 {
+        let budget = u64::from(self.global.ping_budget);
+        let floor = match budget {
+            0 => 0,
+            b => (self.links.len() as u64).saturating_mul(1000) / b,
+        };
         self.t
             .ping_period
             .min(down_after)
-            .min((down_after / 10).max(50))
+            .min(fast_ping_interval(down_after).max(floor))
             .max(1)
     }
 
@@ -69,6 +81,9 @@ impl Sentinel {
     pub(crate) fn drop_connection(&mut self, link: LinkId) {
         self.touch_link_users(link);
         if let Some(l) = self.links.get_mut(&link) {
+            if l.conn.is_some() {
+                l.lost_time = Some(self.now);
+            }
             l.conn = None;
             l.connecting = false;
             l.inflight.clear();
@@ -106,6 +121,9 @@ impl Sentinel {
             return;
         };
         if l.connecting || l.conn == Some(conn) {
+            if l.conn.is_some() {
+                l.lost_time = Some(self.now);
+            }
             l.conn = None;
             l.connecting = false;
             l.inflight.clear();

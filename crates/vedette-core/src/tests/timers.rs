@@ -120,3 +120,93 @@ fn tilt_on_a_backwards_wall_clock() {
     fx.pump();
     assert_eq!(fx.events("+tilt").len(), 1);
 }
+
+/// PINGs sent on the master's link (link 1) in `ms` of an otherwise healthy topology, down-after 1 s.
+fn master_pings_with_budget(budget: u32, ms: u64) -> usize {
+    let mut fx = Fx::new(&[A, B], 2);
+    fx.s.global.ping_budget = budget;
+    warm(&mut fx);
+    let (_, sent) = run_at_deadlines(&mut fx, ms);
+    sent.iter()
+        .filter(|(l, c)| *l == LinkId(1) && matches!(c, OutCommand::Ping))
+        .count()
+}
+
+#[test]
+fn the_ping_budget_spreads_pings_over_the_links() {
+    // Five links (master, two replicas, two peers). The default budget (100/s) covers the fast schedule:
+    // down-after/10 = 100 ms.
+    let fast = master_pings_with_budget(crate::config::DEFAULT_PING_BUDGET, 10_000);
+    // (A PING goes out once the interval has passed, at the timer's 10 ms granularity: ~110 ms apart.)
+    assert!((85..=100).contains(&fast), "{fast} PINGs in 10 s at 100 ms");
+    // A budget of 10 PINGs/s over five links: every 500 ms.
+    let budgeted = master_pings_with_budget(10, 10_000);
+    assert!(
+        (19..=21).contains(&budgeted),
+        "{budgeted} PINGs in 10 s at 500 ms"
+    );
+    // Never less often than Redis: min(down-after, 1 s).
+    let floor = master_pings_with_budget(1, 10_000);
+    assert!((9..=10).contains(&floor), "{floor} PINGs in 10 s at 1 s");
+    // 0 = no limit.
+    assert_eq!(master_pings_with_budget(0, 10_000), fast);
+}
+
+#[test]
+fn a_lost_connection_is_found_down_on_time_however_rarely_pinged() {
+    let mut fx = Fx::new(&[A, B], 2);
+    // One PING per link per second: the last PONG before the crash is up to 1 s old.
+    fx.s.global.ping_budget = 1;
+    warm(&mut fx);
+    run_at_deadlines(&mut fx, 1_700);
+    // The connection breaks 600 ms after the last thing handled: the last PONG is at least that old.
+    let lost = fx.now + 600;
+    fx.now = lost;
+    fx.s.handle_input(
+        Instant(lost),
+        Input::LinkDown {
+            link: LinkId(1),
+            conn: 1,
+        },
+    );
+    let mut sdown_at = None;
+    while fx.now < lost + 3000 && sdown_at.is_none() {
+        let t = fx.s.poll_timeout().map_or(fx.now + 100, |t| t.0);
+        fx.now = t;
+        fx.s.handle_timeout(Instant(fx.now), fx.now);
+        // Every reconnect of the master is refused; everything else is healthy.
+        let mut outs = Vec::new();
+        while let Some(o) = fx.s.poll_output() {
+            match &o {
+                Output::Connect { link, .. } if *link == LinkId(1) => {
+                    fx.s.handle_input(
+                        Instant(fx.now),
+                        Input::LinkDown {
+                            link: LinkId(1),
+                            conn: 0,
+                        },
+                    );
+                }
+                Output::Persist { seq, .. } => {
+                    let seq = *seq;
+                    fx.s.handle_input(Instant(fx.now), Input::Persisted(seq));
+                }
+                _ => {}
+            }
+            outs.push(o);
+        }
+        fx.log.extend(outs.clone());
+        answer_healthy(&mut fx, &outs);
+        if !fx.events("+sdown").is_empty() {
+            sdown_at = Some(fx.now);
+        }
+    }
+    let at = sdown_at.expect("+sdown within 3 s of the lost connection");
+    // Down-after (1 s) from the crash, less at most the fast schedule's 100 ms — not from a PONG that may
+    // have been a whole second old.
+    assert!(
+        (lost + 900..=lost + 1000 + 20).contains(&at),
+        "+sdown {} ms after the connection was lost",
+        at as i64 - lost as i64
+    );
+}
