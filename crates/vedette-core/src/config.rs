@@ -195,7 +195,7 @@ pub struct GlobalConfig {
     /// `sentinel max-known-replicas` (vedette only): replicas discovered per master beyond this many are
     /// ignored.
     pub max_known_replicas: u32,
-    /// `sentinel ping-budget` (vedette only): how many PINGs per second, over all links, may go to pinging
+    /// `sentinel ping-budget` (vedette only): how many PINGs (and fast INFOs) per second, over all links, may go to pinging
     /// every instance 10 times per down-after instead of Redis's once per second (0 = no limit). A PING is
     /// a loopback or network round trip whose kernel cost dwarfs the sentinel's own work, so with many links
     /// the fast schedule would cost many times redis-sentinel's idle CPU; with the budget each link's

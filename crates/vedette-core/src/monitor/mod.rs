@@ -11,7 +11,8 @@ use crate::io::{ConnectSpec, HelloTemplate, LinkId, LinkKind, LinkReply, OutComm
 use crate::sentinel::Sentinel;
 
 use crate::timers::MAX_PENDING;
-/// vedette's INFO period for replicas while their master is down or failing over (Redis: 1000 ms).
+/// vedette's INFO period for replicas while their master is down or failing over (Redis: 1000 ms), as
+/// long as `ping-budget` allows it.
 const FAST_INFO_MS: u64 = 100;
 /// INFO period for the replica being promoted: confirm the promotion as soon as it happens.
 const PROMOTION_INFO_MS: u64 = 10;
@@ -28,16 +29,20 @@ impl Sentinel {
     /// each is pinged less often (links × 1000 / budget ms), never less often than Redis would. A crashed
     /// instance is noticed by its closed connection whatever the interval (see `Link::avail_mark`).
     pub(crate) fn ping_interval(&self, down_after: u64) -> u64 {
-        let budget = u64::from(self.global.ping_budget);
-        let floor = match budget {
-            0 => 0,
-            b => (self.links.len() as u64).saturating_mul(1000) / b,
-        };
         self.t
             .ping_period
             .min(down_after)
-            .min(fast_ping_interval(down_after).max(floor))
+            .min(fast_ping_interval(down_after).max(self.budget_floor()))
             .max(1)
+    }
+
+    /// The shortest period the fast schedules (PINGs, and INFO to the replicas of a master in trouble)
+    /// may use on every link at once within `ping-budget` commands per second.
+    fn budget_floor(&self) -> u64 {
+        match u64::from(self.global.ping_budget) {
+            0 => 0,
+            b => (self.links.len() as u64).saturating_mul(1000) / b,
+        }
     }
 
     pub(crate) fn common(&self, key: Inst) -> Option<&crate::instance::Common> {
@@ -338,7 +343,7 @@ impl Sentinel {
     }
 
     /// The INFO period for an instance right now (0 = not an INFO target).
-    fn info_period(&self, key: Inst) -> u64 {
+    pub(crate) fn info_period(&self, key: Inst) -> u64 {
         self.masters
             .at(key.master)
             .map_or(0, |m| self.info_period_of(m, key))
@@ -362,7 +367,12 @@ impl Sentinel {
                     PROMOTION_INFO_MS
                 } else if m.in_failover() || m.o_down || m.c.s_down || r.c.s_down || r.former_master
                 {
-                    FAST_INFO_MS.min(self.t.info_period)
+                    // Within the budget: a storm of 1000 masters would otherwise send 10,000 INFOs a
+                    // second to their replicas; never slower than Redis's 1 s.
+                    FAST_INFO_MS
+                        .max(self.budget_floor())
+                        .min(1000)
+                        .min(self.t.info_period)
                 } else if r.master_link_down_time != 0 {
                     1000.min(self.t.info_period)
                 } else {

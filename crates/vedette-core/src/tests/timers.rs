@@ -210,3 +210,25 @@ fn a_lost_connection_is_found_down_on_time_however_rarely_pinged() {
         at as i64 - lost as i64
     );
 }
+
+#[test]
+fn fast_info_to_replicas_stays_within_the_budget() {
+    // The master is down: its replicas get INFO every 100 ms (Redis: 1 s) while the budget allows it.
+    for (budget, want) in [(crate::config::DEFAULT_PING_BUDGET, 100), (1, 1000)] {
+        let mut fx = Fx::new(&[A, B], 2);
+        fx.s.global.ping_budget = budget;
+        warm(&mut fx);
+        let (mid, rid) = {
+            let (mid, m) = fx.s.masters.iter_ids().next().expect("a master");
+            (mid, m.replicas.iter_ids().next().expect("a replica").0)
+        };
+        if let Some(m) = fx.s.masters.at_mut(mid) {
+            m.c.s_down = true;
+        }
+        assert_eq!(
+            fx.s.info_period(crate::instance::Inst::replica(mid, rid)),
+            want,
+            "budget {budget}"
+        );
+    }
+}
