@@ -208,6 +208,34 @@ impl Builder {
         self.one(Tok::Set(id));
     }
 
+    /// The scan both syntaxes share: `*` and `?` mean the same in each, and any other byte is a literal
+    /// unless `special` (called with the builder and the index of that byte) consumes it and returns the
+    /// index after what it read; `None` leaves the byte a literal.
+    fn scan(
+        mut self,
+        p: &[u8],
+        mut special: impl FnMut(&mut Builder, usize) -> Option<usize>,
+    ) -> Pattern {
+        let mut i = 0;
+        while i < p.len() {
+            i = match p[i] {
+                b'*' => {
+                    self.star();
+                    i + 1
+                }
+                b'?' => {
+                    self.one(Tok::Any);
+                    i + 1
+                }
+                c => special(&mut self, i).unwrap_or_else(|| {
+                    self.byte(c);
+                    i + 1
+                }),
+            };
+        }
+        self.finish()
+    }
+
     fn finish(self) -> Pattern {
         Pattern {
             toks: self.toks,
@@ -226,66 +254,50 @@ impl Pattern {
         let p = pattern;
         // Redis reads one byte past the end of a class (the string's NUL terminator): model it as 0.
         let at = |i: usize| p.get(i).copied().unwrap_or(0);
-        let mut b = Builder::new(nocase, true);
-        let mut i = 0;
-        while i < p.len() {
-            match p[i] {
-                b'*' => {
-                    b.star();
+        Builder::new(nocase, true).scan(p, |b, mut i| match p[i] {
+            b'[' => {
+                i += 1;
+                let not = at(i) == b'^';
+                if not {
                     i += 1;
                 }
-                b'?' => {
-                    b.one(Tok::Any);
-                    i += 1;
-                }
-                b'[' => {
-                    i += 1;
-                    let not = at(i) == b'^';
-                    if not {
+                let mut set = ByteSet::default();
+                // The loop of `stringmatchlen`, with `i` for `pattern` and `p.len() - i` for `patternLen`.
+                loop {
+                    let left = p.len().saturating_sub(i);
+                    if at(i) == b'\\' && left >= 2 {
                         i += 1;
-                    }
-                    let mut set = ByteSet::default();
-                    // The loop of `stringmatchlen`, with `i` for `pattern` and `p.len() - i` for `patternLen`.
-                    loop {
-                        let left = p.len().saturating_sub(i);
-                        if at(i) == b'\\' && left >= 2 {
-                            i += 1;
-                            set.insert(p[i]);
-                        } else if at(i) == b']' {
-                            break;
-                        } else if left == 0 {
-                            // Unterminated: Redis steps back so the step after the class lands on the end.
-                            i -= 1;
-                            break;
-                        } else if left >= 3 && p[i + 1] == b'-' {
-                            set = set.union(redis_range(p[i], p[i + 2], nocase));
-                            i += 2;
-                        } else {
-                            set.insert(p[i]);
-                            if nocase && p[i].is_ascii_alphabetic() {
-                                set.insert(p[i].to_ascii_lowercase());
-                                set.insert(p[i].to_ascii_uppercase());
-                            }
+                        set.insert(p[i]);
+                    } else if at(i) == b']' {
+                        break;
+                    } else if left == 0 {
+                        // Unterminated: Redis steps back so the step after the class lands on the end.
+                        i -= 1;
+                        break;
+                    } else if left >= 3 && p[i + 1] == b'-' {
+                        set = set.union(redis_range(p[i], p[i + 2], nocase));
+                        i += 2;
+                    } else {
+                        set.insert(p[i]);
+                        if nocase && p[i].is_ascii_alphabetic() {
+                            set.insert(p[i].to_ascii_lowercase());
+                            set.insert(p[i].to_ascii_uppercase());
                         }
-                        i += 1;
                     }
                     i += 1;
-                    b.set(if not { set.complement() } else { set });
                 }
-                b'\\' => {
-                    if p.len() - i >= 2 {
-                        i += 1;
-                    }
-                    b.byte(p[i]);
-                    i += 1;
-                }
-                c => {
-                    b.byte(c);
-                    i += 1;
-                }
+                b.set(if not { set.complement() } else { set });
+                Some(i + 1)
             }
-        }
-        b.finish()
+            b'\\' => {
+                if p.len() - i >= 2 {
+                    i += 1;
+                }
+                b.byte(p[i]);
+                Some(i + 1)
+            }
+            _ => None,
+        })
     }
 
     /// Compile a pattern with glob(3)'s syntax, for one path component (what `include` expands): `*`, `?`,
@@ -295,43 +307,22 @@ impl Pattern {
     /// the rule that wildcards do not match a leading `.`.
     pub fn fnmatch(pattern: &[u8]) -> Pattern {
         let p = pattern;
-        let mut b = Builder::new(false, false);
-        let mut i = 0;
-        while i < p.len() {
-            match p[i] {
-                b'*' => {
-                    b.star();
-                    i += 1;
+        Builder::new(false, false).scan(p, |b, i| match p[i] {
+            b'\\' => {
+                // A trailing `\` escapes nothing: fnmatch reports an error, i.e. no match.
+                match p.get(i + 1) {
+                    Some(&c) => b.byte(c),
+                    None => b.never = true,
                 }
-                b'?' => {
-                    b.one(Tok::Any);
-                    i += 1;
-                }
-                b'\\' => {
-                    // A trailing `\` escapes nothing: fnmatch reports an error, i.e. no match.
-                    match p.get(i + 1) {
-                        Some(&c) => b.byte(c),
-                        None => b.never = true,
-                    }
-                    i += 2;
-                }
-                b'[' => match fnmatch_bracket(p, i + 1) {
-                    Some((set, next)) => {
-                        b.set(set);
-                        i = next;
-                    }
-                    None => {
-                        b.byte(b'[');
-                        i += 1;
-                    }
-                },
-                c => {
-                    b.byte(c);
-                    i += 1;
-                }
+                Some(i + 2)
             }
-        }
-        b.finish()
+            // An unterminated `[` falls through to a literal `[`.
+            b'[' => fnmatch_bracket(p, i + 1).map(|(set, next)| {
+                b.set(set);
+                next
+            }),
+            _ => None,
+        })
     }
 
     /// Whether `s` matches.
