@@ -81,41 +81,14 @@ pub enum OutCommand {
     ScriptKill,
 }
 
-/// A hello payload waiting for the shell to fill in the announced IP.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HelloTemplate {
-    /// `announce-ip`, or None: use the local IP of the command connection (getsockname).
-    pub ip: Option<String>,
-    /// Announced port.
-    pub port: u16,
-    /// Our run id.
-    pub runid: String,
-    /// Our current epoch.
-    pub current_epoch: u64,
-    /// Master name.
-    pub master_name: String,
-    /// Current master address.
-    pub master_ip: String,
-    /// Current master port.
-    pub master_port: u16,
-    /// Master config epoch.
-    pub master_config_epoch: u64,
-}
+/// A hello payload waiting for the shell to fill in the announced IP: `ip` is `announce-ip`, or None: use
+/// the local IP of the command connection (getsockname).
+pub type HelloTemplate = crate::wire::hello::Hello<Option<String>>;
 
 impl HelloTemplate {
     /// The payload with `local_ip` standing in when no announce-ip is set.
     pub fn render(&self, local_ip: &str) -> String {
-        crate::wire::hello::Hello {
-            ip: self.ip.clone().unwrap_or_else(|| local_ip.to_string()),
-            port: self.port,
-            runid: self.runid.clone(),
-            current_epoch: self.current_epoch,
-            master_name: self.master_name.clone(),
-            master_ip: self.master_ip.clone(),
-            master_port: self.master_port,
-            master_config_epoch: self.master_config_epoch,
-        }
-        .render()
+        self.render_with_ip(self.ip.as_deref().unwrap_or(local_ip))
     }
 }
 

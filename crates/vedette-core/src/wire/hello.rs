@@ -11,11 +11,13 @@ use crate::config::{is_valid_myid, valid_host, MAX_EPOCH};
 /// Longest payload we look at; anything longer is not a hello (real ones are ~120 bytes).
 pub const MAX_HELLO_LEN: usize = 4096;
 
-/// A parsed hello.
+/// A parsed hello. `Ip` is the announced address: a `String` in a hello received or ready to send, an
+/// `Option<String>` in the one the core asks the shell to publish ([`crate::HelloTemplate`]), where only the
+/// shell knows the local IP to put in when no `announce-ip` is set; the other fields are the same in both.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hello {
+pub struct Hello<Ip = String> {
     /// Sender's announced IP (or hostname).
-    pub ip: String,
+    pub ip: Ip,
     /// Sender's announced port.
     pub port: u16,
     /// Sender's run id.
@@ -62,6 +64,23 @@ pub enum HelloError {
     /// An address that is not an IP literal (or, with `resolve-hostnames yes`, a host name).
     #[error("hello field {0} is not a valid address")]
     BadAddress(&'static str),
+}
+
+impl<Ip> Hello<Ip> {
+    /// The payload, with `ip` as the announced address.
+    pub(crate) fn render_with_ip(&self, ip: &str) -> String {
+        format!(
+            "{},{},{},{},{},{},{},{}",
+            ip,
+            self.port,
+            self.runid,
+            self.current_epoch,
+            self.master_name,
+            self.master_ip,
+            self.master_port,
+            self.master_config_epoch
+        )
+    }
 }
 
 impl Hello {
@@ -122,17 +141,7 @@ impl Hello {
 
     /// The wire form.
     pub fn render(&self) -> String {
-        format!(
-            "{},{},{},{},{},{},{},{}",
-            self.ip,
-            self.port,
-            self.runid,
-            self.current_epoch,
-            self.master_name,
-            self.master_ip,
-            self.master_port,
-            self.master_config_epoch
-        )
+        self.render_with_ip(&self.ip)
     }
 }
 
