@@ -90,14 +90,9 @@ impl Epochs {
         what: &str,
         durable: &PersistedState,
     ) -> Check {
-        let d = durable_epoch(durable);
-        if epoch > d {
-            return Err(violation(
-                "persist_before_speak",
-                t,
-                format!("S{node} revealed epoch {epoch} in {what} while its durable epoch is {d}"),
-            ));
-        }
+        durable_covers(t, epoch, durable, || {
+            format!("S{node} revealed epoch {epoch} in {what}")
+        })?;
         if epoch < self.revealed[node] {
             return Err(violation(
                 "epoch_monotonic",
@@ -124,14 +119,9 @@ impl Epochs {
         attempt: Option<u64>,
         durable: &PersistedState,
     ) -> Check {
-        let d = durable_epoch(durable);
-        if epoch > d {
-            return Err(violation(
-                "persist_before_speak",
-                t,
-                format!("S{node} asked for votes in epoch {epoch} while its durable epoch is {d}"),
-            ));
-        }
+        durable_covers(t, epoch, durable, || {
+            format!("S{node} asked for votes in epoch {epoch}")
+        })?;
         if attempt != Some(epoch) {
             return Err(violation(
                 "vote_request_epoch",
@@ -167,6 +157,25 @@ impl Epochs {
         }
         Ok(())
     }
+}
+
+/// `persist_before_speak` for an epoch a node reveals: the durable snapshot must account for `epoch`.
+/// `said` describes what the node sent, for the violation (built only when there is one).
+fn durable_covers(
+    t: u64,
+    epoch: u64,
+    durable: &PersistedState,
+    said: impl FnOnce() -> String,
+) -> Check {
+    let d = durable_epoch(durable);
+    if epoch > d {
+        return Err(violation(
+            "persist_before_speak",
+            t,
+            format!("{} while its durable epoch is {d}", said()),
+        ));
+    }
+    Ok(())
 }
 
 fn snapshot(s: &PersistedState) -> EpochSnapshot {
