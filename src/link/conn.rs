@@ -143,6 +143,27 @@ impl Sock {
         }
     }
 
+    /// A fresh connection with its handshake queued: AUTH (when the spec has credentials), CLIENT SETNAME
+    /// `name`, then whatever `then` adds; with the replies the queued commands expect, in wire order.
+    fn greeted(
+        s: TcpStream,
+        spec: &ConnectSpec,
+        name: &str,
+        then: impl FnOnce(&mut Encoder<'_>),
+    ) -> (Sock, VecDeque<Expect>) {
+        let mut sock = Sock::new(s);
+        let mut expects = VecDeque::new();
+        let mut enc = Encoder {
+            renames: &spec.renames,
+            out: &mut sock.wbuf,
+            expects: &mut expects,
+        };
+        enc.auth(&spec.auth);
+        enc.setname(name);
+        then(&mut enc);
+        (sock, expects)
+    }
+
     /// Write as much of the buffer as the socket takes; registers for writability when it is full.
     fn flush(&mut self, which: &'static str, cx: &mut Context<'_>) -> Result<(), Down> {
         while !self.wbuf.is_empty() {
@@ -330,27 +351,12 @@ impl Up {
             .ip()
             .to_canonical()
             .to_string();
-        let mut cmd = Sock::new(cmd);
-        let mut expects = VecDeque::new();
-        let mut enc = Encoder {
-            renames: &spec.renames,
-            out: &mut cmd.wbuf,
-            expects: &mut expects,
-        };
-        enc.auth(&spec.auth);
-        enc.setname(&spec.client_name_cmd);
+        let (cmd, expects) = Sock::greeted(cmd, spec, &spec.client_name_cmd, |_| {});
         let mut ps_skip = 0;
         let pubsub = pubsub.map(|p| {
-            let mut p = Sock::new(p);
-            let mut ps_expects = VecDeque::new();
-            let mut enc = Encoder {
-                renames: &spec.renames,
-                out: &mut p.wbuf,
-                expects: &mut ps_expects,
-            };
-            enc.auth(&spec.auth);
-            enc.setname(&spec.client_name_pubsub);
-            enc.subscribe_hello();
+            let (p, ps_expects) = Sock::greeted(p, spec, &spec.client_name_pubsub, |enc| {
+                enc.subscribe_hello()
+            });
             ps_skip = ps_expects.len() - 1;
             p
         });
