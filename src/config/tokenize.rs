@@ -25,15 +25,16 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             return Some(args);
         }
         let mut current = Vec::new();
-        let mut in_double = false;
-        let mut in_single = false;
+        // The open quote, `"` or `'`, while inside one.
+        let mut quote: Option<u8> = None;
         loop {
             let c = at(p);
-            if in_double {
+            if let Some(q) = quote {
                 match c {
                     None => return None,
                     Some(b'\\')
-                        if at(p + 1) == Some(b'x')
+                        if q == b'"'
+                            && at(p + 1) == Some(b'x')
                             && at(p + 2).is_some_and(|b| b.is_ascii_hexdigit())
                             && at(p + 3).is_some_and(|b| b.is_ascii_hexdigit()) =>
                     {
@@ -42,7 +43,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         current.push(hi * 16 + lo);
                         p += 4;
                     }
-                    Some(b'\\') if at(p + 1).is_some() => {
+                    Some(b'\\') if q == b'"' && at(p + 1).is_some() => {
                         let e = line[p + 1];
                         current.push(match e {
                             b'n' => b'\n',
@@ -54,26 +55,12 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         });
                         p += 2;
                     }
-                    Some(b'"') => {
-                        if at(p + 1).is_some_and(|b| !is_c_space(b)) {
-                            return None;
-                        }
-                        p += 1;
-                        break;
-                    }
-                    Some(b) => {
-                        current.push(b);
-                        p += 1;
-                    }
-                }
-            } else if in_single {
-                match c {
-                    None => return None,
-                    Some(b'\\') if at(p + 1) == Some(b'\'') => {
+                    Some(b'\\') if q == b'\'' && at(p + 1) == Some(b'\'') => {
                         current.push(b'\'');
                         p += 2;
                     }
-                    Some(b'\'') => {
+                    // The closing quote must end the token.
+                    Some(b) if b == q => {
                         if at(p + 1).is_some_and(|b| !is_c_space(b)) {
                             return None;
                         }
@@ -88,12 +75,8 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             } else {
                 match c {
                     None | Some(b' ' | b'\n' | b'\r' | b'\t') => break,
-                    Some(b'"') => {
-                        in_double = true;
-                        p += 1;
-                    }
-                    Some(b'\'') => {
-                        in_single = true;
+                    Some(q @ (b'"' | b'\'')) => {
+                        quote = Some(q);
                         p += 1;
                     }
                     Some(b) => {
