@@ -227,45 +227,67 @@ fn include_dir_and_globs() {
 
 #[test]
 fn generic_directive_errors_name_file_line_and_directive() {
-    let r = error_at("# c\n\nfoo bar\n", 3, "foo");
-    assert_eq!(r, "Bad directive or wrong number of arguments");
-    assert_eq!(
-        error_at("port abc\n", 1, "port"),
-        "argument couldn't be parsed into an integer"
-    );
-    assert_eq!(
-        error_at("port 1\nport 70000\n", 2, "port"),
-        "argument must be between 0 and 65535 inclusive"
-    );
-    assert_eq!(
-        error_at("daemonize maybe\n", 1, "daemonize"),
-        "argument must be 'yes' or 'no'"
-    );
+    let cases: &[(&str, usize, &str, &str)] = &[
+        (
+            "# c\n\nfoo bar\n",
+            3,
+            "foo",
+            "Bad directive or wrong number of arguments",
+        ),
+        (
+            "port abc\n",
+            1,
+            "port",
+            "argument couldn't be parsed into an integer",
+        ),
+        (
+            "port 1\nport 70000\n",
+            2,
+            "port",
+            "argument must be between 0 and 65535 inclusive",
+        ),
+        (
+            "daemonize maybe\n",
+            1,
+            "daemonize",
+            "argument must be 'yes' or 'no'",
+        ),
+        ("port 1 2\n", 1, "port", "wrong number of arguments"),
+        (
+            "requirepass \"abc\n",
+            1,
+            "requirepass",
+            "Unbalanced quotes in configuration line",
+        ),
+        (
+            "dir /nonexistent/dir/x\n",
+            1,
+            "dir",
+            "No such file or directory",
+        ),
+        (
+            "include\n",
+            1,
+            "include",
+            "Bad directive or wrong number of arguments",
+        ),
+        (
+            "maxclients 0\n",
+            1,
+            "maxclients",
+            "argument must be between 1 and 2147483647 inclusive",
+        ),
+        (
+            "hz abc\n",
+            1,
+            "hz",
+            "argument couldn't be parsed into an integer",
+        ),
+    ];
+    for (content, line, directive, reason) in cases {
+        assert_eq!(&error_at(content, *line, directive), reason, "{content}");
+    }
     assert!(error_at("loglevel loud\n", 1, "loglevel").starts_with("argument(s) must be one of"));
-    assert_eq!(
-        error_at("port 1 2\n", 1, "port"),
-        "wrong number of arguments"
-    );
-    assert_eq!(
-        error_at("requirepass \"abc\n", 1, "requirepass"),
-        "Unbalanced quotes in configuration line"
-    );
-    assert_eq!(
-        error_at("dir /nonexistent/dir/x\n", 1, "dir"),
-        "No such file or directory"
-    );
-    assert_eq!(
-        error_at("include\n", 1, "include"),
-        "Bad directive or wrong number of arguments"
-    );
-    assert_eq!(
-        error_at("maxclients 0\n", 1, "maxclients"),
-        "argument must be between 1 and 2147483647 inclusive"
-    );
-    assert_eq!(
-        error_at("hz abc\n", 1, "hz"),
-        "argument couldn't be parsed into an integer"
-    );
 }
 
 #[test]
