@@ -23,6 +23,28 @@ fn bulk_argv(args: &[&str]) -> Vec<Vec<u8>> {
     args.iter().map(|a| a.as_bytes().to_vec()).collect()
 }
 
+/// A peer's `SENTINEL is-master-down-by-addr 127.0.0.1 <port> <epoch> <runid>`: is the master at `port`
+/// down, and (unless `runid` is `*`) a vote request for `runid` in `epoch`.
+fn ask(port: u16, epoch: u64, runid: &str) -> Vec<Vec<u8>> {
+    bulk_argv(&[
+        "SENTINEL",
+        "is-master-down-by-addr",
+        "127.0.0.1",
+        &port.to_string(),
+        &epoch.to_string(),
+        runid,
+    ])
+}
+
+/// The reply to [`ask`]: down (1) or not (0), the leader voted for (`*`: none) and its epoch.
+fn vote(down: i64, leader: &str, epoch: i64) -> Reply {
+    Reply::Array(vec![
+        Reply::Int(down),
+        Reply::bulk(leader),
+        Reply::Int(epoch),
+    ])
+}
+
 impl Fx {
     fn new(peers: &[&str], quorum: u32) -> Fx {
         let mut st = PersistedState::new(ME);
@@ -37,6 +59,11 @@ impl Fx {
                 .push(("127.0.0.1".into(), 26380 + i as u16, (*p).to_string()));
         }
         st.masters.insert("m".into(), pm);
+        Fx::with_state(st)
+    }
+
+    /// A fixture on a sentinel loaded from `st`, nothing polled yet.
+    fn with_state(st: PersistedState) -> Fx {
         Fx {
             s: Sentinel::new(st, 1, Instant(0)),
             now: 0,
@@ -85,8 +112,12 @@ impl Fx {
     }
 
     fn cmd(&mut self, args: &[&str]) -> Reply {
-        self.s
-            .handle_command(Instant(self.now), ClientId(9), &bulk_argv(args));
+        self.cmd_argv(&bulk_argv(args))
+    }
+
+    /// [`Fx::cmd`] with the arguments already bytes.
+    fn cmd_argv(&mut self, argv: &[Vec<u8>]) -> Reply {
+        self.s.handle_command(Instant(self.now), ClientId(9), argv);
         let outs = self.pump();
         outs.into_iter()
             .rev()
@@ -291,18 +322,19 @@ fn command_errors_match_redis() {
         fx.cmd(&["SENTINEL", "monitor", "x", "127.0.0.1", "1", "0"]),
         Reply::err("ERR Quorum must be 1 or greater.")
     );
-    assert_eq!(
+    // Two parameters in one CONFIG SET: applied together, or (one invalid) neither.
+    let set_both = |fx: &mut Fx, port: &str, resolve: &str| {
         fx.cmd(&[
             "SENTINEL",
             "config",
             "set",
             "announce-port",
-            "1234",
+            port,
             "resolve-hostnames",
-            "yes"
-        ]),
-        Reply::ok()
-    );
+            resolve,
+        ])
+    };
+    assert_eq!(set_both(&mut fx, "1234", "yes"), Reply::ok());
     assert_eq!(
         fx.cmd(&["SENTINEL", "config", "get", "announce*"]),
         Reply::bulk_map([
@@ -312,15 +344,7 @@ fn command_errors_match_redis() {
         ])
     );
     assert_eq!(
-        fx.cmd(&[
-            "SENTINEL",
-            "config",
-            "set",
-            "announce-port",
-            "-1234",
-            "resolve-hostnames",
-            "no"
-        ]),
+        set_both(&mut fx, "-1234", "no"),
         Reply::err("ERR Invalid value '-1234' to SENTINEL CONFIG SET 'announce-port'")
     );
     assert_eq!(
@@ -371,18 +395,7 @@ fn tilt_on_clock_jump_freezes_acting_and_answers_not_down() {
     assert!(fx.s.in_tilt());
     assert!(fx.s.info_section(0, 0).contains("sentinel_tilt:1"));
     // In TILT a sentinel still votes but never says "down".
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "1",
-        A,
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
-    );
+    assert_eq!(fx.cmd_argv(&ask(6379, 1, A)), vote(0, A, 1));
     // The master stops answering: no +sdown while in TILT.
     for _ in 0..40 {
         let wall = fx.now + 10_000 + 50;
@@ -424,12 +437,7 @@ fn known_sentinels_and_replicas_are_capped_per_master() {
     let mut cfg = MasterConfig::new("m", "127.0.0.1", 6379, 1);
     cfg.down_after_ms = 1000;
     st.masters.insert("m".into(), PersistedMaster::new(cfg));
-    let mut fx = Fx {
-        s: Sentinel::new(st, 1, Instant(0)),
-        now: 0,
-        log: Vec::new(),
-        auto_persist: true,
-    };
+    let mut fx = Fx::with_state(st);
     fx.pump();
     let hello = |i: u32| {
         format!(

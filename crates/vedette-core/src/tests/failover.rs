@@ -6,69 +6,14 @@ use super::*;
 #[test]
 fn one_vote_per_epoch_first_come_first_served() {
     let mut fx = Fx::new(&[A, B], 2);
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "1",
-        A,
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
-    );
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "1",
-        B,
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
-    );
+    assert_eq!(fx.cmd_argv(&ask(6379, 1, A)), vote(0, A, 1));
+    assert_eq!(fx.cmd_argv(&ask(6379, 1, B)), vote(0, A, 1));
     // A stale epoch gets the existing vote back.
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "0",
-        B,
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk(A), Reply::Int(1)])
-    );
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "2",
-        B,
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk(B), Reply::Int(2)])
-    );
+    assert_eq!(fx.cmd_argv(&ask(6379, 0, B)), vote(0, A, 1));
+    assert_eq!(fx.cmd_argv(&ask(6379, 2, B)), vote(0, B, 2));
     assert_eq!(fx.s.current_epoch(), 2);
     // `*` never votes nor bumps the epoch.
-    let r = fx.cmd(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        "6379",
-        "9",
-        "*",
-    ]);
-    assert_eq!(
-        r,
-        Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)])
-    );
+    assert_eq!(fx.cmd_argv(&ask(6379, 9, "*")), vote(0, "*", 0));
     assert_eq!(fx.s.current_epoch(), 2);
 }
 

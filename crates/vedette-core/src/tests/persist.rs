@@ -7,25 +7,6 @@ use crate::outbox::{DEPENDENT_WAIT_MS, STALL_MS};
 
 const FLUSH_FAILED: &str = "ERR Failed to save config file. Check server logs.";
 
-fn ask(port: u16, epoch: u64, runid: &str) -> Vec<Vec<u8>> {
-    bulk_argv(&[
-        "SENTINEL",
-        "is-master-down-by-addr",
-        "127.0.0.1",
-        &port.to_string(),
-        &epoch.to_string(),
-        runid,
-    ])
-}
-
-fn vote(down: i64, leader: &str, epoch: i64) -> Reply {
-    Reply::Array(vec![
-        Reply::Int(down),
-        Reply::bulk(leader),
-        Reply::Int(epoch),
-    ])
-}
-
 fn replies(outs: &[Output]) -> Vec<(u64, Reply)> {
     outs.iter()
         .filter_map(|o| match o {
@@ -344,12 +325,7 @@ fn one_write_covers_many_masters_votes() {
             .push(("127.0.0.1".into(), 26380, A.into()));
         st.masters.insert(format!("m{i}"), pm);
     }
-    let mut fx = Fx {
-        s: Sentinel::new(st, 1, Instant(0)),
-        now: 0,
-        log: Vec::new(),
-        auto_persist: true,
-    };
+    let mut fx = Fx::with_state(st);
     fx.pump();
     fx.auto_persist = false;
     // A storm: every master's vote requested at once.
