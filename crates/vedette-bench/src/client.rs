@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use redis::aio::MultiplexedConnection;
 use redis::Value;
 
@@ -47,6 +47,19 @@ pub async fn run(
 pub async fn cmd_once(port: u16, args: &[&str], timeout: Duration) -> Result<Value> {
     let mut con = connect(port, timeout).await?;
     run(&mut con, args, timeout).await
+}
+
+/// `SENTINEL MASTERS` of the sentinel on `port` as one field map per master, given 5 s plus 1 ms per
+/// master monitored (`masters`; 10,000 masters are a 4 MB reply).
+pub async fn sentinel_masters(port: u16, masters: usize) -> Result<Vec<HashMap<String, String>>> {
+    let timeout = Duration::from_secs(5) + Duration::from_millis(masters as u64);
+    let v = cmd_once(port, &["SENTINEL", "masters"], timeout)
+        .await
+        .with_context(|| format!("SENTINEL MASTERS (timeout {timeout:?})"))?;
+    let Value::Array(items) = v else {
+        bail!("SENTINEL MASTERS: unexpected reply");
+    };
+    Ok(items.iter().map(as_map).collect())
 }
 
 /// A status, bulk or verbatim string as text.

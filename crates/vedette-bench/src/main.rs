@@ -14,7 +14,13 @@
 //!   3 sentinels; per run, the time until every master is switched on every sentinel, how many were
 //!   switched within 1 / 2 / 3 / 4 / 5 / 10 s, the event timeline (every master `+sdown`, `+odown`,
 //!   elected, promoted), spurious second switches, lost elections (`-failover-abort-not-elected`),
-//!   peer `+sdown` / `+tilt` (stalled loops) and each sentinel's CPU time during the storm.
+//!   peer `+sdown` / `+tilt` (stalled loops) and each sentinel's CPU time during the storm. Switches are
+//!   timed from the sentinels' `+switch-master` events, not by polling them.
+//!
+//! Fixture load: pools of more than 200 resource servers and storms of more than 100 masters run their
+//! redis-servers with `hz 1` (server cron once a second instead of ten times) and small limits, no
+//! persistence in any section. That lightens the machine the sentinels run on, the same for both
+//! implementations; it is not a setting of the sentinel under test.
 //!
 //! Implementations alternate (A B A B ...) so slow drifts of a shared machine hit both alike. Prints
 //! Markdown tables of medians [min–max] and the vedette / redis-sentinel ratio; `--json` prints every raw
@@ -158,7 +164,8 @@ struct Args {
     #[arg(long)]
     storm: bool,
     /// Masters (each with its own replica) of the storm section; several sizes run one after the other
-    /// (`--storm-masters 100,1000`).
+    /// (`--storm-masters 100,1000`). Above 100 masters the storm's redis-servers run with `--hz 1
+    /// --repl-backlog-size 16kb` (fixture load, the same for both implementations).
     #[arg(long, value_delimiter = ',', default_value = "100")]
     storm_masters: Vec<usize>,
     /// Master redis-servers of a storm (each with one replica server), names dealt round-robin; a storm
@@ -541,11 +548,15 @@ async fn run(mut args: Args) -> Result<usize> {
             };
             eprintln!(
                 "[storm] {} masters on {} master + {} replica redis-servers, 3 sentinels, {runs} run(s) per \
-                 implementation ({nofile}; address poll every {} ms)",
+                 implementation ({nofile}; redis-servers with {}; switches timed by +switch-master events)",
                 o.masters,
                 o.server_count(),
                 o.server_count(),
-                o.poll().as_millis()
+                if o.large() {
+                    [storm::REDIS_ARGS, storm::LARGE_ARGS].concat().join(" ")
+                } else {
+                    storm::REDIS_ARGS.join(" ")
+                }
             );
             for run in 0..runs {
                 for &imp in &impls {

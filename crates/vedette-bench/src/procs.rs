@@ -212,6 +212,47 @@ where
     }
 }
 
+/// A server [`wait_servers`] waited for exited instead of answering: most often its port was taken
+/// between the bench's check and the server's bind (another session's processes draw from the same
+/// range), so a caller may start over on fresh ports.
+#[derive(Debug)]
+pub struct ExitedEarly {
+    pub name: String,
+    pub status: String,
+    pub not_up: usize,
+    pub total: usize,
+    pub what: String,
+    pub log: String,
+}
+
+impl std::fmt::Display for ExitedEarly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} exited ({}) before answering PING ({} of {} {} not up yet):\n{}",
+            self.name, self.status, self.not_up, self.total, self.what, self.log
+        )
+    }
+}
+
+impl std::error::Error for ExitedEarly {}
+
+impl ExitedEarly {
+    /// Its log says its port was taken (the only reason worth starting over for; a crash is not).
+    pub fn port_taken(&self) -> bool {
+        self.log.contains("Address already in use")
+    }
+}
+
+/// `e` is an [`ExitedEarly`] whose port was taken: the caller may start over on fresh ports.
+pub fn port_was_taken(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ExitedEarly>()
+        .is_some_and(ExitedEarly::port_taken)
+}
+
+/// How many times a start whose port was taken is tried in all.
+pub const START_ATTEMPTS: usize = 3;
+
 /// Waits until every process of `procs` answers PING on its port (`ports[i]` for `procs[i]`), asking at
 /// most 64 at once in rounds 50 ms apart — 1000 redis-servers spawned together answer within seconds,
 /// where waiting for each in turn with its own timeout would let one slow server hold up the rest and
@@ -227,13 +268,17 @@ pub async fn wait_servers(
     let mut pending: Vec<usize> = (0..total).collect();
     loop {
         if let Some(&i) = pending.iter().find(|&&i| !procs[i].alive()) {
-            let status = procs[i].exited();
-            bail!(
-                "{} exited ({status:?}) before answering PING ({} of {total} {what} not up yet):\n{}",
-                procs[i].name,
-                pending.len(),
-                procs[i].log_tail(10)
-            );
+            return Err(ExitedEarly {
+                name: procs[i].name.clone(),
+                status: procs[i]
+                    .exited()
+                    .map_or_else(|| "?".into(), |s| s.to_string()),
+                not_up: pending.len(),
+                total,
+                what: what.to_string(),
+                log: procs[i].log_tail(10),
+            }
+            .into());
         }
         let up: Vec<(usize, bool)> = futures_util::stream::iter(pending.iter().copied())
             .map(|i| async move { (i, pongs(ports[i]).await) })

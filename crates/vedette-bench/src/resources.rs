@@ -11,7 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
 
 use crate::client;
@@ -138,6 +138,19 @@ impl Pool {
     /// `n` servers, spawned all at once and then waited for together (see [`procs::wait_servers`]); the
     /// deadline grows with `n` (30 s + 60 ms per server).
     pub async fn start(bins: &Bins, n: usize) -> Result<Pool> {
+        let mut attempt = 1;
+        loop {
+            match Pool::start_once(bins, n).await {
+                Err(e) if attempt < procs::START_ATTEMPTS && procs::port_was_taken(&e) => {
+                    eprintln!("[resources] a port was taken, starting the pool over: {e:#}");
+                    attempt += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn start_once(bins: &Bins, n: usize) -> Result<Pool> {
         let t = Instant::now();
         let dir = WorkDir::new("resources")?;
         let args: &[&str] = if n > FLEET_ABOVE { FLEET_ARGS } else { &[] };
@@ -284,25 +297,16 @@ async fn measure(
     Ok(())
 }
 
-/// (masters with a run id, masters flagged exactly `master`) from `SENTINEL MASTERS`, given 5 s plus
-/// 1 ms per master monitored (10,000 masters are a 4 MB reply).
+/// (masters with a run id, masters flagged exactly `master`) from `SENTINEL MASTERS`.
 async fn masters_state(port: u16, masters: usize) -> Result<(usize, usize)> {
-    let timeout = Duration::from_secs(5) + Duration::from_millis(masters as u64);
-    let v = client::cmd_once(port, &["SENTINEL", "masters"], timeout)
-        .await
-        .with_context(|| format!("SENTINEL MASTERS (timeout {timeout:?})"))?;
-    let redis::Value::Array(items) = v else {
-        bail!("SENTINEL MASTERS: unexpected reply");
-    };
-    let mut known = 0;
-    let mut ok = 0;
-    for m in items.iter().map(client::as_map) {
-        if m.get("runid").is_some_and(|id| !id.is_empty()) {
-            known += 1;
-        }
-        if m.get("flags").map(String::as_str) == Some("master") {
-            ok += 1;
-        }
-    }
+    let items = client::sentinel_masters(port, masters).await?;
+    let known = items
+        .iter()
+        .filter(|m| m.get("runid").is_some_and(|id| !id.is_empty()))
+        .count();
+    let ok = items
+        .iter()
+        .filter(|m| m.get("flags").map(String::as_str) == Some("master"))
+        .count();
     Ok((known, ok))
 }

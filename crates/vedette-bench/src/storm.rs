@@ -1,21 +1,25 @@
 //! Failover storm: one host carrying many masters dies at once. N masters (default 100), each a real
 //! redis-server with its own replica (2 × N processes), are watched by 3 sentinels of one
-//! implementation; once every sentinel is out of TILT and sees every master healthy, every master
-//! server is SIGKILLed at once (one `kill(2)` of their process group). A master counts as switched on a
-//! sentinel once that sentinel's `SENTINEL get-master-addr-by-name` names the replica (every sentinel is
-//! polled with one pipeline of the names it has not switched yet, as a client would see it); the
-//! sentinels' events give the timeline (when every master was `+sdown` / `+odown` / elected /
-//! promoted), whether any master was switched twice (a spurious second failover) and how many
-//! elections were lost (`-failover-abort-not-elected`).
+//! implementation; once every sentinel is out of TILT and sees every master healthy at its original
+//! address, every master server is SIGKILLed at once (one `kill(2)` of their process group). A master
+//! counts as switched on a sentinel at that sentinel's first `+switch-master` to the master's replica,
+//! timestamped when the bench's `PSUBSCRIBE *` connection receives it (both implementations publish it
+//! in the same step that changes the address `get-master-addr-by-name` answers), and checked at the end
+//! against one `SENTINEL MASTERS` per sentinel. No sentinel is polled during the storm: 1000 names × 3
+//! sentinels asked every 50 ms would be 60,000 queries a second added to the load under test. The
+//! events also give the timeline (when every master was `+sdown` / `+odown` / elected / promoted),
+//! whether any master was switched twice (a spurious second failover) and how many elections were lost
+//! (`-failover-abort-not-elected`); and, since the bench subscribes as soon as the sentinels answer,
+//! whether the cluster flapped (`+sdown` of a master) or failed over before the kill, which voids a run.
 //!
 //! Scale: 1000 masters mean 2000 redis-servers and 12,000 sentinel links on one machine. By default
 //! every master keeps its own process and replica (`--storm-servers` deals the names over fewer servers,
 //! whose names then share one replica, so each of their failovers promotes the same server); the
-//! servers are started all at once and waited for in bounded parallel rounds, and above
-//! [`SMALL_ABOVE`] servers they run with `--hz 1` (2000 idle servers at the default 10 Hz cost a whole
-//! core of a 2-core machine) and a 16 KiB replication backlog. Ports are kept
-//! between runs ([`storm_ports`]): the fixture never hands a port out twice, and 2003 ports per run
-//! would exhaust its range after six runs.
+//! servers are started all at once and waited for together. Storms of more than [`LARGE_ABOVE`]
+//! masters run their servers with [`LARGE_ARGS`] (`hz 1` and a small backlog): that is the fixture's
+//! own load, the same for both implementations, not the sentinel under test. Ports are kept between
+//! runs ([`storm_ports`]): the fixture never hands a port out twice, and 2003 ports per run would
+//! exhaust its range after six runs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -23,7 +27,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -62,26 +66,24 @@ impl StormOpts {
         }
     }
 
-    /// How often every sentinel is asked where the masters are: 20 ms up to 100 masters (as in Step 6),
-    /// 50 ms beyond, so that 1000 names × 3 sentinels stay a few percent of a sentinel's CPU.
-    pub fn poll(&self) -> Duration {
-        if self.masters <= 100 {
-            Duration::from_millis(20)
-        } else {
-            Duration::from_millis(50)
-        }
+    /// More than [`LARGE_ABOVE`] masters: the servers run with [`LARGE_ARGS`].
+    pub fn large(&self) -> bool {
+        self.masters > LARGE_ABOVE
     }
 }
 
-/// Beyond this many master servers the redis-servers run with [`SMALL_ARGS`] too.
-pub const SMALL_ABOVE: usize = 200;
+/// Storms of more masters than this run their redis-servers with [`LARGE_ARGS`] too (the 100-master
+/// storm of Steps 6 and 7 keeps the plain servers its published figures were taken with).
+pub const LARGE_ABOVE: usize = 100;
 
 /// Every storm redis-server: persistence-free (the fixture adds `--save '' --appendonly no`), small.
-const REDIS_ARGS: &[&str] = &["--maxmemory", "16mb", "--maxclients", "1000"];
-/// Added for large storms: 1 Hz server cron (idle CPU of 2000 servers from ~1 core to ~0.3) and the
-/// smallest replication backlog. Neither is on a failover path: promotion (`REPLICAOF NO ONE`), `INFO`
-/// and the replica's reconnect (replication cron, once a second at any hz) do not depend on it.
-const SMALL_ARGS: &[&str] = &["--hz", "1", "--repl-backlog-size", "16kb"];
+pub const REDIS_ARGS: &[&str] = &["--maxmemory", "16mb", "--maxclients", "1000"];
+/// Added for large storms — the fixture's load, not the sentinels': a 1 Hz server cron (2000 idle
+/// servers at the default 10 Hz cost a whole core of a 2-core machine, ~0.3 core at 1 Hz) and the
+/// smallest replication backlog. Neither is on a failover path: PING, INFO, the hello channel and
+/// promotion (`REPLICAOF NO ONE`) are served by the event loop, and the replication cron runs once a
+/// second at any hz.
+pub const LARGE_ARGS: &[&str] = &["--hz", "1", "--repl-backlog-size", "16kb"];
 
 /// Everything measured in one storm run. Times are milliseconds after the first SIGKILL.
 #[derive(Clone, Debug, Serialize)]
@@ -102,8 +104,14 @@ pub struct StormResult {
     pub replicas_linked_ms: Option<f64>,
     pub sentinels_started_ms: Option<f64>,
     pub discovered_ms: Option<f64>,
-    /// Address poll period used.
-    pub poll_ms: f64,
+    /// Master `+sdown` events from the sentinels' start until the kill, over all sentinels (a healthy
+    /// fixture has none; thousands mean the machine could not keep up with the layout).
+    pub settle_sdown: usize,
+    /// (sentinel, master) switches seen by the 1 Hz address poll but never published as
+    /// `+switch-master` (a client waiting for the event would not learn of them).
+    pub missing_switch_events: usize,
+    /// `+odown`, `+try-failover` and `+switch-master` events before the kill (the run is void if any).
+    pub pre_kill_failover_events: usize,
     /// How long the one `kill(-pgid, SIGKILL)` of all master servers took.
     pub kill_spread_ms: Option<f64>,
     /// Every master `+sdown` on every sentinel (from the events).
@@ -167,7 +175,9 @@ impl StormResult {
             replicas_linked_ms: None,
             sentinels_started_ms: None,
             discovered_ms: None,
-            poll_ms: o.poll().as_secs_f64() * 1000.0,
+            settle_sdown: 0,
+            missing_switch_events: 0,
+            pre_kill_failover_events: 0,
             kill_spread_ms: None,
             all_sdown_ms: None,
             all_odown_ms: None,
@@ -208,7 +218,8 @@ impl StormResult {
              elected {}, promoted {}, +switch-master {}); switched within {} s: {} of {}; unswitched {}; \
              spurious {}; +try-failover {}, +elected-leader {} ({} leader(s)), \
              -failover-abort-not-elected {}; peer +sdown {}; +tilt {}; sentinel CPU {} ms in {} ms; \
-             settle {} ms (servers {}, replicas {}, sentinels {}, discovered {}); kill {} ms; load {}",
+             settle {} ms (servers {}, replicas {}, sentinels {}, discovered {}; master +sdown before the \
+             kill {}); kill {} ms; load {}",
             f(self.all_switched_ms),
             f(self.first_switch_ms),
             f(self.median_switched_ms),
@@ -235,9 +246,16 @@ impl StormResult {
             f(self.replicas_linked_ms),
             f(self.sentinels_started_ms),
             f(self.discovered_ms),
+            self.settle_sdown,
             self.kill_spread_ms.map_or("-".into(), |v| format!("{v:.1}")),
             self.load_avg,
         );
+        if self.missing_switch_events > 0 {
+            s.push_str(&format!(
+                "; {} switch(es) without a +switch-master event",
+                self.missing_switch_events
+            ));
+        }
         if self.wrong_switches > 0 {
             s.push_str(&format!(
                 "; {} switch(es) to a wrong address",
@@ -339,8 +357,8 @@ async fn start(
     let pairs: Vec<(u16, u16)> = (0..o.masters).map(|i| servers[i % n]).collect();
     let sentinel_ports = ports[2 * n..].to_vec();
     let mut args: Vec<&str> = REDIS_ARGS.to_vec();
-    if n > SMALL_ABOVE {
-        args.extend_from_slice(SMALL_ARGS);
+    if o.large() {
+        args.extend_from_slice(LARGE_ARGS);
     }
     // Spawn everything at once (a replica started before its master retries once a second), then wait
     // for all of it in bounded parallel rounds: 2000 servers start in about half a minute on 2 cores.
@@ -428,51 +446,134 @@ async fn start(
     Ok(c)
 }
 
-/// Every sentinel is out of TILT and sees every master as a plain healthy `master` with its replica and
-/// both peers. (A sentinel whose start-up stalled it — redis-sentinel fsyncs its config for each of the
-/// 3000 replicas and peers it discovers at 1000 masters — stays in TILT for 30 s and would not act on
-/// the storm at all.)
-async fn settled(c: &StormCluster, masters: usize) -> Result<()> {
-    for &s in &c.sentinel_ports {
-        let info = client::cmd_once(s, &["INFO", "sentinel"], Duration::from_secs(5)).await?;
-        if client::info_fields(&info)
-            .get("sentinel_tilt")
-            .is_some_and(|t| t != "0")
+/// Every sentinel is out of TILT and sees every master as a plain healthy `master` at its original
+/// address with its replica and both peers. (A sentinel whose start-up stalled it — redis-sentinel
+/// fsyncs its config for each of the 3000 replicas and peers it discovers at 1000 masters — stays in
+/// TILT for 30 s and would not act on the storm at all.) `Err` says, for every sentinel, how far it
+/// got.
+async fn settled(c: &StormCluster) -> std::result::Result<(), String> {
+    let views = futures_util::future::join_all(
+        c.sentinel_ports
+            .iter()
+            .map(|&port| settle_view(port, &c.pairs)),
+    )
+    .await;
+    let done = views
+        .iter()
+        .all(|v| v.as_ref().is_ok_and(|v| v.ok == c.pairs.len()));
+    if done {
+        return Ok(());
+    }
+    let text: Vec<String> = c
+        .sentinel_ports
+        .iter()
+        .zip(views)
+        .enumerate()
+        .map(|(i, (port, v))| match v {
+            Ok(v) => format!(
+                "sentinel {i} ({port}): {}{} of {} masters settled{}",
+                if v.tilt { "in TILT, " } else { "" },
+                v.ok,
+                c.pairs.len(),
+                v.first_bad
+                    .map(|b| format!(" (first not: {b})"))
+                    .unwrap_or_default()
+            ),
+            Err(e) => format!("sentinel {i} ({port}): {e:#}"),
+        })
+        .collect();
+    Err(text.join("; "))
+}
+
+/// One sentinel's view while the storm cluster settles.
+struct SettleView {
+    tilt: bool,
+    /// Masters settled (healthy `master` at the original address, 1 replica, 2 peers).
+    ok: usize,
+    first_bad: Option<String>,
+}
+
+async fn settle_view(port: u16, pairs: &[(u16, u16)]) -> Result<SettleView> {
+    let info = client::cmd_once(port, &["INFO", "sentinel"], Duration::from_secs(5)).await?;
+    let tilt = client::info_fields(&info)
+        .get("sentinel_tilt")
+        .is_some_and(|t| t != "0");
+    let items = client::sentinel_masters(port, pairs.len()).await?;
+    let mut ok = 0usize;
+    let mut first_bad = None;
+    for m in &items {
+        let get = |k: &str| m.get(k).map(String::as_str).unwrap_or("?");
+        let original = get("name")
+            .strip_prefix('m')
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| pairs.get(i))
+            .map(|p| p.0.to_string());
+        if get("flags") == "master"
+            && get("num-slaves") == "1"
+            && get("num-other-sentinels") == "2"
+            && original.as_deref() == Some(get("port"))
         {
-            bail!("sentinel {s} is in TILT");
-        }
-        let v = client::cmd_once(s, &["SENTINEL", "masters"], Duration::from_secs(5)).await?;
-        let redis::Value::Array(items) = v else {
-            bail!("sentinel {s}: SENTINEL MASTERS is not an array");
-        };
-        let mut ok = 0usize;
-        let mut first_bad = None;
-        for item in &items {
-            let m = client::as_map(item);
-            let get = |k: &str| m.get(k).map(String::as_str).unwrap_or("?");
-            if get("flags") == "master"
-                && get("num-slaves") == "1"
-                && get("num-other-sentinels") == "2"
-            {
-                ok += 1;
-            } else if first_bad.is_none() {
-                first_bad = Some(format!(
-                    "{}: flags={} num-slaves={} num-other-sentinels={}",
-                    get("name"),
-                    get("flags"),
-                    get("num-slaves"),
-                    get("num-other-sentinels")
-                ));
-            }
-        }
-        if ok != masters {
-            bail!(
-                "sentinel {s}: {ok} of {masters} masters settled; first not: {}",
-                first_bad.unwrap_or_else(|| "missing".into())
-            );
+            ok += 1;
+        } else if first_bad.is_none() {
+            first_bad = Some(format!(
+                "{}: flags={} port={} num-slaves={} num-other-sentinels={}",
+                get("name"),
+                get("flags"),
+                get("port"),
+                get("num-slaves"),
+                get("num-other-sentinels")
+            ));
         }
     }
-    Ok(())
+    Ok(SettleView {
+        tilt,
+        ok: if tilt { 0 } else { ok },
+        first_bad,
+    })
+}
+
+/// PSUBSCRIBEs `*` on every sentinel (retrying while a busy sentinel does not confirm within the
+/// subscriber's 2 s, until `deadline`).
+async fn subscribe_all(ports: &[u16], events: &Events, deadline: Instant) -> Result<Tasks> {
+    let mut tasks = Tasks(Vec::new());
+    for (i, &p) in ports.iter().enumerate() {
+        loop {
+            let (tx, rx) = oneshot::channel();
+            let task = tokio::spawn(subscriber(p, i, events.clone(), tx));
+            let res = rx
+                .await
+                .map_err(|_| anyhow!("subscriber {p} ended"))
+                .and_then(|r| r);
+            match res {
+                Ok(()) => {
+                    tasks.0.push(task);
+                    break;
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(e.context(format!("subscribing to sentinel {p}")));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+    }
+    Ok(tasks)
+}
+
+/// Counts events before `t0` of `events`: (master `+sdown`, `+odown` / `+try-failover` /
+/// `+switch-master`).
+fn pre_kill_counts(events: &Events, t0: Instant) -> (usize, usize) {
+    let evs = events.lock().unwrap_or_else(|e| e.into_inner());
+    let before = evs.iter().filter(|e| e.at < t0);
+    let mut sdown = 0;
+    let mut failover = 0;
+    for e in before {
+        match e.channel.as_str() {
+            "+sdown" if e.payload.starts_with("master ") => sdown += 1,
+            "+odown" | "+try-failover" | "+switch-master" => failover += 1,
+            _ => {}
+        }
+    }
+    (sdown, failover)
 }
 
 /// Runs one storm; every process it started is killed before it returns.
@@ -538,39 +639,56 @@ async fn inner(
     t0_out: &mut Option<Instant>,
 ) -> Result<()> {
     let t_start = Instant::now();
-    let c = slot.insert(start(bins, imp, o, run, r, t_start).await?);
+    let mut attempt = 1;
+    let c = loop {
+        match start(bins, imp, o, run, r, t_start).await {
+            Ok(c) => break slot.insert(c),
+            Err(e) if attempt < procs::START_ATTEMPTS && procs::port_was_taken(&e) => {
+                eprintln!("[storm] a port was taken, starting over: {e:#}");
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    // Subscribed from the start, so that flapping or a failover before the kill shows.
+    let events: Events = Arc::new(Mutex::new(Vec::new()));
+    let _subscribers = subscribe_all(
+        &c.sentinel_ports,
+        &events,
+        Instant::now() + Duration::from_secs(30),
+    )
+    .await?;
     // Discovery needs each sentinel's first INFO of every master (the replica) and two hellos per master
     // from each peer (every 2 s); at 1000 masters a loaded sentinel may need several periods.
-    let settle_deadline =
-        Instant::now() + Duration::from_secs(90) + Duration::from_millis(150 * o.masters as u64);
+    let settle_limit = Duration::from_secs(90) + Duration::from_millis(150 * o.masters as u64);
+    let settle_deadline = Instant::now() + settle_limit;
     let settle_pause = if o.masters <= 100 {
         Duration::from_millis(200)
     } else {
         Duration::from_secs(1)
     };
     loop {
-        match settled(c, o.masters).await {
+        if let Some(s) = c
+            .sentinels
+            .iter_mut()
+            .find_map(|s| (!s.alive()).then_some(s))
+        {
+            bail!("{} exited while settling:\n{}", s.name, s.log_tail(10));
+        }
+        match settled(c).await {
             Ok(()) => break,
             Err(e) if Instant::now() >= settle_deadline => {
-                return Err(e.context("the storm cluster did not settle"));
+                let (sdown, failover) = pre_kill_counts(&events, Instant::now());
+                bail!(
+                    "the storm cluster did not settle within {settle_limit:?}: {e}; since the start \
+                     {sdown} master +sdown and {failover} +odown/+try-failover/+switch-master events"
+                );
             }
             Err(_) => tokio::time::sleep(settle_pause).await,
         }
     }
     r.discovered_ms = Some(ms(t_start));
     r.settle_ms = r.discovered_ms;
-
-    let events: Events = Arc::new(Mutex::new(Vec::new()));
-    let mut tasks = Tasks(Vec::new());
-    for (i, &p) in c.sentinel_ports.iter().enumerate() {
-        let (tx, rx) = oneshot::channel();
-        tasks
-            .0
-            .push(tokio::spawn(subscriber(p, i, events.clone(), tx)));
-        rx.await
-            .map_err(|_| anyhow!("subscriber {p} ended"))?
-            .with_context(|| format!("subscribing to sentinel {p}"))?;
-    }
     // A quiet second (more for large storms), so the sentinels' links and hellos are in their steady
     // state.
     tokio::time::sleep(Duration::from_millis(1000 + 2 * o.masters as u64)).await;
@@ -583,17 +701,6 @@ async fn inner(
         .collect();
     let t0 = Instant::now();
     *t0_out = Some(t0);
-    let seen: Polled = Arc::new(Mutex::new(BTreeMap::new()));
-    let pollers = Tasks(
-        c.sentinel_ports
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| {
-                let want: Vec<u16> = c.pairs.iter().map(|p| p.1).collect();
-                tokio::spawn(poll_addresses(i, p, want, o.poll(), t0, seen.clone()))
-            })
-            .collect(),
-    );
     let group = c.masters.first().map_or(0, Proc::pid);
     // SAFETY: kill(2) on the process group of our own unreaped children (its leader is one of them, so
     // the group cannot have been recycled).
@@ -604,12 +711,47 @@ async fn inner(
         );
     }
     r.kill_spread_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
+    let (sdown, failover) = pre_kill_counts(&events, t0);
+    r.settle_sdown = sdown;
+    r.pre_kill_failover_events = failover;
 
     let names: BTreeMap<String, usize> = (0..o.masters).map(|i| (format!("m{i}"), i)).collect();
+    let sentinels = c.sentinel_ports.len();
     let deadline = t0 + o.timeout;
+    // Switch times come from the events; a 1 Hz poll of the names not switched yet backs them up (a
+    // sentinel that changes the address without publishing `+switch-master` is still seen switched, at
+    // the coarser poll time, and counted in `missing_switch_events`).
+    let switched: Switched = Arc::new(Mutex::new(BTreeMap::new()));
+    let _pollers = Tasks(
+        c.sentinel_ports
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                let want: Vec<u16> = c.pairs.iter().map(|p| p.1).collect();
+                tokio::spawn(poll_unswitched(i, p, want, t0, switched.clone()))
+            })
+            .collect(),
+    );
+    // Every 20 ms, read the events that arrived since the last look (the lock is held for a slice copy).
+    let mut evented: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    let mut scanned = 0;
     loop {
-        let n = seen.lock().unwrap_or_else(|e| e.into_inner()).len();
-        if n == o.masters * c.sentinel_ports.len() || Instant::now() >= deadline {
+        let new: Vec<Event> = {
+            let evs = events.lock().unwrap_or_else(|e| e.into_inner());
+            let new = evs[scanned..].to_vec();
+            scanned = evs.len();
+            new
+        };
+        let n = {
+            let mut sw = switched.lock().unwrap_or_else(|e| e.into_inner());
+            for (k, at) in switches_to_replica(&new, t0, &names, &c.pairs) {
+                evented.entry(k).or_insert(at);
+                let t = sw.entry(k).or_insert(at);
+                *t = t.min(at);
+            }
+            sw.len()
+        };
+        if n == o.masters * sentinels || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -626,10 +768,52 @@ async fn inner(
         })
         .collect();
     tokio::time::sleep(o.watch).await;
-    drop(pollers);
     let evs = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let polled = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let a = analyse(&evs, &polled, t0, &names, &c.pairs, c.sentinel_ports.len());
+    // Late events (after the loop above) still count; what has none is a missing `+switch-master`.
+    for (k, at) in switches_to_replica(&evs, t0, &names, &c.pairs) {
+        evented.entry(k).or_insert(at);
+    }
+    let mut seen: BTreeMap<(usize, usize), f64> =
+        switched.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let unevented: Vec<(usize, usize)> = seen
+        .keys()
+        .filter(|k| !evented.contains_key(k))
+        .copied()
+        .collect();
+    r.missing_switch_events = unevented.len();
+    // The events' view checked against the sentinels': one SENTINEL MASTERS each.
+    let mut notes = Vec::new();
+    for (s, &port) in c.sentinel_ports.iter().enumerate() {
+        match client::sentinel_masters(port, o.masters).await {
+            Ok(items) => {
+                let now: BTreeMap<usize, String> = items
+                    .iter()
+                    .filter_map(|m| {
+                        let i = *names.get(m.get("name")?)?;
+                        Some((i, m.get("port")?.clone()))
+                    })
+                    .collect();
+                for (m, pair) in c.pairs.iter().enumerate() {
+                    let at_replica = now.get(&m).map(String::as_str) == Some(&pair.1.to_string());
+                    if seen.contains_key(&(s, m)) && !at_replica {
+                        seen.remove(&(s, m));
+                        notes.push(format!(
+                            "sentinel {s} m{m}: switched to the replica, now at port {:?}",
+                            now.get(&m)
+                        ));
+                    } else if at_replica && !seen.contains_key(&(s, m)) {
+                        notes.push(format!(
+                            "sentinel {s} m{m}: at the replica only after the timeout"
+                        ));
+                    }
+                }
+            }
+            Err(e) => notes.push(format!(
+                "sentinel {s} ({port}): final check failed, events trusted: {e:#}"
+            )),
+        }
+    }
+    let a = analyse(&evs, &seen, t0, &names, &c.pairs, sentinels);
     *events_out = evs;
     r.first_switch_ms = a.first_switch_ms;
     r.all_switched_ms = a.all_switched_ms;
@@ -650,94 +834,133 @@ async fn inner(
     r.tilts = a.count("+tilt");
     r.peer_sdown = a.peer_sdown;
     r.leaders = a.leaders;
-    if r.unswitched > 0 {
-        // Tell a missing event from a missing switch: ask the sentinels where those masters are now.
-        let mut detail = Vec::new();
-        for &(s, m) in a.missing.iter().take(10) {
-            let name = format!("m{m}");
-            let port = c.sentinel_ports[s];
-            let now = client::cmd_once(
-                port,
-                &["SENTINEL", "get-master-addr-by-name", &name],
-                Duration::from_secs(2),
-            )
-            .await
-            .ok()
-            .and_then(|v| client::as_addr_port(&v));
-            detail.push(format!(
-                "sentinel {s} ({port}) {name}: now reports {now:?} (replica {})",
-                c.pairs[m].1
-            ));
-        }
+    if r.pre_kill_failover_events > 0 {
         bail!(
-            "{} of {} masters not switched on every sentinel within {:?}: {}",
+            "not a steady state: {} +odown/+try-failover/+switch-master events and {} master +sdown \
+             before the kill",
+            r.pre_kill_failover_events,
+            r.settle_sdown
+        );
+    }
+    if r.unswitched > 0 {
+        let first: Vec<String> = a
+            .missing
+            .iter()
+            .take(10)
+            .map(|&(s, m)| format!("sentinel {s} m{m}"))
+            .collect();
+        notes.truncate(10);
+        bail!(
+            "{} of {} masters not switched on every sentinel within {:?} (first: {}){}",
             r.unswitched,
             o.masters,
             o.timeout,
-            detail.join("; ")
+            first.join(", "),
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", notes.join("; "))
+            }
         );
+    }
+    if !unevented.is_empty() {
+        let first: Vec<String> = unevented
+            .iter()
+            .take(10)
+            .map(|&(s, m)| format!("sentinel {s} m{m}"))
+            .collect();
+        notes.push(format!(
+            "{} switch(es) seen only by polling, without a +switch-master event (first: {})",
+            unevented.len(),
+            first.join(", ")
+        ));
+    }
+    if !notes.is_empty() {
+        eprintln!("storm: {}", notes.join("; "));
     }
     Ok(())
 }
 
-/// (sentinel, master) -> ms after the kill when the sentinel first named the master's replica.
-type Polled = Arc<Mutex<BTreeMap<(usize, usize), f64>>>;
+/// (sentinel, master) -> ms after the kill when it was first seen switched to the master's replica (by
+/// its `+switch-master` event or by the poll).
+type Switched = Arc<Mutex<BTreeMap<(usize, usize), f64>>>;
 
-/// Asks sentinel `idx` (on `port`) where each master `m<i>` not yet switched there is, in one pipeline
-/// every `every`, and records when it first names `want[i]` (the replica). A switched master is not
-/// asked again (a second switch shows in the events), so the pipeline shrinks as the storm resolves.
-async fn poll_addresses(
-    idx: usize,
-    port: u16,
-    want: Vec<u16>,
-    every: Duration,
-    t0: Instant,
-    seen: Polled,
-) {
-    let mut con = None;
-    let mut pending: Vec<usize> = (0..want.len()).collect();
+/// Once a second (from 1 s after the kill), asks sentinel `idx` on `port` in one pipeline where each
+/// master `m<i>` not yet seen switched there is, and records those that name `want[i]` (the replica).
+/// At most one query per name per second, against the 50 per second an address poll at 20 ms would
+/// add to a storm's load; the events give the precise times.
+async fn poll_unswitched(idx: usize, port: u16, want: Vec<u16>, t0: Instant, switched: Switched) {
     let names: Vec<String> = (0..want.len()).map(|i| format!("m{i}")).collect();
+    let mut con = None;
+    let mut next = t0 + Duration::from_secs(1);
     loop {
-        if con.is_none() {
-            con = client::connect(port, Duration::from_millis(500)).await.ok();
-        }
-        if let Some(c) = con.as_mut() {
-            let mut pipe = redis::pipe();
-            for &i in &pending {
-                pipe.cmd("SENTINEL")
-                    .arg("get-master-addr-by-name")
-                    .arg(&names[i]);
-            }
-            let r = tokio::time::timeout(
-                Duration::from_secs(2),
-                pipe.query_async::<Vec<redis::Value>>(c),
-            )
-            .await;
-            match r {
-                Ok(Ok(vals)) => {
-                    let at = ms_since(t0, Instant::now());
-                    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-                    let mut still = Vec::with_capacity(pending.len());
-                    for (k, &i) in pending.iter().enumerate() {
-                        if vals.get(k).and_then(client::as_addr_port) == Some(want[i]) {
-                            seen.insert((idx, i), at);
-                        } else {
-                            still.push(i);
-                        }
-                    }
-                    pending = still;
-                }
-                _ => con = None,
-            }
-        }
+        tokio::time::sleep_until(next.into()).await;
+        next += Duration::from_secs(1);
+        let pending: Vec<usize> = {
+            let sw = switched.lock().unwrap_or_else(|e| e.into_inner());
+            (0..want.len())
+                .filter(|&i| !sw.contains_key(&(idx, i)))
+                .collect()
+        };
         if pending.is_empty() {
             return;
         }
-        tokio::time::sleep(every).await;
+        if con.is_none() {
+            con = client::connect(port, Duration::from_millis(500)).await.ok();
+        }
+        let Some(c) = con.as_mut() else {
+            continue;
+        };
+        let mut pipe = redis::pipe();
+        for &i in &pending {
+            pipe.cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(&names[i]);
+        }
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            pipe.query_async::<Vec<redis::Value>>(c),
+        )
+        .await
+        {
+            Ok(Ok(vals)) => {
+                // The time of the answer: an upper bound (the switch happened at most a second
+                // before).
+                let at = ms_since(t0, Instant::now());
+                let mut sw = switched.lock().unwrap_or_else(|e| e.into_inner());
+                for (k, &i) in pending.iter().enumerate() {
+                    if vals.get(k).and_then(client::as_addr_port) == Some(want[i]) {
+                        sw.entry((idx, i)).or_insert(at);
+                    }
+                }
+            }
+            _ => con = None,
+        }
     }
 }
 
-/// What the polls and the event log say about the storm so far.
+/// ((sentinel, master), ms after `t0`) of every `+switch-master` in `events` (at or after `t0`) to the
+/// master's replica.
+fn switches_to_replica(
+    events: &[Event],
+    t0: Instant,
+    names: &BTreeMap<String, usize>,
+    pairs: &[(u16, u16)],
+) -> Vec<((usize, usize), f64)> {
+    events
+        .iter()
+        .filter(|e| e.at >= t0 && e.channel == "+switch-master")
+        .filter_map(|e| {
+            // "<name> <old ip> <old port> <new ip> <new port>"
+            let mut f = e.payload.split_whitespace();
+            let m = *names.get(f.next()?)?;
+            let new: u16 = f.nth(3)?.parse().ok()?;
+            (new == pairs.get(m)?.1).then(|| ((e.sentinel, m), ms_since(t0, e.at)))
+        })
+        .collect()
+}
+
+/// What the event log says about the storm.
 struct Analysis {
     first_switch_ms: Option<f64>,
     all_switched_ms: Option<f64>,
@@ -755,7 +978,7 @@ struct Analysis {
     counts: BTreeMap<String, usize>,
     peer_sdown: usize,
     leaders: usize,
-    /// (sentinel, master) pairs that never named the replica.
+    /// (sentinel, master) pairs with no switch to the replica.
     missing: Vec<(usize, usize)>,
 }
 
