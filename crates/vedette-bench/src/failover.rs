@@ -377,6 +377,18 @@ struct Milestones {
     switch: Option<(Instant, u16)>,
 }
 
+impl Milestones {
+    /// Writes the milestones into `r` as milliseconds since the fault at `t0`.
+    fn record(&self, r: &mut TrialResult, t0: Instant) {
+        let ms = |t: Option<Instant>| t.map(|t| ms_since(t0, t));
+        r.sdown_ms = ms(self.sdown);
+        r.odown_ms = ms(self.odown);
+        r.elected_ms = ms(self.elected);
+        r.promoted_ms = ms(self.promoted);
+        r.switch_ms = ms(self.switch.map(|s| s.0));
+    }
+}
+
 fn milestones(events: &[Event], since: Instant, old: u16) -> Milestones {
     let master_prefix = format!("master {MASTER_NAME} 127.0.0.1 {old}");
     let mut m = Milestones::default();
@@ -556,12 +568,8 @@ async fn trial_inner(
         t0.checked_sub(Duration::from_secs(1)).unwrap_or(t0),
         converged_at,
     );
+    m.record(r, t0);
     let ms = |t: Option<Instant>| t.map(|t| ms_since(t0, t));
-    r.sdown_ms = ms(m.sdown);
-    r.odown_ms = ms(m.odown);
-    r.elected_ms = ms(m.elected);
-    r.promoted_ms = ms(m.promoted);
-    r.switch_ms = ms(m.switch.map(|s| s.0));
     r.new_master = m.switch.map(|s| s.1);
     r.all_agree_ms = ms(all_agree);
     r.first_write_ms = ms(first_write);
@@ -631,13 +639,7 @@ async fn trial_inner(
     // The convergence loop may have stopped before a milestone event arrived (the leader can publish
     // +promoted-slave after the observers' +switch-master and the client's first write): take the first
     // occurrences from the complete log.
-    let fin = milestones(&evs, t0, old);
-    let ms = |t: Option<Instant>| t.map(|t| ms_since(t0, t));
-    r.sdown_ms = ms(fin.sdown);
-    r.odown_ms = ms(fin.odown);
-    r.elected_ms = ms(fin.elected);
-    r.promoted_ms = ms(fin.promoted);
-    r.switch_ms = ms(fin.switch.map(|s| s.0));
+    milestones(&evs, t0, old).record(r, t0);
     if result.is_err() || !r.converged {
         print_timeline(r);
     }

@@ -411,19 +411,14 @@ async fn run(mut args: Args) -> Result<usize> {
         for run in 0..runs {
             for &imp in &impls {
                 for r in throughput::run(&bins, imp, run, timings, o).await {
-                    let rps = r.rps.map_or("-".into(), |x| format!("{x:.0}"));
-                    let cpu = r
-                        .cpu_us_per_request
-                        .map_or("-".into(), |x| format!("{x:.2}"));
                     eprintln!(
-                        "[throughput {}/{runs}] {} -P {}: {rps} req/s, {cpu} µs CPU/request{}",
+                        "[throughput {}/{runs}] {} -P {}: {} req/s, {} µs CPU/request{}",
                         run + 1,
                         imp.label(),
                         r.pipeline,
-                        r.error
-                            .as_deref()
-                            .map(|e| format!("; ERROR: {e}"))
-                            .unwrap_or_default()
+                        report::or_dash(r.rps, 0),
+                        report::or_dash(r.cpu_us_per_request, 2),
+                        report::error_tail(r.error.as_deref())
                     );
                     if r.error.is_some() {
                         errors += 1;
@@ -515,13 +510,10 @@ async fn run(mut args: Args) -> Result<usize> {
                             run + 1,
                             args.resource_runs,
                             imp.label(),
-                            r.rss_mib.map_or("-".into(), |x| format!("{x:.1}")),
-                            r.cpu_pct.map_or("-".into(), |x| format!("{x:.2}")),
-                            r.masters_reply_ms.map_or("-".into(), |x| format!("{x:.0}")),
-                            r.error
-                                .as_deref()
-                                .map(|e| format!("; ERROR: {e}"))
-                                .unwrap_or_default()
+                            report::or_dash(r.rss_mib, 1),
+                            report::or_dash(r.cpu_pct, 2),
+                            report::or_dash(r.masters_reply_ms, 0),
+                            report::error_tail(r.error.as_deref())
                         );
                         if r.error.is_some() {
                             errors += 1;

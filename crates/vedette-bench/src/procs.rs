@@ -330,7 +330,12 @@ pub async fn start_redis(
     extra: &[&str],
 ) -> Result<Proc> {
     let proc = spawn_redis(bins, dir, port, master, extra)?;
-    if let Err(e) = wait_pong(port, Duration::from_secs(10)).await {
+    answering(proc, port, Duration::from_secs(10)).await
+}
+
+/// `proc` once it answers PING on `port` within `timeout`; else the error with the end of its log.
+async fn answering(proc: Proc, port: u16, timeout: Duration) -> Result<Proc> {
+    if let Err(e) = wait_pong(port, timeout).await {
         bail!("{e}\n{}", proc.log_tail(10));
     }
     Ok(proc)
@@ -482,10 +487,7 @@ pub async fn start_sentinel(
     conf_body: &str,
 ) -> Result<Proc> {
     let proc = spawn_sentinel(bins, imp, dir, port, conf_body)?;
-    if let Err(e) = wait_pong(port, Duration::from_secs(15)).await {
-        bail!("{e}\n{}", proc.log_tail(10));
-    }
-    Ok(proc)
+    answering(proc, port, Duration::from_secs(15)).await
 }
 
 /// Spawns a sentinel like [`start_sentinel`] without waiting for it (the storm starts three at once and

@@ -95,6 +95,16 @@ fn fmt_num(x: f64, d: usize) -> String {
     format!("{x:.d$}")
 }
 
+/// A figure of a progress line: `x` to `d` decimals, `-` when it was not measured.
+pub fn or_dash(x: Option<f64>, d: usize) -> String {
+    x.map_or_else(|| "-".into(), |x| fmt_num(x, d))
+}
+
+/// The end of a progress line: `; ERROR: …` when the run failed, nothing otherwise.
+pub fn error_tail(error: Option<&str>) -> String {
+    error.map(|e| format!("; ERROR: {e}")).unwrap_or_default()
+}
+
 fn fmt_stat(s: Option<Stat>, d: usize, unit: &str) -> String {
     match s {
         None => "–".into(),
