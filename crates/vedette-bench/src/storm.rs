@@ -2,11 +2,13 @@
 //! redis-server with its own replica (2 × N processes), are watched by 3 sentinels of one
 //! implementation; once every sentinel is out of TILT and sees every master healthy at its original
 //! address, every master server is SIGKILLed at once (one `kill(2)` of their process group). A master
-//! counts as switched on a sentinel at that sentinel's first `+switch-master` to the master's replica,
-//! timestamped when the bench's `PSUBSCRIBE *` connection receives it (both implementations publish it
-//! in the same step that changes the address `get-master-addr-by-name` answers), and checked at the end
-//! against one `SENTINEL MASTERS` per sentinel. No sentinel is polled during the storm: 1000 names × 3
-//! sentinels asked every 50 ms would be 60,000 queries a second added to the load under test. The
+//! counts as switched on a sentinel from the event after which that sentinel's
+//! `get-master-addr-by-name` names the replica, as a client sees it: its `+switch-master` to the
+//! replica, or on the failover's leader its `+promoted-slave` (see [`switches_to_replica`]),
+//! timestamped when the bench's `PSUBSCRIBE *` connection receives it. A 1 Hz poll of the names not
+//! seen switched backs the events up, and one `SENTINEL MASTERS` per sentinel checks the result at the
+//! end. The sentinels are not polled fast: 1000 names × 3 sentinels asked every 50 ms would be 60,000
+//! queries a second added to the load under test. The
 //! events also give the timeline (when every master was `+sdown` / `+odown` / elected / promoted),
 //! whether any master was switched twice (a spurious second failover) and how many elections were lost
 //! (`-failover-abort-not-elected`); and, since the bench subscribes as soon as the sentinels answer,
@@ -107,8 +109,9 @@ pub struct StormResult {
     /// Master `+sdown` events from the sentinels' start until the kill, over all sentinels (a healthy
     /// fixture has none; thousands mean the machine could not keep up with the layout).
     pub settle_sdown: usize,
-    /// (sentinel, master) switches seen by the 1 Hz address poll but never published as
-    /// `+switch-master` (a client waiting for the event would not learn of them).
+    /// (sentinel, master) switches with no `+switch-master` to the replica from that sentinel by the end
+    /// of the watch: never published (a client waiting for the event would not learn of it), or, on a
+    /// failover's leader still reconfiguring, not yet.
     pub missing_switch_events: usize,
     /// `+odown`, `+try-failover` and `+switch-master` events before the kill (the run is void if any).
     pub pre_kill_failover_events: usize,
@@ -446,8 +449,8 @@ async fn start(
     Ok(c)
 }
 
-/// Every sentinel is out of TILT and sees every master as a plain healthy `master` at its original
-/// address with its replica and both peers. (A sentinel whose start-up stalled it — redis-sentinel
+/// Every sentinel is out of TILT and sees every master healthy (`status=ok`) at its original address
+/// with its replica and both peers. (A sentinel whose start-up stalled it — redis-sentinel
 /// fsyncs its config for each of the 3000 replicas and peers it discovers at 1000 masters — stays in
 /// TILT for 30 s and would not act on the storm at all.) `Err` says, for every sentinel, how far it
 /// got.
@@ -476,7 +479,7 @@ async fn settled(c: &StormCluster) -> std::result::Result<(), String> {
                 v.ok,
                 c.pairs.len(),
                 v.first_bad
-                    .map(|b| format!(" (first not: {b})"))
+                    .map(|b| format!(" (one not: {b})"))
                     .unwrap_or_default()
             ),
             Err(e) => format!("sentinel {i} ({port}): {e:#}"),
@@ -488,41 +491,47 @@ async fn settled(c: &StormCluster) -> std::result::Result<(), String> {
 /// One sentinel's view while the storm cluster settles.
 struct SettleView {
     tilt: bool,
-    /// Masters settled (healthy `master` at the original address, 1 replica, 2 peers).
+    /// Masters settled (healthy at the original address, 1 replica, 2 peers).
     ok: usize,
     first_bad: Option<String>,
 }
 
+/// From one `INFO sentinel`: its `masterN:name=…,status=…,address=…,slaves=…,sentinels=…` lines carry
+/// everything the check needs in ~80 bytes a master, where `SENTINEL MASTERS` would be ~400 (at 1000
+/// masters, once a second per sentinel, that is fixture load too).
 async fn settle_view(port: u16, pairs: &[(u16, u16)]) -> Result<SettleView> {
-    let info = client::cmd_once(port, &["INFO", "sentinel"], Duration::from_secs(5)).await?;
-    let tilt = client::info_fields(&info)
-        .get("sentinel_tilt")
-        .is_some_and(|t| t != "0");
-    let items = client::sentinel_masters(port, pairs.len()).await?;
+    let info = client::cmd_once(
+        port,
+        &["INFO", "sentinel"],
+        Duration::from_secs(5) + Duration::from_millis(pairs.len() as u64),
+    )
+    .await?;
+    let fields = client::info_fields(&info);
+    let tilt = fields.get("sentinel_tilt").is_some_and(|t| t != "0");
     let mut ok = 0usize;
     let mut first_bad = None;
-    for m in &items {
-        let get = |k: &str| m.get(k).map(String::as_str).unwrap_or("?");
+    for (key, line) in &fields {
+        if !key.starts_with("master") || !line.starts_with("name=") {
+            continue;
+        }
+        let m: BTreeMap<&str, &str> = line
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let get = |k: &str| m.get(k).copied().unwrap_or("?");
         let original = get("name")
             .strip_prefix('m')
             .and_then(|i| i.parse::<usize>().ok())
             .and_then(|i| pairs.get(i))
-            .map(|p| p.0.to_string());
-        if get("flags") == "master"
-            && get("num-slaves") == "1"
-            && get("num-other-sentinels") == "2"
-            && original.as_deref() == Some(get("port"))
+            .map(|p| format!("127.0.0.1:{}", p.0));
+        if get("status") == "ok"
+            && get("slaves") == "1"
+            && get("sentinels") == "3"
+            && original.as_deref() == Some(get("address"))
         {
             ok += 1;
         } else if first_bad.is_none() {
-            first_bad = Some(format!(
-                "{}: flags={} port={} num-slaves={} num-other-sentinels={}",
-                get("name"),
-                get("flags"),
-                get("port"),
-                get("num-slaves"),
-                get("num-other-sentinels")
-            ));
+            first_bad = Some(line.clone());
         }
     }
     Ok(SettleView {
@@ -744,8 +753,10 @@ async fn inner(
         };
         let n = {
             let mut sw = switched.lock().unwrap_or_else(|e| e.into_inner());
-            for (k, at) in switches_to_replica(&new, t0, &names, &c.pairs) {
-                evented.entry(k).or_insert(at);
+            for (k, at, is_switch) in switches_to_replica(&new, t0, &names, &c.pairs) {
+                if is_switch {
+                    evented.entry(k).or_insert(at);
+                }
                 let t = sw.entry(k).or_insert(at);
                 *t = t.min(at);
             }
@@ -770,8 +781,10 @@ async fn inner(
     tokio::time::sleep(o.watch).await;
     let evs = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
     // Late events (after the loop above) still count; what has none is a missing `+switch-master`.
-    for (k, at) in switches_to_replica(&evs, t0, &names, &c.pairs) {
-        evented.entry(k).or_insert(at);
+    for (k, at, is_switch) in switches_to_replica(&evs, t0, &names, &c.pairs) {
+        if is_switch {
+            evented.entry(k).or_insert(at);
+        }
     }
     let mut seen: BTreeMap<(usize, usize), f64> =
         switched.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -781,25 +794,24 @@ async fn inner(
         .copied()
         .collect();
     r.missing_switch_events = unevented.len();
-    // The events' view checked against the sentinels': one SENTINEL MASTERS each.
+    // The events' view checked against what clients are told: one pipeline of every name per sentinel.
     let mut notes = Vec::new();
+    let all: Vec<usize> = (0..o.masters).collect();
     for (s, &port) in c.sentinel_ports.iter().enumerate() {
-        match client::sentinel_masters(port, o.masters).await {
-            Ok(items) => {
-                let now: BTreeMap<usize, String> = items
-                    .iter()
-                    .filter_map(|m| {
-                        let i = *names.get(m.get("name")?)?;
-                        Some((i, m.get("port")?.clone()))
-                    })
-                    .collect();
+        let timeout = Duration::from_secs(5) + Duration::from_millis(o.masters as u64);
+        let answer = match client::connect(port, timeout).await {
+            Ok(mut con) => master_ports(&mut con, &all, timeout).await,
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(now) => {
                 for (m, pair) in c.pairs.iter().enumerate() {
-                    let at_replica = now.get(&m).map(String::as_str) == Some(&pair.1.to_string());
+                    let at_replica = now.get(m).copied().flatten() == Some(pair.1);
                     if seen.contains_key(&(s, m)) && !at_replica {
                         seen.remove(&(s, m));
                         notes.push(format!(
-                            "sentinel {s} m{m}: switched to the replica, now at port {:?}",
-                            now.get(&m)
+                            "sentinel {s} m{m}: was switched to the replica, now names port {:?}",
+                            now.get(m).copied().flatten()
                         ));
                     } else if at_replica && !seen.contains_key(&(s, m)) {
                         notes.push(format!(
@@ -870,7 +882,7 @@ async fn inner(
             .map(|&(s, m)| format!("sentinel {s} m{m}"))
             .collect();
         notes.push(format!(
-            "{} switch(es) seen only by polling, without a +switch-master event (first: {})",
+            "{} switch(es) without a +switch-master event by the end of the watch (first: {})",
             unevented.len(),
             first.join(", ")
         ));
@@ -890,7 +902,6 @@ type Switched = Arc<Mutex<BTreeMap<(usize, usize), f64>>>;
 /// At most one query per name per second, against the 50 per second an address poll at 20 ms would
 /// add to a storm's load; the events give the precise times.
 async fn poll_unswitched(idx: usize, port: u16, want: Vec<u16>, t0: Instant, switched: Switched) {
-    let names: Vec<String> = (0..want.len()).map(|i| format!("m{i}")).collect();
     let mut con = None;
     let mut next = t0 + Duration::from_secs(1);
     loop {
@@ -911,51 +922,76 @@ async fn poll_unswitched(idx: usize, port: u16, want: Vec<u16>, t0: Instant, swi
         let Some(c) = con.as_mut() else {
             continue;
         };
-        let mut pipe = redis::pipe();
-        for &i in &pending {
-            pipe.cmd("SENTINEL")
-                .arg("get-master-addr-by-name")
-                .arg(&names[i]);
-        }
-        match tokio::time::timeout(
-            Duration::from_secs(2),
-            pipe.query_async::<Vec<redis::Value>>(c),
-        )
-        .await
-        {
-            Ok(Ok(vals)) => {
+        match master_ports(c, &pending, Duration::from_secs(2)).await {
+            Ok(ports) => {
                 // The time of the answer: an upper bound (the switch happened at most a second
                 // before).
                 let at = ms_since(t0, Instant::now());
                 let mut sw = switched.lock().unwrap_or_else(|e| e.into_inner());
-                for (k, &i) in pending.iter().enumerate() {
-                    if vals.get(k).and_then(client::as_addr_port) == Some(want[i]) {
+                for (&i, port) in pending.iter().zip(ports) {
+                    if port == Some(want[i]) {
                         sw.entry((idx, i)).or_insert(at);
                     }
                 }
             }
-            _ => con = None,
+            Err(_) => con = None,
         }
     }
 }
 
-/// ((sentinel, master), ms after `t0`) of every `+switch-master` in `events` (at or after `t0`) to the
-/// master's replica.
+/// `get-master-addr-by-name` of every `m<i>` for `i` in `masters`, in one pipeline: the port each is
+/// reported at (None: no address in the reply).
+async fn master_ports(
+    con: &mut redis::aio::MultiplexedConnection,
+    masters: &[usize],
+    timeout: Duration,
+) -> Result<Vec<Option<u16>>> {
+    let mut pipe = redis::pipe();
+    for &i in masters {
+        pipe.cmd("SENTINEL")
+            .arg("get-master-addr-by-name")
+            .arg(format!("m{i}"));
+    }
+    let vals = tokio::time::timeout(timeout, pipe.query_async::<Vec<redis::Value>>(con))
+        .await
+        .map_err(|_| anyhow!("{} get-master-addr-by-name timed out", masters.len()))??;
+    Ok(vals.iter().map(client::as_addr_port).collect())
+}
+
+/// ((sentinel, master), ms after `t0`, is `+switch-master`) of every event in `events` (at or after
+/// `t0`) from which that sentinel names the master's replica to clients: its `+switch-master` to the
+/// replica, or — on the sentinel leading the failover — its `+promoted-slave` of the replica. Both
+/// implementations answer `get-master-addr-by-name` with the promoted replica from then on (Redis's
+/// `sentinelGetCurrentMasterAddress`, failover state `reconf-slaves`), and redis-sentinel publishes
+/// its own `+switch-master` only when the failover ends, seconds later in a large storm; timing by
+/// `+switch-master` alone would not be what a client sees.
 fn switches_to_replica(
     events: &[Event],
     t0: Instant,
     names: &BTreeMap<String, usize>,
     pairs: &[(u16, u16)],
-) -> Vec<((usize, usize), f64)> {
+) -> Vec<((usize, usize), f64, bool)> {
     events
         .iter()
-        .filter(|e| e.at >= t0 && e.channel == "+switch-master")
+        .filter(|e| e.at >= t0)
         .filter_map(|e| {
-            // "<name> <old ip> <old port> <new ip> <new port>"
-            let mut f = e.payload.split_whitespace();
-            let m = *names.get(f.next()?)?;
-            let new: u16 = f.nth(3)?.parse().ok()?;
-            (new == pairs.get(m)?.1).then(|| ((e.sentinel, m), ms_since(t0, e.at)))
+            let (m, new, is_switch) = match e.channel.as_str() {
+                // "<name> <old ip> <old port> <new ip> <new port>"
+                "+switch-master" => {
+                    let mut f = e.payload.split_whitespace();
+                    let m = *names.get(f.next()?)?;
+                    (m, f.nth(3)?.parse::<u16>().ok()?, true)
+                }
+                // "slave <ip:port> <ip> <port> @ <name> <ip> <port>"
+                "+promoted-slave" => {
+                    let mut f = e.payload.split_whitespace();
+                    let port = f.nth(3)?.parse::<u16>().ok()?;
+                    let m = *names.get(event_master(&e.channel, &e.payload)?)?;
+                    (m, port, false)
+                }
+                _ => return None,
+            };
+            (new == pairs.get(m)?.1).then(|| ((e.sentinel, m), ms_since(t0, e.at), is_switch))
         })
         .collect()
 }
@@ -1143,7 +1179,43 @@ fn analyse(
 
 #[cfg(test)]
 mod tests {
-    use super::event_master;
+    use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
+
+    use super::{event_master, switches_to_replica};
+    use crate::failover::Event;
+
+    #[test]
+    fn a_switch_is_a_switch_master_or_the_leaders_promotion_of_the_replica() {
+        let t0 = Instant::now();
+        let ev = |ms: u64, sentinel: usize, channel: &str, payload: &str| Event {
+            at: t0 + Duration::from_millis(ms),
+            sentinel,
+            channel: channel.into(),
+            payload: payload.into(),
+        };
+        let names: BTreeMap<String, usize> = [("m0".to_string(), 0), ("m1".to_string(), 1)].into();
+        let pairs = [(100, 101), (200, 201)];
+        let events = [
+            ev(
+                5,
+                0,
+                "+promoted-slave",
+                "slave 127.0.0.1:101 127.0.0.1 101 @ m0 127.0.0.1 100",
+            ),
+            ev(7, 1, "+switch-master", "m0 127.0.0.1 100 127.0.0.1 101"),
+            // To an address other than the replica: not a switch to it.
+            ev(8, 2, "+switch-master", "m1 127.0.0.1 200 127.0.0.1 999"),
+            ev(9, 0, "+sdown", "master m1 127.0.0.1 200"),
+            ev(10, 0, "+switch-master", "unknown 127.0.0.1 1 127.0.0.1 2"),
+        ];
+        let got: Vec<((usize, usize), u64, bool)> =
+            switches_to_replica(&events, t0, &names, &pairs)
+                .into_iter()
+                .map(|(k, at, sw)| (k, at.round() as u64, sw))
+                .collect();
+        assert_eq!(got, vec![((0, 0), 5, false), ((1, 0), 7, true)]);
+    }
 
     #[test]
     fn event_master_reads_every_payload_shape() {
