@@ -233,6 +233,7 @@ pub async fn run_driver(
         loglevel: &mut loglevel,
     };
     ctx.drain(&mut core);
+    let mut timer = crate::deadline::DeadlineTimer::new();
     let mut addr_version = core.addr_version();
     addrs.set(&core);
     loop {
@@ -274,7 +275,7 @@ pub async fn run_driver(
                 };
                 core.handle_input(clock.now(), input);
             }
-            _ = tokio::time::sleep_until(deadline.into()) => {
+            _ = timer.wait_until(deadline) => {
                 core.handle_timeout(clock.now(), Clock::wall());
             }
             // Outside tokio's cooperative budget: the manager bounds its own work per poll

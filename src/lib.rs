@@ -14,6 +14,7 @@
 //! `config/` reads `sentinel.conf` or TOML with file:line errors and rewrites state the way Redis does.
 
 pub mod config;
+pub mod deadline;
 pub mod driver;
 pub mod fds;
 pub mod link;

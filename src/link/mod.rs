@@ -94,14 +94,24 @@ impl Wake for LinkWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
+        if self.queue() {
+            self.ready.wake_task();
+        }
+    }
+}
+
+impl LinkWake {
+    /// Put the link on the ready list (once until polled); true if it was not on it yet.
+    fn queue(&self) -> bool {
+        let first = !self.queued.swap(true, Ordering::AcqRel);
+        if first {
             self.ready
                 .links
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(self.token);
-            self.ready.wake_task();
         }
+        first
     }
 }
 
@@ -220,7 +230,12 @@ impl LinkManager {
             return;
         }
         match e.link.send(&cmd, WRITE_LIMIT) {
-            Ok(()) => e.link.wake(),
+            // Ready for a write at the next poll, without waking the task: `send` is called by the task
+            // that polls the manager, which polls it again before it sleeps. (The driver runs in
+            // `block_on`, where a wake-up is an eventfd write and one more epoll round per command.)
+            Ok(()) => {
+                e.wake.queue();
+            }
             Err(why) => self.down(link, why),
         }
     }
