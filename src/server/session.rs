@@ -338,14 +338,15 @@ impl Session {
     }
 
     /// Encode a received message and whatever else is already queued (bounded by messages and by pattern
-    /// matches). `Ok(true)`: the work bound was hit, yield before more.
+    /// matches). `Ok(true)`: a bound was hit with more possibly queued; yield before the rest.
     fn deliver(
         &mut self,
         first: Result<Message, broadcast::error::RecvError>,
     ) -> Result<bool, End> {
         let mut next = first;
         let mut work = 0usize;
-        for _ in 0..MESSAGE_BATCH {
+        let mut delivered = 0usize;
+        loop {
             match next {
                 Ok(msg) => {
                     for f in self.st.message_frames(&msg) {
@@ -353,7 +354,10 @@ impl Session {
                     }
                     self.check_output_limit()?;
                     work += 1 + self.st.patterns.len();
-                    if work > DELIVER_WORK {
+                    delivered += 1;
+                    // Stop before taking the next message off the queue (taken and not encoded, it
+                    // would be lost for this subscriber).
+                    if work > DELIVER_WORK || delivered >= MESSAGE_BATCH {
                         return Ok(true);
                     }
                 }
@@ -387,7 +391,6 @@ impl Session {
                 }
             };
         }
-        Ok(false)
     }
 
     /// Execute every complete command in the input buffer, until [`FLUSH_AT`] bytes of output are

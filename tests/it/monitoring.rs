@@ -1385,3 +1385,60 @@ fn ckquorum_texts_match_redis() {
     );
     pair.check_with(&ck, Opts::exact());
 }
+
+/// A burst of events longer than one delivery batch of a subscriber's session (256 messages) arrives
+/// whole: a batch used to take one message more off the queue than it encoded, so every subscriber lost
+/// the same event per batch (seen as missing `+switch-master` messages in a 1000-master storm).
+#[test]
+fn a_burst_of_events_reaches_a_subscriber_whole() {
+    const N: usize = 1000;
+    let redis = crate::common::RedisServer::start();
+    let s = Sentinel::subject(SentinelConf::new());
+    let mut pipeline = Vec::new();
+    let port = redis.port.to_string();
+    for i in 0..N {
+        let name = format!("burst{i}");
+        pipeline.extend(resp::encode_command(&[
+            "SENTINEL",
+            "MONITOR",
+            &name,
+            "127.0.0.1",
+            &port,
+            "1",
+        ]));
+    }
+    let mut c = RespConn::connect(s.port).expect("client");
+    c.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    c.send_raw(&pipeline).expect("pipeline");
+    for i in 0..N {
+        let r = c.read().expect("MONITOR reply");
+        assert_eq!(r.as_str().as_deref(), Some("OK"), "MONITOR {i}: {r:?}");
+    }
+    let mut sub = RespConn::connect(s.port).expect("subscriber");
+    sub.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    sub.send(&["PSUBSCRIBE", "+reset-master"])
+        .expect("psubscribe");
+    sub.read().expect("psubscribe confirmation");
+    // One command publishes N events at once: they queue up for the subscriber in one go.
+    assert_eq!(
+        c.cmd(&["SENTINEL", "RESET", "burst*"]),
+        Value::Int(N as i64)
+    );
+    let mut got = BTreeSet::new();
+    while got.len() < N {
+        let v = sub
+            .read()
+            .unwrap_or_else(|e| panic!("after {} of {N} +reset-master messages: {e}", got.len()));
+        let texts: Vec<String> = v
+            .items()
+            .map(|i| i.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if texts.first().map(String::as_str) == Some("pmessage") && texts.len() == 4 {
+            let name = texts[3].split(' ').nth(1).unwrap_or_default().to_string();
+            assert!(got.insert(name.clone()), "+reset-master for {name} twice");
+        }
+    }
+    assert_eq!(got.len(), N);
+}
