@@ -18,8 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 use vedette_core::Pattern;
 
-/// How many messages a subscriber may fall behind before it is disconnected.
-pub const SUBSCRIBER_BACKLOG: usize = 4096;
+/// How many messages a subscriber may fall behind before it is disconnected. A storm of 1000 masters
+/// publishes some 20 events per master within seconds, in bursts of 1000 from one core step; with 4096
+/// the bench's subscriber (a fast reader) was cut off mid-storm, where Redis only drops a subscriber at
+/// its 32 MB output limit. 32768 slots cost ~2 MiB.
+pub const SUBSCRIBER_BACKLOG: usize = 32768;
 
 /// One published message.
 #[derive(Debug, Clone, PartialEq, Eq)]
