@@ -30,29 +30,24 @@ impl DeadlineTimer {
     }
 
     /// Wait until `deadline`. Cancel-safe: dropped before it fires, the timer stays armed, and the next
-    /// call for the same deadline only waits for it.
+    /// call for the same deadline only waits for it. Falls back to tokio's sleep if the timerfd fails.
     pub async fn wait_until(&mut self, deadline: Instant) {
-        let Some(fd) = &self.fd else {
+        if self.wait_timerfd(deadline).await.is_err() {
             tokio::time::sleep_until(deadline.into()).await;
-            return;
-        };
+        }
+    }
+
+    async fn wait_timerfd(&mut self, deadline: Instant) -> io::Result<()> {
+        let fd = self.fd.as_ref().ok_or(io::ErrorKind::Unsupported)?;
         if self.armed != Some(deadline) {
-            if arm(
+            arm(
                 fd.get_ref(),
                 deadline.saturating_duration_since(Instant::now()),
-            )
-            .is_err()
-            {
-                tokio::time::sleep_until(deadline.into()).await;
-                return;
-            }
+            )?;
             self.armed = Some(deadline);
         }
         loop {
-            let Ok(mut guard) = fd.readable().await else {
-                tokio::time::sleep_until(deadline.into()).await;
-                return;
-            };
+            let mut guard = fd.readable().await?;
             let mut ticks = [0u8; 8];
             let read = guard.try_io(|fd| {
                 // SAFETY: reads at most 8 bytes into a buffer of 8 from a descriptor we own.
@@ -75,15 +70,12 @@ impl DeadlineTimer {
                     // readiness would cost an EAGAIN read per deadline.)
                     guard.clear_ready();
                     self.armed = None;
-                    return;
+                    return Ok(());
                 }
                 // Not expired yet (a stale readiness, or re-armed since): wait again.
                 Ok(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(_would_block) => continue,
-                Ok(Err(_)) => {
-                    tokio::time::sleep_until(deadline.into()).await;
-                    return;
-                }
+                Ok(Err(e)) => return Err(e),
             }
         }
     }

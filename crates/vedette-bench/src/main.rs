@@ -593,13 +593,19 @@ async fn run(mut args: Args) -> Result<usize> {
         trials,
         timings,
     );
-    for masters in storm_sizes(&storm_results) {
-        let of_size: Vec<StormResult> = storm_results
-            .iter()
-            .filter(|r| r.masters == masters)
-            .cloned()
-            .collect();
-        let (t, r) = storm_table(&of_size, timings);
+    // The storm results grouped by size (one table and one set of targets per size).
+    let storm_groups: Vec<Vec<StormResult>> = storm_sizes(&storm_results)
+        .into_iter()
+        .map(|masters| {
+            storm_results
+                .iter()
+                .filter(|r| r.masters == masters)
+                .cloned()
+                .collect()
+        })
+        .collect();
+    for of_size in &storm_groups {
+        let (t, r) = storm_table(of_size, timings);
         tables.push_str(&t);
         rows.extend(r);
     }
@@ -611,13 +617,8 @@ async fn run(mut args: Args) -> Result<usize> {
         args.rejoin,
         &trial_results,
     );
-    for masters in storm_sizes(&storm_results) {
-        let of_size: Vec<StormResult> = storm_results
-            .iter()
-            .filter(|r| r.masters == masters)
-            .cloned()
-            .collect();
-        targets.extend(storm_targets(&of_size, timings));
+    for of_size in &storm_groups {
+        targets.extend(storm_targets(of_size, timings));
     }
     let mut text = format!(
         "Load average at start: {}; at end: {}\n",
