@@ -147,6 +147,17 @@ impl Link {
         self.conn.is_none()
     }
 
+    /// The connection (or the attempt) is gone: nothing in flight survives it, and a connection that was
+    /// up dates the loss (see [`Link::avail_mark`]).
+    pub(crate) fn disconnect(&mut self, now: Instant) {
+        if self.conn.is_some() {
+            self.lost_time = Some(now);
+        }
+        self.conn = None;
+        self.connecting = false;
+        self.inflight.clear();
+    }
+
     /// Since when a disconnected instance counts as unreachable (Redis: its last available time). The
     /// last PONG can be a whole PING interval old when the connection breaks, and with many links that
     /// interval is Redis's 1 s; so the instance is credited as available until `fast` ms (the fast

@@ -86,12 +86,7 @@ impl Sentinel {
     pub(crate) fn drop_connection(&mut self, link: LinkId) {
         self.touch_link_users(link);
         if let Some(l) = self.links.get_mut(&link) {
-            if l.conn.is_some() {
-                l.lost_time = Some(self.now);
-            }
-            l.conn = None;
-            l.connecting = false;
-            l.inflight.clear();
+            l.disconnect(self.now);
             self.out.push(Output::Close { link });
         }
     }
@@ -126,12 +121,7 @@ impl Sentinel {
             return;
         };
         if l.connecting || l.conn == Some(conn) {
-            if l.conn.is_some() {
-                l.lost_time = Some(self.now);
-            }
-            l.conn = None;
-            l.connecting = false;
-            l.inflight.clear();
+            l.disconnect(self.now);
         }
     }
 
