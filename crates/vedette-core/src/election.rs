@@ -270,6 +270,7 @@ impl Sentinel {
             self.current_epoch = epoch;
         }
         let vote_twice = self.mutated(Mutation::VoteTwice);
+        let above_floor = epoch > self.vote_floor || self.mutated(Mutation::NoVoteFloor);
         let jitter = self.rng.below(1000);
         let current = self.current_epoch;
         let myid = self.myid.clone();
@@ -277,6 +278,7 @@ impl Sentinel {
         if let Some(m) = self.masters.at_mut(mid) {
             if (m.leader_epoch < epoch || (vote_twice && m.leader_epoch == epoch))
                 && current <= epoch
+                && above_floor
             {
                 m.leader = Some(candidate.to_string());
                 m.leader_epoch = current;

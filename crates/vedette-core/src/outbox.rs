@@ -21,7 +21,7 @@
 //! operator who fixed the disk gets `+OK` from the next command. A dependent never waits longer than
 //! [`DEPENDENT_WAIT_MS`] (a hung disk), and a write in flight longer than [`STALL_MS`] counts as failing.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::config::PersistedState;
 use crate::io::{ClientId, Output};
@@ -43,35 +43,26 @@ pub(crate) fn retry_delay(attempt: u32) -> u64 {
     (RETRY_FIRST_MS << shift).min(RETRY_MAX_MS)
 }
 
-/// What one snapshot makes durable, to tell whether an epoch or a vote may be revealed.
+/// What one snapshot makes durable, to tell whether an epoch or a vote may be revealed. The epoch is
+/// enough for votes too: a restarted sentinel grants no vote in the epoch it loaded or below
+/// (`Sentinel::vote_floor`), so a vote is safe to reveal once the current epoch covering it is on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Covered {
     /// `current_epoch` of the snapshot.
     pub(crate) current_epoch: u64,
-    /// Per master, the epoch of its recorded vote (`leader-epoch`).
-    pub(crate) leader_epochs: BTreeMap<String, u64>,
 }
 
 impl Covered {
     pub(crate) fn of(st: &PersistedState) -> Self {
         Covered {
-            // A loaded file accounts for its config epochs too (Redis takes the max when loading).
+            // A loaded file accounts for its config epochs and votes too (Redis takes the max of the
+            // config epochs when loading; a leader-epoch above the current epoch is a hand-edited file).
             current_epoch: st
                 .masters
                 .values()
-                .map(|m| m.config_epoch)
+                .map(|m| m.config_epoch.max(m.leader_epoch))
                 .fold(st.current_epoch, u64::max),
-            leader_epochs: st
-                .masters
-                .iter()
-                .map(|(n, m)| (n.clone(), m.leader_epoch))
-                .collect(),
         }
-    }
-
-    /// The epoch of the vote recorded for `master` (0 = none).
-    pub(crate) fn vote_epoch(&self, master: &str) -> u64 {
-        self.leader_epochs.get(master).copied().unwrap_or(0)
     }
 }
 

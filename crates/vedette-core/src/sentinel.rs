@@ -90,6 +90,9 @@ pub enum Mutation {
     NoFastRetry,
     /// Answer the dependents of a failed write as if it had succeeded (Redis's behaviour for votes).
     RevealFailedWrite,
+    /// Vote again after a restart in the epoch we started in (ignore `vote_floor`): a vote revealed on the
+    /// strength of its durable epoch, whose master's `leader-epoch` was not yet written, can be cast twice.
+    NoVoteFloor,
 }
 
 /// Seeded splitmix64: the core's only randomness.
@@ -148,6 +151,12 @@ pub struct Sentinel {
     /// How many masters are ODOWN with no failover of ours running, as of the instant it was counted (see
     /// `Sentinel::elections_waiting`).
     pub(crate) odown_waiting: (Instant, u64),
+    /// The current epoch of the state we started from: we grant no vote in it or any earlier epoch.
+    /// Any vote we revealed before a restart lies at or below it (a vote leaves only once the current
+    /// epoch covering it is durable), so this is what makes a vote durable as soon as its *epoch* is,
+    /// without waiting for the master's own `leader-epoch` line: in a storm, one write of the new epoch
+    /// releases every vote of that epoch, for all masters, instead of one whole-file rewrite per batch.
+    pub(crate) vote_floor: u64,
     pub(crate) mutation: Option<Mutation>,
 }
 
@@ -155,6 +164,7 @@ impl Sentinel {
     /// Build from the loaded state. `seed` feeds the only randomness (tick and failover jitter).
     /// Emits `+monitor` for every master, as Redis does at start-up.
     pub fn new(state: PersistedState, seed: u64, now: Instant) -> Self {
+        let durable = Covered::of(&state);
         let mut s = Sentinel {
             myid: state.myid.clone(),
             current_epoch: state.current_epoch,
@@ -163,7 +173,8 @@ impl Sentinel {
             links: std::collections::BTreeMap::new(),
             next_link: 1,
             t: Timings::default(),
-            out: Outbox::new(Covered::of(&state)),
+            vote_floor: durable.current_epoch,
+            out: Outbox::new(durable),
             rng: Rng(seed ^ 0x05EE_D0F7_E77E),
             tilt: false,
             tilt_start: now,
@@ -355,8 +366,8 @@ impl Sentinel {
                     }
                 }
                 // Attempts whose epoch and self-vote just became durable may now ask for votes.
-                for id in waiting {
-                    if self.vote_durable(id) {
+                if self.vote_durable() {
+                    for id in waiting {
                         self.ask_peers(id, true);
                     }
                 }
@@ -544,26 +555,23 @@ impl Sentinel {
         self.out.durable().current_epoch.min(self.current_epoch)
     }
 
-    /// Whether our current epoch and our vote for `master` are on disk, so a vote request may reveal them.
-    pub(crate) fn vote_durable(&self, master: MasterId) -> bool {
+    /// Whether our current epoch, and so each of our votes (never in a later epoch; see
+    /// `vote_floor`), is on disk, so a vote request may reveal them.
+    pub(crate) fn vote_durable(&self) -> bool {
         if self.mutated(Mutation::SkipPersistBarrier) {
             return true;
         }
-        let d = self.out.durable();
-        let Some(m) = self.masters.at(master) else {
-            return d.current_epoch >= self.current_epoch;
-        };
-        d.current_epoch >= self.current_epoch && d.vote_epoch(&m.cfg.name) >= m.leader_epoch
+        self.out.durable().current_epoch >= self.current_epoch
     }
 
     /// Masters in an election whose vote requests wait for a write.
     fn vote_requests_waiting(&self) -> Vec<MasterId> {
+        if self.vote_durable() {
+            return Vec::new();
+        }
         self.masters
             .iter_ids()
-            .filter(|(id, m)| {
-                m.failover_state == crate::instance::FailoverState::WaitStart
-                    && !self.vote_durable(*id)
-            })
+            .filter(|(_, m)| m.failover_state == crate::instance::FailoverState::WaitStart)
             .map(|(id, _)| id)
             .collect()
     }

@@ -69,6 +69,28 @@ fn skip_persist_barrier_is_caught() {
 }
 
 #[test]
+fn no_vote_floor_is_caught() {
+    // Needs a crash between a vote and the write of its master's leader-epoch, then a second candidate
+    // in the same epoch: storms over slow links split votes, and the opt-in fault crashes a voter in
+    // exactly that window.
+    let base = RunOpts {
+        persist_failures: false,
+        storm_masters: 20,
+        storm_slow: true,
+        crash_after_floor_vote: true,
+        relaxed: &["storm_liveness"],
+        ..RunOpts::default()
+    };
+    let (seed, v) = caught_in(
+        |s, _| s.set_mutation(Some(Mutation::NoVoteFloor)),
+        &["one_vote_per_epoch"],
+        base,
+        200,
+    );
+    println!("NoVoteFloor caught at seed {seed}: {v}");
+}
+
+#[test]
 fn ignore_quorum_is_caught() {
     let (seed, v) = caught(
         |s, _| s.set_mutation(Some(Mutation::IgnoreQuorum)),

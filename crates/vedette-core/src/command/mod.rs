@@ -227,7 +227,7 @@ impl Sentinel {
                 if leader != "*"
                     && !self.mutated(crate::sentinel::Mutation::SkipPersistBarrier) =>
             {
-                self.out.dep_for(|d| d.vote_epoch(name) >= leader_epoch)
+                self.out.dep_for(|d| d.current_epoch >= leader_epoch)
             }
             _ => None,
         };

@@ -20,7 +20,7 @@ impl Sentinel {
         let now = self.now;
         let ask_period = self.t.ask_period.min(FAST_ASK_MS);
         let stale_after = self.t.ask_period.saturating_mul(5);
-        let vote_durable = self.vote_durable(mid);
+        let vote_durable = self.vote_durable();
         let durable_epoch = self.revealable_epoch();
         let Some(m) = self.masters.at_mut(mid) else {
             return;

@@ -430,3 +430,51 @@ fn a_vote_request_waits_for_the_self_vote_to_be_durable() {
         "both peers asked the moment the write landed"
     );
 }
+
+#[test]
+fn a_vote_in_a_durable_epoch_leaves_at_once_and_a_restart_never_casts_another() {
+    let mut st = PersistedState::new(ME);
+    for i in 0..2u16 {
+        let mut cfg = MasterConfig::new(format!("m{i}"), "127.0.0.1", 7000 + i, 2);
+        cfg.down_after_ms = 1000;
+        let mut pm = PersistedMaster::new(cfg);
+        pm.known_sentinels
+            .push(("127.0.0.1".into(), 26380, A.into()));
+        pm.known_sentinels
+            .push(("127.0.0.1".into(), 26381, B.into()));
+        st.masters.insert(format!("m{i}"), pm);
+    }
+    let mut fx = Fx::with_state(st);
+    fx.pump();
+    fx.auto_persist = false;
+    // The first vote of epoch 1 waits for the write of the epoch.
+    fx.send(1, &ask(7000, 1, A));
+    let outs = fx.pump();
+    let ps = persists(&outs);
+    assert_eq!(ps.len(), 1);
+    assert_eq!(reply_to(&outs, 1), None);
+    let (seq, on_disk) = ps[0].clone();
+    let outs = fx.result(seq, true);
+    assert_eq!(reply_to(&outs, 1), Some(vote(0, A, 1)));
+    // Epoch 1 is durable: a vote in it for another master leaves at once, before its leader-epoch line
+    // is written (the write that records it is started, not awaited).
+    fx.send(2, &ask(7001, 1, A));
+    let outs = fx.pump();
+    assert_eq!(reply_to(&outs, 2), Some(vote(0, A, 1)));
+    assert_eq!(persists(&outs).len(), 1, "the vote is still recorded");
+
+    // A crash before that write lands: restarted from `on_disk` (epoch 1, m1's leader-epoch 0), the
+    // sentinel must not vote for m1 in epoch 1 again — for B or anyone.
+    assert_eq!(on_disk.current_epoch, 1);
+    assert_eq!(on_disk.masters["m1"].leader_epoch, 0);
+    let mut fx = Fx::with_state(on_disk);
+    fx.pump();
+    fx.send(3, &ask(7001, 1, B));
+    let outs = fx.pump();
+    assert_eq!(reply_to(&outs, 3), Some(vote(0, "*", 0)));
+    assert!(fx.events("+vote-for-leader").is_empty());
+    // The next epoch is open as usual.
+    fx.send(4, &ask(7001, 2, B));
+    let outs = fx.pump();
+    assert_eq!(reply_to(&outs, 4), Some(vote(0, B, 2)));
+}

@@ -134,7 +134,9 @@ impl Epochs {
         Ok(())
     }
 
-    /// The node sends a vote in `epoch` for `master_name`; the durable leader-epoch must cover it.
+    /// The node sends a vote in `epoch` for `master_name`; the durable state must cover it: the master's
+    /// leader-epoch, or the current epoch (a restarted sentinel grants no vote at or below the current
+    /// epoch it loaded, so a vote is as durable as its epoch; `one_vote_per_epoch` checks that rule).
     pub fn reveal_vote(
         &mut self,
         t: u64,
@@ -148,11 +150,12 @@ impl Epochs {
             .get(master_name)
             .map(|m| m.leader_epoch)
             .unwrap_or(0);
-        if epoch > le {
+        let d = durable_epoch(durable);
+        if epoch > le.max(d) {
             return Err(violation(
                 "persist_before_speak",
                 t,
-                format!("S{node} sent a vote for {master_name} in epoch {epoch} while its durable leader-epoch is {le}"),
+                format!("S{node} sent a vote for {master_name} in epoch {epoch} while its durable leader-epoch is {le} and its durable epoch {d}"),
             ));
         }
         Ok(())

@@ -37,6 +37,10 @@ pub struct RunOpts {
     pub storm_chaos: bool,
     /// With `storm_masters`: storms over slow links ([`crate::Plan::storm_slow`]).
     pub storm_slow: bool,
+    /// Crash a sentinel right after it sends a vote that rests on its durable epoch alone (its master's
+    /// leader-epoch not yet written), before that write lands; restart it a down-after or so later. The
+    /// window the vote floor (`Sentinel::vote_floor`) protects; off in the seeds' plans.
+    pub crash_after_floor_vote: bool,
 }
 
 impl Default for RunOpts {
@@ -51,6 +55,7 @@ impl Default for RunOpts {
             storm_masters: 0,
             storm_chaos: false,
             storm_slow: false,
+            crash_after_floor_vote: false,
         }
     }
 }

@@ -7,7 +7,9 @@
 use vedette_core::{ClientId, Instant, LinkReply, OutCommand, Reply};
 
 use super::net::Msg;
-use super::{argv, short, VoteTag, World, CLIENT_STRIDE, INTERNAL_CLIENT, PROBE_BASE, WRITER_BASE};
+use super::{
+    argv, short, Ev, Phase, VoteTag, World, CLIENT_STRIDE, INTERNAL_CLIENT, PROBE_BASE, WRITER_BASE,
+};
 use crate::history::Act;
 use crate::invariants::Via;
 use crate::node::{Awaiting, NodeCall, Slot};
@@ -61,6 +63,7 @@ impl World {
             s.pump_queued = true;
             n.inbox.push_back(NodeCall::Pump(session));
         }
+        let mut floor_vote = false;
         let (lr, tag) = match aw {
             Some(Awaiting::Publish) => (LinkReply::Publish(!reply.is_error()), None),
             Some(Awaiting::Ask { master, port, .. }) => {
@@ -91,13 +94,15 @@ impl World {
                                 .cast(self.now, i, master, epoch, leader, Via::Reply);
                         self.fail(r);
                         let name = self.plan.groups[master].name.clone();
-                        let r = self.checker.epochs.reveal_vote(
-                            self.now,
-                            i,
-                            &name,
-                            epoch,
-                            &self.nodes[i].disk.durable,
-                        );
+                        let durable = &self.nodes[i].disk.durable;
+                        floor_vote = durable
+                            .masters
+                            .get(&name)
+                            .is_none_or(|m| m.leader_epoch < epoch);
+                        let r = self
+                            .checker
+                            .epochs
+                            .reveal_vote(self.now, i, &name, epoch, durable);
                         self.fail(r);
                         let l = self.ids.get(&leader.to_ascii_lowercase()).copied();
                         self.act(Act::Vote {
@@ -123,6 +128,17 @@ impl World {
             }
         }
         self.send_ready(i, session);
+        if floor_vote && self.opts.crash_after_floor_vote && self.phase == Phase::Safety {
+            self.act(Act::Fault(format!(
+                "crash S{i} right after a vote its leader-epoch does not yet cover"
+            )));
+            self.crash_sentinel(i);
+            let inc = self.nodes[i].incarnation;
+            let d = self
+                .rng
+                .range(self.plan.down_after_ms, 2 * self.plan.down_after_ms);
+            self.schedule(self.now + d, Ev::RestartSentinel { node: i, inc });
+        }
     }
 
     /// Send the replies that have reached the front of a session's queue, in command order.
