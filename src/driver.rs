@@ -82,6 +82,15 @@ impl AddrSnapshot {
     }
 }
 
+/// What the driver publishes for readers outside it, refreshed after its steps.
+#[derive(Debug, Clone, Default)]
+pub struct Feeds {
+    /// Masters' addresses for the RESP sessions' `GET-MASTER-ADDR-BY-NAME`.
+    pub addrs: AddrSnapshot,
+    /// The HTTP endpoints' snapshot; `None` without an HTTP listener (then none is built).
+    pub status: Option<crate::web::StatusFeed>,
+}
+
 /// The answer to a command handed to the core with [`CoreHandle::submit`].
 #[derive(Debug)]
 pub struct PendingReply(Option<oneshot::Receiver<Reply>>);
@@ -209,8 +218,9 @@ pub async fn run_driver(
     events: Box<dyn EventSink>,
     shutdown: CancellationToken,
     clock_start: std::time::Instant,
-    addrs: AddrSnapshot,
+    feeds: Feeds,
 ) -> PersistedState {
+    let Feeds { addrs, status } = feeds;
     let clock = Clock(clock_start);
     let (persist_tx, mut persist_rx) = mpsc::unbounded_channel::<(u64, Result<(), String>)>();
     let mut write_failures: u64 = 0;
@@ -222,7 +232,9 @@ pub async fn run_driver(
     script_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut persist_in_flight = false;
     let mut loglevel = core.persisted_state().global.loglevel;
+    let mut counters = crate::web::Counters::default();
     let mut ctx = Exec {
+        counters: &mut counters,
         links: &mut links,
         scripts: &mut scripts,
         pending: &mut pending,
@@ -236,6 +248,11 @@ pub async fn run_driver(
     let mut timer = crate::deadline::DeadlineTimer::new();
     let mut addr_version = core.addr_version();
     addrs.set(&core);
+    // The HTTP snapshot (only with an HTTP listener): rebuilt after changes, spaced by MIN_INTERVAL.
+    let mut status_pub = status.map(StatusPublisher::new);
+    if let Some(sp) = status_pub.as_mut() {
+        sp.publish(&core, &ctx);
+    }
     loop {
         // The core says when it next needs the time; the driver adds no periodic wake-up of its own
         // (an idle sentinel should wake once per due timer).
@@ -244,11 +261,15 @@ pub async fn run_driver(
             .map(|t| clock_start + Duration::from_millis(t.0))
             .unwrap_or_else(|| std::time::Instant::now() + Duration::from_millis(100));
         let scripts_pending = ctx.scripts.queued() > 0;
+        let status_due = status_pub.as_ref().and_then(StatusPublisher::due);
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
             Some((seq, result)) = persist_rx.recv() => {
                 *ctx.persist_in_flight = false;
+                if let Some(sp) = status_pub.as_mut() {
+                    sp.dirty = true;
+                }
                 let input = match result {
                     Ok(()) => {
                         if write_failures > 0 {
@@ -320,11 +341,34 @@ pub async fn run_driver(
                     }
                 }
             }
+            // Last: the HTTP snapshot never takes a turn from the sentinel's own work.
+            _ = async {
+                match status_pub.as_ref() {
+                    Some(sp) => sp.feed.requested().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(sp) = status_pub.as_mut() {
+                    sp.dirty = true;
+                    sp.last = None;
+                }
+            }
+            // A snapshot rebuild held back by MIN_INTERVAL (lazy: no timer exists without one pending).
+            _ = async {
+                match status_due {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
         }
         ctx.drain(&mut core);
-        if core.addr_version() != addr_version {
+        let addr_changed = core.addr_version() != addr_version;
+        if addr_changed {
             addr_version = core.addr_version();
             addrs.set(&core);
+        }
+        if let Some(sp) = status_pub.as_mut() {
+            sp.after_step(&core, &ctx, addr_changed);
         }
     }
     // Shutdown: let an in-flight write finish, then write the final state. A hung disk must not hang
@@ -401,8 +445,72 @@ fn is_pending_scripts(argv: &[Vec<u8>]) -> bool {
         && argv[1].eq_ignore_ascii_case(b"pending-scripts")
 }
 
+/// Keeps the HTTP endpoints' snapshot ([`crate::web::feed`]) fresh: rebuilt after a step that emitted
+/// events or finished a state write (at most every `MIN_INTERVAL`), at once when an advertised address
+/// changed, and when a handler asks for a newer one.
+struct StatusPublisher {
+    feed: crate::web::StatusFeed,
+    /// Something a reader would see changed since the last snapshot.
+    dirty: bool,
+    /// When the last snapshot was built (`None`: the next may be built at once).
+    last: Option<std::time::Instant>,
+    /// Events executed as of the last look, to notice new ones.
+    events_seen: u64,
+}
+
+impl StatusPublisher {
+    fn new(feed: crate::web::StatusFeed) -> Self {
+        StatusPublisher {
+            feed,
+            dirty: false,
+            last: None,
+            events_seen: 0,
+        }
+    }
+
+    fn publish(&mut self, core: &Sentinel, ctx: &Exec<'_>) {
+        let now = std::time::Instant::now();
+        self.feed.publish(crate::web::Published {
+            taken: now,
+            status: core.status(),
+            running_scripts: ctx.scripts.running(),
+            queued_scripts: ctx.scripts.queued(),
+            counters: ctx.counters.clone(),
+        });
+        self.last = Some(now);
+        self.dirty = false;
+    }
+
+    /// When a pending rebuild may run (`None`: nothing pending).
+    fn due(&self) -> Option<tokio::time::Instant> {
+        if !self.dirty {
+            return None;
+        }
+        let at = self.last.map_or_else(std::time::Instant::now, |t| {
+            t + crate::web::feed::MIN_INTERVAL
+        });
+        Some(tokio::time::Instant::from_std(at))
+    }
+
+    fn after_step(&mut self, core: &Sentinel, ctx: &Exec<'_>, addr_changed: bool) {
+        let seen = ctx.counters.total();
+        if seen != self.events_seen {
+            self.events_seen = seen;
+            self.dirty = true;
+        }
+        let spaced = self
+            .last
+            .is_none_or(|t| t.elapsed() >= crate::web::feed::MIN_INTERVAL);
+        if addr_changed || (self.dirty && spaced) {
+            self.publish(core, ctx);
+        }
+    }
+}
+
 /// What executing outputs needs.
 struct Exec<'a> {
+    /// Event counts for the HTTP metrics.
+    counters: &'a mut crate::web::Counters,
     links: &'a mut LinkManager,
     scripts: &'a mut ScriptRunner,
     pending: &'a mut std::collections::BTreeMap<u64, oneshot::Sender<Reply>>,
@@ -429,6 +537,7 @@ impl Exec<'_> {
                     }
                 }
                 Output::Event(e) => {
+                    self.counters.record(e.kind, e.master.as_deref());
                     match e.level {
                         Level::Warning => {
                             tracing::warn!(target: "vedette::event", "{} {}", e.kind, e.message)

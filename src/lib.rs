@@ -11,6 +11,9 @@
 //!                              ticks (tokio time) ────────────────────────────────────┘
 //! ```
 //!
+//! `web/` is the optional HTTP listener (`/metrics`, health probes, `/status`); it reads a snapshot the
+//! driver publishes and never calls into the core.
+//!
 //! `config/` reads `sentinel.conf` or TOML with file:line errors and rewrites state the way Redis does.
 
 pub mod config;
@@ -22,6 +25,7 @@ pub mod lockfile;
 pub mod persist;
 pub mod scripts;
 pub mod server;
+pub mod web;
 
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +69,22 @@ pub async fn run(cfg: config::LoadedConfig) -> Result<(), RunError> {
             addr: format!("{:?}:{}", cfg.server.bind, cfg.server.port),
             source: std::io::Error::other(e.to_string()),
         })?;
+    // The HTTP listener, bound before anything runs so a busy port fails start-up like the RESP port.
+    let http_listeners = if cfg.server.http_port != 0 {
+        let bind = if cfg.server.http_bind.is_empty() {
+            &cfg.server.bind
+        } else {
+            &cfg.server.http_bind
+        };
+        let ls = server::bind_addrs(bind, cfg.server.http_port).map_err(|e| RunError::Bind {
+            addr: format!("{bind:?}:{}", cfg.server.http_port),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        Some(ls)
+    } else {
+        None
+    };
+    let status_feed = http_listeners.as_ref().map(|_| web::StatusFeed::new());
     let (tx, rx) = tokio::sync::mpsc::channel(4096);
     let hub = server::PubSubHub::new();
     let addrs = driver::AddrSnapshot::default();
@@ -87,6 +107,22 @@ pub async fn run(cfg: config::LoadedConfig) -> Result<(), RunError> {
         server: cfg.server,
     });
     let server_task = tokio::spawn(server::serve(ctx, listeners, shutdown.clone()));
+    let http_task = match (http_listeners, &status_feed) {
+        (Some(ls), Some(feed)) => {
+            for l in &ls {
+                if let Ok(a) = l.local_addr() {
+                    tracing::info!("HTTP listener on {a}");
+                }
+            }
+            Some(tokio::spawn(web::serve(
+                ls,
+                feed.clone(),
+                writer.server.requirepass.clone(),
+                shutdown.clone(),
+            )))
+        }
+        _ => None,
+    };
     let signals = shutdown.clone();
     tokio::spawn(async move {
         let mut term =
@@ -111,11 +147,17 @@ pub async fn run(cfg: config::LoadedConfig) -> Result<(), RunError> {
         Box::new(hub),
         shutdown.clone(),
         start,
-        addrs,
+        driver::Feeds {
+            addrs,
+            status: status_feed,
+        },
     )
     .await;
     shutdown.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), server_task).await;
+    if let Some(t) = http_task {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), t).await;
+    }
     tracing::warn!("Sentinel is now ready to exit, bye bye...");
     Ok(())
 }

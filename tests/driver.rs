@@ -90,7 +90,7 @@ async fn single_sentinel_fails_over_a_killed_master() {
         Box::new(Recorder(events.clone())),
         shutdown.clone(),
         start,
-        vedette::driver::AddrSnapshot::default(),
+        vedette::driver::Feeds::default(),
     ));
     let has = |kind: &str| events.lock().unwrap().iter().any(|(k, _)| k == kind);
     let deadline = Instant::now() + Duration::from_secs(10);

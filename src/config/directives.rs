@@ -85,6 +85,9 @@ pub(crate) const DIRECTIVES: &[Directive] = &[
     d("proto-max-bulk-len", Mem, Implemented, "512mb"),
     d("client-query-buffer-limit", Mem, Implemented, "1gb"),
     d("client-output-buffer-limit", Multi, Implemented, "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60"),
+    // vedette only: the HTTP listener (metrics, health probes, status), off by default.
+    d("http-port", Int, Implemented, "0"),
+    d("http-bind", Multi, Implemented, ""),
     // Meaningless in Sentinel mode even for Redis.
     d("save", Multi, Dropped, "3600 1 300 100 60 10000"),
     // Accepted, not implemented.

@@ -66,6 +66,12 @@ pub struct ServerConfig {
     /// `protected-mode` (Sentinel default: no). With `yes` and no password, clients from non-loopback
     /// addresses get Redis's `-DENIED` text and are closed.
     pub protected_mode: bool,
+    /// `http-port` (vedette only): port of the HTTP listener for `/metrics`, `/health`, `/status` and the
+    /// load-balancer probes; 0 (the default) = no HTTP listener.
+    pub http_port: u16,
+    /// `http-bind` (vedette only): addresses of the HTTP listener, written like `bind`; empty = the same
+    /// addresses as `bind`, so restricting the RESP port to one interface restricts the HTTP port too.
+    pub http_bind: Vec<String>,
     /// Absolute path of the configuration file that was loaded.
     pub config_file: PathBuf,
     /// One message per directive that was accepted but is not implemented (or was ignored); `main` logs
@@ -93,6 +99,8 @@ impl Default for ServerConfig {
             output_buffer_limits: OutputBufferLimits::default(),
             rename_commands: Vec::new(),
             protected_mode: false,
+            http_port: 0,
+            http_bind: Vec::new(),
             config_file: PathBuf::new(),
             warnings: Vec::new(),
         }
@@ -403,6 +411,15 @@ pub fn describe(cfg: &LoadedConfig) -> String {
     ));
     for (cmd, new) in &s.rename_commands {
         out.push_str(&format!("rename-command {} {}\n", q(cmd), q(new)));
+    }
+    if s.http_port != 0 {
+        out.push_str(&format!("http-port {}\n", s.http_port));
+    }
+    if !s.http_bind.is_empty() {
+        out.push_str(&format!(
+            "http-bind {}\n",
+            tokenize::join_line(&s.http_bind)
+        ));
     }
     out.push_str(&format!("timeout {}\n", s.timeout_secs));
     out.push_str(&format!("tcp-keepalive {}\n", s.tcp_keepalive_secs));

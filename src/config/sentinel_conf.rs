@@ -381,6 +381,15 @@ impl Reader {
                 s.tcp_backlog = directives::parse_int_range(a0, 0, i32::MAX as i64)? as u32
             }
             "protected-mode" => s.protected_mode = directives::parse_bool(a0)?,
+            "http-port" => s.http_port = directives::parse_int_range(a0, 0, 65535)? as u16,
+            "http-bind" => {
+                // `http-bind ""` is the default: the addresses of `bind`.
+                let entries: Vec<String> = args.iter().filter(|a| !a.is_empty()).cloned().collect();
+                for a in &entries {
+                    parse_bind_entry(a)?;
+                }
+                s.http_bind = entries;
+            }
             "client-query-buffer-limit" => {
                 let v = directives::parse_memory(a0)?;
                 if v < 1024 * 1024 || v > i64::MAX as u64 {
@@ -678,6 +687,24 @@ pub(crate) fn parse_cap(s: &str) -> Result<u32, String> {
         .ok()
         .filter(|&n| (1..=MAX_CAP).contains(&n))
         .ok_or_else(|| format!("argument must be between 1 and {MAX_CAP} inclusive"))
+}
+
+/// One `bind` / `http-bind` entry: an IP address, `*` (every IPv4 address) or `::*` (every IPv6 address),
+/// optionally prefixed with `-` (may be unavailable: skipped instead of failing start-up). Returns the
+/// address and whether it is optional.
+pub(crate) fn parse_bind_entry(entry: &str) -> Result<(IpAddr, bool), String> {
+    let (optional, host) = match entry.strip_prefix('-') {
+        Some(h) => (true, h),
+        None => (false, entry),
+    };
+    let ip = match host {
+        "*" => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        "::*" => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        h => h
+            .parse()
+            .map_err(|_| format!("Invalid bind address '{entry}'"))?,
+    };
+    Ok((ip, optional))
 }
 
 /// `sentinel ping-budget <n>` (vedette only): PINGs per second for the fast schedule, 0 ..= [`MAX_CAP`]

@@ -1401,3 +1401,77 @@ fn ping_budget_directive() {
     let p = d.write("s.toml", "[sentinel]\nport = 26500\nping-budget = -3\n");
     assert!(load(&p).is_err());
 }
+
+#[test]
+fn http_directives() {
+    // Off by default.
+    let cfg = load_str("port 26379\n").expect("defaults");
+    assert_eq!((cfg.server.http_port, cfg.server.http_bind.len()), (0, 0));
+    let cfg = load_str("http-port 8080\nhttp-bind 127.0.0.1 -::1\n").expect("load");
+    assert_eq!(cfg.server.http_port, 8080);
+    assert_eq!(cfg.server.http_bind, ["127.0.0.1", "-::1"]);
+    assert!(describe(&cfg).contains("http-port 8080\nhttp-bind 127.0.0.1 -::1\n"));
+    // `http-bind ""` is the default (the addresses of `bind`).
+    let cfg = load_str("http-bind \"\"\n").expect("load");
+    assert!(cfg.server.http_bind.is_empty());
+    // Malformed values name file, line and directive.
+    let reason = error_at("port 1\nhttp-port 70000\n", 2, "http-port");
+    assert_eq!(reason, "argument must be between 0 and 65535 inclusive");
+    let reason = error_at("port 1\nhttp-port abc\n", 2, "http-port");
+    assert!(reason.contains("argument"), "{reason}");
+    let reason = error_at("port 1\n\nhttp-bind 127.0.0.1 nowhere\n", 3, "http-bind");
+    assert_eq!(reason, "Invalid bind address 'nowhere'");
+    // File lines survive a rewrite; command-line ones are written into the file, once.
+    let d = Dir::new();
+    let p = d.write(
+        "s.conf",
+        &format!("port 26379\ndir {}\nhttp-port 9100\n", d.path().display()),
+    );
+    let mut cfg = load(&p).expect("load");
+    cfg.state.myid = ID.into();
+    cfg.store.write(&cfg.state, &cfg.server).expect("write");
+    assert_eq!(d.read("s.conf").matches("http-port 9100\n").count(), 1);
+    let args: Vec<String> = ["--http-port", "9200", "--http-bind", "127.0.0.1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut cfg = load_with_args(&p, &args).expect("load");
+    cfg.state.myid = ID.into();
+    cfg.store.write(&cfg.state, &cfg.server).expect("write");
+    cfg.store
+        .write(&cfg.state, &cfg.server)
+        .expect("write twice");
+    let out = d.read("s.conf");
+    assert_eq!(out.matches("http-port").count(), 1, "{out}");
+    assert!(out.contains("http-port 9200\n"), "{out}");
+    assert_eq!(out.matches("http-bind 127.0.0.1\n").count(), 1, "{out}");
+    let back = load(&p).expect("reload");
+    assert_eq!(back.server.http_port, 9200);
+    assert_eq!(back.server.http_bind, ["127.0.0.1"]);
+    // TOML.
+    let p = d.write(
+        "s.toml",
+        "[sentinel]\nport = 26500\nhttp-port = 9300\nhttp-bind = [\"127.0.0.1\"]\n",
+    );
+    let cfg = load(&p).expect("toml");
+    assert_eq!(cfg.server.http_port, 9300);
+    assert_eq!(cfg.server.http_bind, ["127.0.0.1"]);
+    let p = d.write("s.toml", "[sentinel]\nport = 26500\nhttp-port = 70000\n");
+    assert!(load(&p).is_err());
+    let p = d.write(
+        "s.toml",
+        "[sentinel]\nport = 26500\n\nhttp-bind = [\"bogus\"]\n",
+    );
+    match load(&p) {
+        Err(ConfigError::Directive {
+            line,
+            directive,
+            reason,
+            ..
+        }) => {
+            assert_eq!((line, directive.as_str()), (4, "http-bind"), "{reason}");
+            assert_eq!(reason, "Invalid bind address 'bogus'");
+        }
+        other => panic!("expected an http-bind error, got {other:?}"),
+    }
+}

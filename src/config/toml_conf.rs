@@ -63,6 +63,8 @@ struct SentinelSection {
     tcp_keepalive: Option<u64>,
     tcp_backlog: Option<u32>,
     protected_mode: Option<bool>,
+    http_port: Option<u16>,
+    http_bind: Option<Spanned<Vec<String>>>,
     proto_max_bulk_len: Option<Spanned<u64>>,
     client_query_buffer_limit: Option<Spanned<u64>>,
     client_output_buffer_limit: Option<Spanned<String>>,
@@ -515,6 +517,16 @@ fn build(
     }
     if let Some(v) = sec.protected_mode {
         server.protected_mode = v;
+    }
+    if let Some(v) = sec.http_port {
+        server.http_port = v;
+    }
+    if let Some(v) = &sec.http_bind {
+        for entry in v.get_ref() {
+            super::sentinel_conf::parse_bind_entry(entry)
+                .map_err(|reason| err(v.span(), "http-bind", &reason))?;
+        }
+        server.http_bind = v.get_ref().clone();
     }
     if let Some(v) = &sec.client_query_buffer_limit {
         if *v.get_ref() < 1024 * 1024 || *v.get_ref() > i64::MAX as u64 {

@@ -24,6 +24,7 @@
 mod clients;
 mod commands;
 mod dispatch;
+pub(crate) use dispatch::ct_eq;
 mod info;
 mod pubsub;
 pub mod resp;
@@ -161,12 +162,13 @@ pub enum BindError {
 /// and, if available, all IPv6 interfaces); a `-` prefix marks an address that may be unavailable;
 /// `*` / `::*` are the wildcards. IPv6 sockets are v6-only so they can coexist with the IPv4 wildcard.
 pub async fn bind(cfg: &ServerConfig) -> Result<Vec<TcpListener>, BindError> {
+    bind_addrs(&cfg.bind, cfg.port)
+}
+
+/// Bind every entry of `bind` (written like the `bind` directive; empty = `* -::*`) on `port`.
+pub fn bind_addrs(bind: &[String], port: u16) -> Result<Vec<TcpListener>, BindError> {
     let default = ["*".to_string(), "-::*".to_string()];
-    let entries: &[String] = if cfg.bind.is_empty() {
-        &default
-    } else {
-        &cfg.bind
-    };
+    let entries: &[String] = if bind.is_empty() { &default } else { bind };
     let mut out = Vec::new();
     for entry in entries {
         let (optional, host) = match entry.strip_prefix('-') {
@@ -180,7 +182,7 @@ pub async fn bind(cfg: &ServerConfig) -> Result<Vec<TcpListener>, BindError> {
                 .parse()
                 .map_err(|_| BindError::InvalidAddress(entry.clone()))?,
         };
-        let addr = SocketAddr::new(ip, cfg.port);
+        let addr = SocketAddr::new(ip, port);
         match listen(addr) {
             Ok(l) => out.push(l),
             Err(e) if optional => {

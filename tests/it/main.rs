@@ -24,3 +24,6 @@ mod storm;
 // Step 6 — faults and hostile input.
 mod durability;
 mod hostile;
+
+// Step 11 — observability: the HTTP listener.
+mod http;

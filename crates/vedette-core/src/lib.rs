@@ -25,6 +25,7 @@ pub mod events;
 pub mod glob;
 pub mod io;
 pub mod reply;
+pub mod status;
 pub mod time;
 pub mod wire;
 

@@ -15,7 +15,7 @@ use crate::server::resp::{Frame, Proto};
 use crate::server::ServerContext;
 
 /// Compare without an early exit, so response time does not reveal how much of a password matched.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = a.len() ^ b.len();
     for i in 0..a.len().max(b.len()) {
         let x = a.get(i).copied().unwrap_or(0);

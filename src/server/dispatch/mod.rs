@@ -24,6 +24,7 @@ use super::resp::{Frame, Proto};
 use super::ServerContext;
 
 mod auth;
+pub(crate) use auth::ct_eq;
 mod client;
 mod conn;
 mod subscribe;

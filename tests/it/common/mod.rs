@@ -74,10 +74,11 @@ fn wait_ping(proc: &mut Proc, port: u16) {
                 log_tail(&proc.log, 40)
             );
         }
-        if let Ok(Value::Status(s)) = resp::call(port, &["PING"]) {
-            if s == "PONG" {
-                return;
-            }
+        match resp::call(port, &["PING"]) {
+            Ok(Value::Status(s)) if s == "PONG" => return,
+            // Up, with `requirepass` set.
+            Ok(Value::Error(e)) if e.starts_with("NOAUTH") => return,
+            _ => {}
         }
         if start.elapsed() > START_TIMEOUT {
             panic!(

@@ -2,7 +2,7 @@
 //! names and flag words, from the instance records.
 
 use super::{ms, s};
-use crate::instance::{Master, Reconf};
+use crate::instance::{Master, Peer, Reconf, Replica};
 use crate::reply::Reply;
 use crate::sentinel::Sentinel;
 use crate::wire::info::Role;
@@ -139,6 +139,25 @@ impl Sentinel {
         )
     }
 
+    pub(crate) fn replica_flags(&self, r: &Replica) -> String {
+        self.flags(
+            &r.c,
+            "slave",
+            &[
+                ("promoted", r.promoted),
+                ("reconf_sent", matches!(r.reconf, Reconf::Sent(_))),
+                ("reconf_inprog", r.reconf == Reconf::InProg),
+                ("reconf_done", r.reconf == Reconf::Done),
+                ("script_kill_sent", r.c.script_kill_sent),
+            ],
+            false,
+        )
+    }
+
+    pub(crate) fn peer_flags(&self, p: &Peer) -> String {
+        self.flags(&p.c, "sentinel", &[("master_down", p.master_down)], false)
+    }
+
     pub(crate) fn replica_map(&self, master: &str, rn: &str) -> Reply {
         let Some(m) = self.masters.get(master) else {
             return Reply::Nil;
@@ -153,21 +172,7 @@ impl Sentinel {
             ("port".into(), r.c.port.to_string()),
             ("runid".into(), r.c.runid.clone().unwrap_or_default()),
         ];
-        v.push((
-            "flags".into(),
-            self.flags(
-                &r.c,
-                "slave",
-                &[
-                    ("promoted", r.promoted),
-                    ("reconf_sent", matches!(r.reconf, Reconf::Sent(_))),
-                    ("reconf_inprog", r.reconf == Reconf::InProg),
-                    ("reconf_done", r.reconf == Reconf::Done),
-                    ("script_kill_sent", r.c.script_kill_sent),
-                ],
-                false,
-            ),
-        ));
+        v.push(("flags".into(), self.replica_flags(r)));
         self.link_fields(&r.c, &mut v);
         self.ping_fields(&r.c, &mut v);
         if r.c.s_down {
@@ -222,10 +227,7 @@ impl Sentinel {
             ("port".into(), p.c.port.to_string()),
             ("runid".into(), id.into()),
         ];
-        v.push((
-            "flags".into(),
-            self.flags(&p.c, "sentinel", &[("master_down", p.master_down)], false),
-        ));
+        v.push(("flags".into(), self.peer_flags(p)));
         self.link_fields(&p.c, &mut v);
         self.ping_fields(&p.c, &mut v);
         if p.c.s_down {

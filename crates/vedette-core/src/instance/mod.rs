@@ -103,6 +103,9 @@ pub(crate) struct InfoState {
     pub(crate) text: Option<String>,
     pub(crate) role_reported: Role,
     pub(crate) role_reported_time: Instant,
+    /// `master_repl_offset` of the last INFO (the instance's own replication offset), for the lag the
+    /// HTTP endpoints show.
+    pub(crate) repl_offset: Option<u64>,
 }
 
 impl InfoState {
@@ -112,6 +115,7 @@ impl InfoState {
             text: None,
             role_reported: role,
             role_reported_time: now,
+            repl_offset: None,
         }
     }
 }

@@ -109,6 +109,7 @@ impl Sentinel {
         }
         info.text = Some(text);
         info.refresh = Some(now);
+        info.repl_offset = r.master_repl_offset;
         let mut rebooted = false;
         if let Some(id) = &r.run_id {
             match &c.runid {
