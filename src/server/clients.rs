@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use tokio_util::sync::CancellationToken;
+use super::stop::{StopReason, StopSignal};
 
 /// Server-wide counters for INFO `# Stats`.
 #[derive(Debug, Default)]
@@ -88,8 +88,8 @@ pub struct ClientEntry {
     pub fd: i64,
     /// Connection time.
     pub created: Instant,
-    /// Tripped to close the connection (CLIENT KILL).
-    pub kill: CancellationToken,
+    /// Tripped to close the connection (CLIENT KILL, shutdown).
+    pub stop: StopSignal,
     state: Mutex<ClientState>,
 }
 
@@ -216,7 +216,7 @@ impl ClientRegistry {
             laddr,
             fd,
             created: now,
-            kill: CancellationToken::new(),
+            stop: StopSignal::default(),
             state: Mutex::new(ClientState {
                 name: Vec::new(),
                 lib_name: Vec::new(),
@@ -244,6 +244,13 @@ impl ClientRegistry {
     /// Whether no client is connected.
     pub fn is_empty(&self) -> bool {
         self.lock().is_empty()
+    }
+
+    /// Stop every registered session (server shutdown).
+    pub fn stop_all(&self, why: StopReason) {
+        for c in self.lock().values() {
+            c.stop.stop(why);
+        }
     }
 
     /// A snapshot of all clients, by id.

@@ -29,6 +29,7 @@ mod info;
 mod pubsub;
 pub mod resp;
 mod session;
+mod stop;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -252,6 +253,13 @@ pub async fn serve(
             shutdown.clone(),
             tracker.clone(),
         ));
+    }
+    {
+        let ctx = ctx.clone();
+        tracker.spawn(async move {
+            shutdown.cancelled().await;
+            ctx.clients.stop_all(stop::StopReason::Shutdown);
+        });
     }
     tracker.close();
     tracker.wait().await;

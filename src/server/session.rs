@@ -14,7 +14,7 @@
 //!   more than its seconds, closes the client, checked whenever output is added, as in Redis. A
 //!   subscriber keeps draining the event stream into its own buffer while its socket is full, so a slow
 //!   reader is cut off at the pubsub limit (32mb / 8mb for 60 s by default) and never holds more.
-//! * Every wait also watches the server's shutdown token and this client's kill token, so a stuck
+//! * Every wait also watches this client's stop signal (CLIENT KILL, shutdown; [`super::stop`]), so a stuck
 //!   client never delays SHUTDOWN or CLIENT KILL; and each client is its own task, so a slow or idle
 //!   client never blocks another.
 //! * Pub/sub: lagging behind the hub's ring ([`super::pubsub`]) is also fatal, so no event is ever
@@ -30,19 +30,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use std::pin::Pin;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::CancellationToken;
 use vedette_core::Reply;
 
 use super::clients::{Registration, Stats};
 use super::dispatch::{self, ConnState, Outcome};
 use super::pubsub::Message;
 use super::resp::{encode_frame, Frame, Limits, Proto, RequestParser};
+use super::stop::StopReason;
 use super::ServerContext;
 use crate::config::OutputBufferLimit;
 use crate::driver::PendingReply;
@@ -95,10 +95,15 @@ struct Session {
     last_interaction: Instant,
     /// Answers of pipelined core commands still to come, and what follows them.
     core_queue: VecDeque<Queued>,
-    /// The server's shutdown and this client's kill, as futures made once: a wait that is created anew
-    /// on every loop registers with (and on drop leaves) the token's waiter list each time.
-    shutdown_wait: Pin<Box<WaitForCancellationFutureOwned>>,
-    kill_wait: Pin<Box<WaitForCancellationFutureOwned>>,
+}
+
+impl From<StopReason> for End {
+    fn from(why: StopReason) -> Self {
+        match why {
+            StopReason::Killed => End::Killed,
+            StopReason::Shutdown => End::Shutdown,
+        }
+    }
 }
 
 /// Why the session ended (for the log).
@@ -127,8 +132,10 @@ pub(crate) async fn run(
     let entry = reg.entry.clone();
     let authenticated = ctx.config.requirepass.is_none();
     let (reader, writer) = stream.into_split();
-    let shutdown_wait = Box::pin(shutdown.clone().cancelled_owned());
-    let kill_wait = Box::pin(entry.kill.clone().cancelled_owned());
+    // Shutdown trips every registered session's signal; one registered after that sees the token.
+    if shutdown.is_cancelled() {
+        entry.stop.stop(StopReason::Shutdown);
+    }
     let mut s = Session {
         st: ConnState::new(entry.clone(), authenticated, ctx.hub.clone(), shutdown),
         ctx,
@@ -144,8 +151,6 @@ pub(crate) async fn run(
         parser: RequestParser::new(),
         last_interaction: Instant::now(),
         core_queue: VecDeque::new(),
-        shutdown_wait,
-        kill_wait,
     };
     let end = s.serve().await;
     match &end {
@@ -203,10 +208,10 @@ impl Session {
             }
             let writing = self.queued > 0;
             let front: &[u8] = self.queue.front().map_or(&[], |c| &c[self.sent..]);
+            let stop = &self.st.entry.stop;
             tokio::select! {
                 biased;
-                _ = &mut self.shutdown_wait => return End::Shutdown,
-                _ = &mut self.kill_wait => return End::Killed,
+                why = stop.stopped() => return End::from(why),
                 r = self.writer.write(front), if writing => match r {
                     Ok(0) => return End::Io(std::io::ErrorKind::WriteZero.into()),
                     Ok(n) => self.wrote(n),
@@ -276,10 +281,10 @@ impl Session {
         let deadline = Instant::now() + LAST_WORDS;
         while let Some(front) = self.queue.front() {
             let chunk = &front[self.sent..];
+            let stop = &self.st.entry.stop;
             let r = tokio::select! {
                 biased;
-                _ = &mut self.shutdown_wait => return,
-                _ = &mut self.kill_wait => return,
+                _ = stop.stopped() => return,
                 _ = tokio::time::sleep_until(deadline) => return,
                 r = self.writer.write(chunk) => r,
             };

@@ -359,7 +359,7 @@ fn client_kill(ctx: &ServerContext, st: &mut ConnState, argv: &[Vec<u8>]) -> Out
         if c.id == me {
             st.close_after_reply = true;
         } else {
-            c.kill.cancel();
+            c.stop.stop(crate::server::stop::StopReason::Killed);
         }
     };
     if argv.len() == 3 {
