@@ -248,7 +248,7 @@ pub async fn run_driver(
     let mut timer = crate::deadline::DeadlineTimer::new();
     let mut addr_version = core.addr_version();
     addrs.set(&core);
-    // The HTTP snapshot (only with an HTTP listener): rebuilt after changes, spaced by MIN_INTERVAL.
+    // The HTTP snapshot (only with an HTTP listener): rebuilt after changes (see StatusPublisher).
     let mut status_pub = status.map(StatusPublisher::new);
     if let Some(sp) = status_pub.as_mut() {
         sp.publish(&core, &ctx);
@@ -353,7 +353,7 @@ pub async fn run_driver(
                     sp.last = None;
                 }
             }
-            // A snapshot rebuild held back by MIN_INTERVAL (lazy: no timer exists without one pending).
+            // A snapshot rebuild held back by its spacing (lazy: no timer exists without one pending).
             _ = async {
                 match status_due {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -446,14 +446,19 @@ fn is_pending_scripts(argv: &[Vec<u8>]) -> bool {
 }
 
 /// Keeps the HTTP endpoints' snapshot ([`crate::web::feed`]) fresh: rebuilt after a step that emitted
-/// events or finished a state write (at most every `MIN_INTERVAL`), at once when an advertised address
-/// changed, and when a handler asks for a newer one.
+/// events or finished a state write, soonest when an advertised address changed, and when a handler asks
+/// for a newer one. Rebuilds are spaced so that they take at most a tenth of the loop's time however many
+/// masters change at once (see [`crate::web::feed::spacing`]).
 struct StatusPublisher {
     feed: crate::web::StatusFeed,
     /// Something a reader would see changed since the last snapshot.
     dirty: bool,
+    /// An advertised address changed since the last snapshot (`/primary` should show it soonest).
+    urgent: bool,
     /// When the last snapshot was built (`None`: the next may be built at once).
     last: Option<std::time::Instant>,
+    /// How long building the last one took.
+    cost: Duration,
     /// Events executed as of the last look, to notice new ones.
     events_seen: u64,
 }
@@ -463,7 +468,9 @@ impl StatusPublisher {
         StatusPublisher {
             feed,
             dirty: false,
+            urgent: false,
             last: None,
+            cost: Duration::ZERO,
             events_seen: 0,
         }
     }
@@ -477,19 +484,25 @@ impl StatusPublisher {
             queued_scripts: ctx.scripts.queued(),
             counters: ctx.counters.clone(),
         });
+        self.cost = now.elapsed();
         self.last = Some(now);
         self.dirty = false;
+        self.urgent = false;
     }
 
     /// When a pending rebuild may run (`None`: nothing pending).
-    fn due(&self) -> Option<tokio::time::Instant> {
+    fn due_std(&self) -> Option<std::time::Instant> {
         if !self.dirty {
             return None;
         }
-        let at = self.last.map_or_else(std::time::Instant::now, |t| {
-            t + crate::web::feed::MIN_INTERVAL
-        });
-        Some(tokio::time::Instant::from_std(at))
+        Some(match self.last {
+            None => std::time::Instant::now(),
+            Some(t) => t + crate::web::feed::spacing(self.urgent, self.cost),
+        })
+    }
+
+    fn due(&self) -> Option<tokio::time::Instant> {
+        self.due_std().map(tokio::time::Instant::from_std)
     }
 
     fn after_step(&mut self, core: &Sentinel, ctx: &Exec<'_>, addr_changed: bool) {
@@ -498,10 +511,14 @@ impl StatusPublisher {
             self.events_seen = seen;
             self.dirty = true;
         }
-        let spaced = self
-            .last
-            .is_none_or(|t| t.elapsed() >= crate::web::feed::MIN_INTERVAL);
-        if addr_changed || (self.dirty && spaced) {
+        if addr_changed {
+            self.dirty = true;
+            self.urgent = true;
+        }
+        if self
+            .due_std()
+            .is_some_and(|at| at <= std::time::Instant::now())
+        {
             self.publish(core, ctx);
         }
     }
@@ -537,7 +554,10 @@ impl Exec<'_> {
                     }
                 }
                 Output::Event(e) => {
-                    self.counters.record(e.kind, e.master.as_deref());
+                    // Redis's `%@` text names the master itself as `master <name> …`.
+                    let about_master = e.message.starts_with("master ");
+                    self.counters
+                        .record(e.kind, e.master.as_deref(), about_master);
                     match e.level {
                         Level::Warning => {
                             tracing::warn!(target: "vedette::event", "{} {}", e.kind, e.message)

@@ -8,14 +8,16 @@
 //! its copy older than [`MAX_AGE`] asks the driver for a new one and waits at most [`REFRESH_WAIT`] for it,
 //! so an idle, unscraped sentinel builds nothing, and a scrape of a busy one costs one snapshot.
 //!
-//! Rebuilds after changes are spaced by at least [`MIN_INTERVAL`] (an event storm over many masters must
-//! not rebuild per event), except when an advertised master address changed: `/primary/<master>` must show
-//! a switch at once.
+//! Rebuilds after changes are spaced ([`spacing`]): an event storm over many masters must not rebuild per
+//! event, and an advertised master address change is published soonest, since `/primary/<master>` must show
+//! a switch within a few milliseconds.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{watch, Notify};
 use vedette_core::status::Status;
 
@@ -23,11 +25,53 @@ use vedette_core::status::Status;
 pub const MAX_AGE: Duration = Duration::from_millis(1000);
 /// Longest a handler waits for a requested snapshot before serving the one it has.
 pub const REFRESH_WAIT: Duration = Duration::from_millis(1000);
-/// Shortest spacing of rebuilds caused by events (address changes are published at once).
-pub const MIN_INTERVAL: Duration = Duration::from_millis(20);
+/// Shortest spacing of rebuilds caused by events.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(50);
+/// Shortest spacing of rebuilds caused by an advertised address change.
+pub const MIN_INTERVAL_URGENT: Duration = Duration::from_millis(5);
+
+/// How long after the last rebuild the next may run: [`MIN_INTERVAL`] (or [`MIN_INTERVAL_URGENT`] for an
+/// address change), and at least 10× what the last rebuild cost, so rebuilding takes at most a tenth of
+/// the loop's time even while 1000 masters fail over at once (a rebuild of 1000 masters costs ~4 ms).
+pub fn spacing(urgent: bool, last_cost: Duration) -> Duration {
+    let floor = if urgent {
+        MIN_INTERVAL_URGENT
+    } else {
+        MIN_INTERVAL
+    };
+    floor.max(last_cost.saturating_mul(10))
+}
+
+/// Failover phases timed from the events (`vedette_failover_phase_seconds{phase}`):
+/// `detection` +sdown → +odown of a master; then, for failovers this sentinel leads, `election`
+/// +try-failover → +elected-leader, `promotion` +selected-slave → +promoted-slave, `reconfiguration`
+/// +promoted-slave → +failover-end.
+pub const PHASES: [&str; 4] = ["detection", "election", "promotion", "reconfiguration"];
+
+/// Buckets of the phase histogram (seconds): from a fast LAN election to a slow reconfiguration.
+const PHASE_BUCKETS: [f64; 12] = [
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Phase durations, one histogram per phase (not per master: 1000 masters × buckets would be too many
+/// series). Shared: clones observe into the same histograms.
+pub type PhaseHistograms = Family<Vec<(&'static str, String)>, Histogram, fn() -> Histogram>;
+
+fn phase_histogram() -> Histogram {
+    Histogram::new(PHASE_BUCKETS)
+}
+
+/// When each phase of a master's current failure or failover began.
+#[derive(Debug, Clone, Default)]
+struct Marks {
+    sdown: Option<Instant>,
+    try_failover: Option<Instant>,
+    selected: Option<Instant>,
+    promoted: Option<Instant>,
+}
 
 /// Counters the core does not keep, counted by the driver from the events it executes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Counters {
     /// Events by type (`+sdown`, `+switch-master`, …).
     pub events: BTreeMap<&'static str, u64>,
@@ -35,6 +79,21 @@ pub struct Counters {
     pub failovers: BTreeMap<(String, &'static str), u64>,
     /// `+switch-master` by master.
     pub switches: BTreeMap<String, u64>,
+    /// Phase durations (see [`PHASES`]).
+    pub phases: PhaseHistograms,
+    marks: BTreeMap<String, Marks>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            events: BTreeMap::new(),
+            failovers: BTreeMap::new(),
+            switches: BTreeMap::new(),
+            phases: PhaseHistograms::new_with_constructor(phase_histogram),
+            marks: BTreeMap::new(),
+        }
+    }
 }
 
 /// The outcome a failover-ending event stands for, as the `outcome` label of `vedette_failovers_total`.
@@ -50,8 +109,9 @@ pub fn failover_outcome(kind: &str) -> Option<&'static str> {
 }
 
 impl Counters {
-    /// Count one executed event.
-    pub fn record(&mut self, kind: &'static str, master: Option<&str>) {
+    /// Count one executed event. `about_master`: the event concerns the master instance itself (not
+    /// one of its replicas or sentinels); only then do `+sdown`/`+odown` time the detection.
+    pub fn record(&mut self, kind: &'static str, master: Option<&str>, about_master: bool) {
         *self.events.entry(kind).or_default() += 1;
         let Some(master) = master else { return };
         if let Some(outcome) = failover_outcome(kind) {
@@ -62,6 +122,59 @@ impl Counters {
         }
         if kind == "+switch-master" {
             *self.switches.entry(master.to_string()).or_default() += 1;
+        }
+        self.time_phases(kind, master, about_master);
+    }
+
+    fn observe(&self, phase: &'static str, since: Option<Instant>, now: Instant) {
+        if let Some(t) = since {
+            self.phases
+                .get_or_create(&vec![("phase", phase.to_string())])
+                .observe(now.saturating_duration_since(t).as_secs_f64());
+        }
+    }
+
+    fn time_phases(&mut self, kind: &'static str, master: &str, about_master: bool) {
+        let relevant = match kind {
+            "+sdown" | "-sdown" | "+odown" => about_master,
+            "+try-failover"
+            | "+elected-leader"
+            | "+selected-slave"
+            | "+promoted-slave"
+            | "+failover-end"
+            | "+failover-end-for-timeout"
+            | "+switch-master" => true,
+            k => k.starts_with("-failover-abort-"),
+        };
+        if !relevant {
+            return;
+        }
+        let now = Instant::now();
+        let mut m = self.marks.remove(master).unwrap_or_default();
+        match kind {
+            "+sdown" => m.sdown = Some(now),
+            "-sdown" => m.sdown = None,
+            "+odown" => self.observe("detection", m.sdown.take(), now),
+            "+try-failover" => m.try_failover = Some(now),
+            "+elected-leader" => self.observe("election", m.try_failover.take(), now),
+            "+selected-slave" => m.selected = Some(now),
+            "+promoted-slave" => {
+                self.observe("promotion", m.selected.take(), now);
+                m.promoted = Some(now);
+            }
+            "+failover-end" | "+failover-end-for-timeout" => {
+                self.observe("reconfiguration", m.promoted.take(), now);
+                m = Marks::default();
+            }
+            // The master record now stands for the promoted replica; an abort ends the attempt.
+            _ => m = Marks::default(),
+        }
+        if m.sdown.is_some()
+            || m.try_failover.is_some()
+            || m.selected.is_some()
+            || m.promoted.is_some()
+        {
+            self.marks.insert(master.to_string(), m);
         }
     }
 

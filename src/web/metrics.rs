@@ -308,6 +308,12 @@ pub fn render(p: &Published) -> String {
         }
     }
 
+    r.register(
+        "vedette_failover_phase_seconds",
+        "Failover phase durations: detection (+sdown to +odown of a master), and for failovers led here election (+try-failover to +elected-leader), promotion (+selected-slave to +promoted-slave), reconfiguration (+promoted-slave to +failover-end)",
+        p.counters.phases.clone(),
+    );
+
     let mut out = String::new();
     // Writing into a String cannot fail.
     let _ = encode(&mut out, &r);

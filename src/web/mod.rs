@@ -144,13 +144,18 @@ async fn metrics_handler(State(ctx): State<Ctx>) -> Response {
         Ok(p) => p,
         Err(r) => return r,
     };
+    // Off the runtime's thread (which the sentinel loop shares): encoding 1000 masters takes a while.
+    let body = match tokio::task::spawn_blocking(move || metrics::render(&p)).await {
+        Ok(b) => b,
+        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+    };
     (
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        metrics::render(&p),
+        body,
     )
         .into_response()
 }
@@ -254,11 +259,15 @@ async fn status(State(ctx): State<Ctx>) -> Response {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let body = status_json(&p);
+    // Off the runtime's thread, like /metrics.
+    let body = match tokio::task::spawn_blocking(move || status_json(&p).to_string()).await {
+        Ok(b) => b,
+        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+    };
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        body,
     )
         .into_response()
 }
@@ -390,14 +399,49 @@ mod tests {
     #[test]
     fn failover_outcomes() {
         let mut c = Counters::default();
-        c.record("+failover-end", Some("m"));
-        c.record("-failover-abort-not-elected", Some("m"));
-        c.record("+switch-master", Some("m"));
-        c.record("+tilt", None);
+        c.record("+failover-end", Some("m"), true);
+        c.record("-failover-abort-not-elected", Some("m"), true);
+        c.record("+switch-master", Some("m"), false);
+        c.record("+tilt", None, false);
         assert_eq!(c.failovers.get(&("m".into(), "success")), Some(&1));
         assert_eq!(c.failovers.get(&("m".into(), "not_elected")), Some(&1));
         assert_eq!(c.switches.get("m"), Some(&1));
         assert_eq!(c.total(), 4);
+    }
+
+    #[test]
+    fn failover_phases_are_timed() {
+        let mut c = Counters::default();
+        // A replica's SDOWN times nothing; the master's does.
+        c.record("+sdown", Some("m"), false);
+        c.record("+odown", Some("m"), false);
+        c.record("+sdown", Some("m"), true);
+        c.record("+odown", Some("m"), true);
+        for k in [
+            "+try-failover",
+            "+elected-leader",
+            "+selected-slave",
+            "+promoted-slave",
+            "+failover-end",
+            "+switch-master",
+        ] {
+            c.record(k, Some("m"), true);
+        }
+        let p = Published {
+            taken: std::time::Instant::now(),
+            status: vedette_core::status::Status::default(),
+            running_scripts: 0,
+            queued_scripts: 0,
+            counters: c,
+        };
+        let text = metrics::render(&p);
+        for phase in feed::PHASES {
+            let line = format!("vedette_failover_phase_seconds_count{{phase=\"{phase}\"}} 1");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
     }
 
     #[test]

@@ -313,6 +313,22 @@ fn http_metrics_and_primary_probe_through_a_failover() {
             total == 1.0
         },
     );
+    // The phase histograms counted it: every sentinel timed the detection, the leader the rest.
+    let count = |h: u16, phase: &str| {
+        scrape(h)
+            .get(&format!(
+                "vedette_failover_phase_seconds_count{{phase=\"{phase}\"}}"
+            ))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    for (_, h) in &nodes {
+        assert!(count(*h, "detection") >= 1.0, "detection on {h}");
+    }
+    for phase in ["election", "promotion", "reconfiguration"] {
+        let total: f64 = nodes.iter().map(|(_, h)| count(*h, phase)).sum();
+        assert_eq!(total, 1.0, "{phase} timed once over all sentinels");
+    }
 }
 
 /// With `requirepass`, every endpoint answers 401 unless the request carries the password as a bearer

@@ -231,6 +231,10 @@ fn costs_with_1000_masters() {
         cmd(&mut s, &mut sh, now, &["SENTINEL", "RESET", &hostile])
     });
     time("persisted_state()", || s.persisted_state().masters.len());
+    time(
+        "status() (the HTTP snapshot, rebuilt after changes)",
+        || s.status().masters.len(),
+    );
     // A peer changes address: it is known under every master.
     let moved = format!("127.0.0.1,26999,{A},0,{:040},127.0.0.1,10000,0", 0);
     time(
