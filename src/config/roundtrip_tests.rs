@@ -329,7 +329,7 @@ impl Drive {
             let (_, c, cmd) = self.sent.remove(i);
             taken += 1;
             let reply = match cmd {
-                OutCommand::Ping => LinkReply::Ping(Ok("PONG".into())),
+                OutCommand::Ping => LinkReply::Ping(vedette_core::PingReply::Pong),
                 OutCommand::Info => LinkReply::Info(Some(info(rng))),
                 OutCommand::PublishHello(_) => LinkReply::Publish(true),
                 OutCommand::AskMasterDown { .. } => LinkReply::MasterDown(Some((

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use bytes::BytesMut;
-use vedette_core::{LinkReply, OutCommand};
+use vedette_core::{LinkReply, OutCommand, PingReply};
 
 use super::codec::{encode_command, Frame};
 
@@ -137,9 +137,8 @@ pub fn reduce(expect: Expect, frame: Frame) -> Option<LinkReply> {
     Some(match expect {
         Expect::Swallow => return None,
         Expect::Ping => LinkReply::Ping(match frame {
-            Frame::Simple(s) => Ok(text(&s)),
-            Frame::Error(e) | Frame::BlobError(e) => Err(text(&e)),
-            _ => Err(String::new()),
+            Frame::Simple(t) | Frame::Error(t) | Frame::BlobError(t) => PingReply::classify(&t),
+            _ => PingReply::Error,
         }),
         Expect::Info => LinkReply::Info(match frame {
             Frame::Bulk(s) | Frame::Verbatim { text: s, .. } => Some(text(&s)),
@@ -300,15 +299,15 @@ mod tests {
         let b = |s: &str| Frame::Bulk(s.as_bytes().to_vec());
         assert_eq!(
             reduce(Expect::Ping, Frame::Simple(b"PONG".to_vec())),
-            Some(LinkReply::Ping(Ok("PONG".into())))
+            Some(LinkReply::Ping(PingReply::Pong))
         );
         assert_eq!(
             reduce(Expect::Ping, Frame::Error(b"LOADING x".to_vec())),
-            Some(LinkReply::Ping(Err("LOADING x".into())))
+            Some(LinkReply::Ping(PingReply::Loading))
         );
         assert_eq!(
             reduce(Expect::Ping, b("PONG")),
-            Some(LinkReply::Ping(Err(String::new())))
+            Some(LinkReply::Ping(PingReply::Error))
         );
         assert_eq!(
             reduce(Expect::Info, b("role:master")),

@@ -95,9 +95,8 @@ impl HelloTemplate {
 /// A reply to a command the core sent, already reduced by the shell to what the core needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkReply {
-    /// Reply to PING: `Ok(status text)` for a status reply, `Err(error text)` for an error reply (the text
-    /// without the leading `-`, e.g. `LOADING Redis is loading...`). Other shapes: `Err("")`.
-    Ping(Result<String, String>),
+    /// Reply to PING, classified by the shell ([`PingReply::classify`]).
+    Ping(PingReply),
     /// Reply to INFO: the text, or None if the reply was not a string (an error, say).
     Info(Option<String>),
     /// Reply to PUBLISH: whether it was not an error.
@@ -107,6 +106,49 @@ pub enum LinkReply {
     MasterDown(Option<(i64, String, i64)>),
     /// Any other command's reply (the reconfiguration transaction, SCRIPT KILL): only counts as answered.
     Other,
+}
+
+/// A PING reply as sentinel.c's `sentinelPingReplyCallback` reads it: a status or error reply, by the
+/// prefix of its text. Classified once by the shell, so the core never prefix-matches strings and no
+/// reply text is copied per PING.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingReply {
+    /// `PONG`: up (and not rebooting: clears the master-reboot state).
+    Pong,
+    /// `LOADING`: up, loading its dataset.
+    Loading,
+    /// `MASTERDOWN`: a replica whose link to its master is down; up.
+    MasterDown,
+    /// `BUSY`: stuck in a script; not a valid reply (an SDOWN instance gets `SCRIPT KILL`).
+    Busy,
+    /// Anything else, including replies that are neither status nor error: not a valid reply.
+    Error,
+}
+
+impl PingReply {
+    /// Classify the text of a status or error reply (without the `+`/`-`), as Redis does (`strncmp` of
+    /// the prefix, so `PONG extra` is a PONG).
+    pub fn classify(text: &[u8]) -> Self {
+        if text.starts_with(b"PONG") {
+            PingReply::Pong
+        } else if text.starts_with(b"LOADING") {
+            PingReply::Loading
+        } else if text.starts_with(b"MASTERDOWN") {
+            PingReply::MasterDown
+        } else if text.starts_with(b"BUSY") {
+            PingReply::Busy
+        } else {
+            PingReply::Error
+        }
+    }
+
+    /// Whether it counts as a valid reply (the instance is available).
+    pub fn is_valid(self) -> bool {
+        matches!(
+            self,
+            PingReply::Pong | PingReply::Loading | PingReply::MasterDown
+        )
+    }
 }
 
 /// Everything that can happen to a sentinel.

@@ -46,7 +46,7 @@ pub use events::{Event, Level};
 pub use glob::{stringmatch, Pattern};
 pub use io::{
     ClientId, ConnectSpec, HelloTemplate, Input, LinkId, LinkKind, LinkReply, OutCommand, Output,
-    PersistSeq, ScriptJob,
+    PersistSeq, PingReply, ScriptJob,
 };
 pub use reply::Reply;
 pub use sentinel::{Mutation, Sentinel, Timings};

@@ -181,7 +181,7 @@ fn replica_info(offset: u64, priority: u32) -> String {
 /// Answer `outs` as a healthy topology would: the master (link 1) with replicas 6380 and 6381.
 fn answer_healthy(fx: &mut Fx, outs: &[Output]) {
     fx.answer(outs, |link, cmd| match cmd {
-        OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+        OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
         OutCommand::Info if link == LinkId(1) => {
             Some(LinkReply::Info(Some(master_info(A, &[6380, 6381]))))
         }
@@ -207,7 +207,7 @@ fn run_failure(fx: &mut Fx, peer_vote: impl Fn(LinkId, &str, u64) -> Option<(i64
         let now = fx.now;
         fx.answer(&outs, |link, cmd| match cmd {
             OutCommand::Ping if link == master_link => None,
-            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+            OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
             OutCommand::Info if link == master_link => None,
             OutCommand::Info => {
                 // Replica links are 2 and 3 (created in order after the master's).
@@ -472,7 +472,7 @@ fn known_sentinels_and_replicas_are_capped_per_master() {
             A,
             &[6380, 6381, 6382, 6383, 6384],
         )))),
-        OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+        OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
         _ => Some(LinkReply::Other),
     });
     fx.pump();

@@ -23,7 +23,7 @@ use vedette::server::resp::{encode, Proto};
 use vedette_core::config::MAX_EPOCH;
 use vedette_core::{
     ClientId, Input, Instant, LinkId, LinkReply, OutCommand, Output, PersistSeq, PersistedState,
-    Sentinel,
+    PingReply, Sentinel,
 };
 
 use crate::config::{round_trip, LoadCache, CONF_PATH, TOML_PATH};
@@ -406,11 +406,11 @@ fn command(src: &mut Source) -> Vec<Vec<u8>> {
 fn reply_for(src: &mut Source, cmd: &OutCommand) -> LinkReply {
     match cmd {
         OutCommand::Ping => LinkReply::Ping(match src.byte() % 8 {
-            0 => Err("LOADING Redis is loading the dataset in memory".into()),
-            1 => Err("BUSY Redis is busy running a script".into()),
-            2 => Err("MASTERDOWN Link with MASTER is down".into()),
-            3 => Err(String::new()),
-            _ => Ok("PONG".into()),
+            0 => PingReply::Loading,
+            1 => PingReply::Busy,
+            2 => PingReply::MasterDown,
+            3 => PingReply::Error,
+            _ => PingReply::Pong,
         }),
         OutCommand::Info => LinkReply::Info(if src.byte() % 16 == 0 {
             None

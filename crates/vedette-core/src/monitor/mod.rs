@@ -7,7 +7,9 @@ mod info;
 
 use crate::instance::table::MasterId;
 use crate::instance::{FailoverState, Inst, Sent, Who};
-use crate::io::{ConnectSpec, HelloTemplate, LinkId, LinkKind, LinkReply, OutCommand, Output};
+use crate::io::{
+    ConnectSpec, HelloTemplate, LinkId, LinkKind, LinkReply, OutCommand, Output, PingReply,
+};
 use crate::sentinel::Sentinel;
 
 use crate::timers::MAX_PENDING;
@@ -179,21 +181,15 @@ impl Sentinel {
         match (sent, reply) {
             (Sent::Ping(key), LinkReply::Ping(r)) => {
                 l.last_pong_time = now;
-                let text = match &r {
-                    Ok(s) | Err(s) => s.as_str(),
-                };
-                let valid = text.starts_with("PONG")
-                    || text.starts_with("LOADING")
-                    || text.starts_with("MASTERDOWN");
-                if valid {
+                if r.is_valid() {
                     l.last_avail_time = now;
                     l.act_ping_time = None;
-                    if text.starts_with("PONG") && key.who == Who::Master {
+                    if r == PingReply::Pong && key.who == Who::Master {
                         if let Some(m) = self.masters.at_mut(key.master) {
                             m.master_reboot = false;
                         }
                     }
-                } else if text.starts_with("BUSY") {
+                } else if r == PingReply::Busy {
                     let busy_down = self
                         .common(key)
                         .is_some_and(|c| c.s_down && !c.script_kill_sent);

@@ -115,7 +115,7 @@ impl Shell {
                 continue;
             }
             let reply = match cmd {
-                OutCommand::Ping => LinkReply::Ping(Ok("PONG".into())),
+                OutCommand::Ping => LinkReply::Ping(crate::io::PingReply::Pong),
                 OutCommand::Info => LinkReply::Info(Some(format!("run_id:{A}\r\nrole:master\r\n"))),
                 OutCommand::PublishHello(_) => LinkReply::Publish(true),
                 _ => LinkReply::Other,
@@ -306,7 +306,7 @@ fn costs_with_many_replicas() {
     for (_, c, cmd) in before {
         let reply = match cmd {
             OutCommand::Info => LinkReply::Info(Some(info.clone())),
-            OutCommand::Ping => LinkReply::Ping(Ok("PONG".into())),
+            OutCommand::Ping => LinkReply::Ping(crate::io::PingReply::Pong),
             OutCommand::PublishHello(_) => LinkReply::Publish(true),
             _ => LinkReply::Other,
         };

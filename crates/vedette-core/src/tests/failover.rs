@@ -84,7 +84,7 @@ fn priority_zero_is_never_promoted() {
         let outs = fx.tick(25);
         fx.answer(&outs, |link, cmd| match cmd {
             OutCommand::Ping if link == master_link => None,
-            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+            OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
             OutCommand::Info if link == master_link => None,
             OutCommand::Info => Some(LinkReply::Info(Some(replica_info(
                 if link == LinkId(2) { 100 } else { 5 },

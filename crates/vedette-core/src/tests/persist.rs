@@ -395,7 +395,7 @@ fn a_vote_request_waits_for_the_self_vote_to_be_durable() {
         }
         fx.answer(&outs, |link, cmd| match cmd {
             OutCommand::Ping | OutCommand::Info if link == master_link => None,
-            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+            OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
             OutCommand::Info => Some(LinkReply::Info(Some(replica_info(1, 100)))),
             OutCommand::AskMasterDown { .. } => {
                 Some(LinkReply::MasterDown(Some((1, "*".into(), 0))))

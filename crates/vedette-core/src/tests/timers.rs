@@ -73,7 +73,7 @@ fn a_down_master_is_watched_closely_and_found_down_on_time() {
         // The master (link 1) stops answering; everything else is healthy.
         fx.answer(&outs, |link, cmd| match cmd {
             _ if link == LinkId(1) => None,
-            OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+            OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
             OutCommand::Info => Some(LinkReply::Info(Some(replica_info(1, 100)))),
             OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
             _ => Some(LinkReply::Other),

@@ -11,7 +11,7 @@ impl Fx {
         for _ in 0..ms.div_ceil(100) {
             let outs = self.tick(100);
             self.answer(&outs, |link, cmd| match cmd {
-                OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+                OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
                 OutCommand::Info if link == LinkId(1) => Some(LinkReply::Info(Some(info.into()))),
                 OutCommand::Info => Some(LinkReply::Info(Some(replica_info(1, 100)))),
                 OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),

@@ -2,7 +2,7 @@
 //! CLIENT KILL, crash and restart, replication ticks) and the client that writes to whichever instance the
 //! sentinels name as master, so acknowledged writes lost by a failover can be counted.
 
-use vedette_core::{ClientId, LinkReply, OutCommand};
+use vedette_core::{ClientId, LinkReply, OutCommand, PingReply};
 
 use super::net::{Msg, Target};
 use super::{argv, World, CLIENT_STRIDE, WRITER_BASE};
@@ -23,9 +23,9 @@ impl World {
         let loading = self.redis[k].loading(self.now);
         let reply = match cmd {
             OutCommand::Ping => LinkReply::Ping(if loading {
-                Err("LOADING Redis is loading the dataset in memory".into())
+                PingReply::Loading
             } else {
-                Ok("PONG".into())
+                PingReply::Pong
             }),
             OutCommand::Info => {
                 let port = self.redis[k].port;

@@ -192,7 +192,7 @@ impl World {
                 return;
             };
             let ready = match cmd {
-                OutCommand::Ping => Some(LinkReply::Ping(Ok("PONG".into()))),
+                OutCommand::Ping => Some(LinkReply::Ping(vedette_core::PingReply::Pong)),
                 OutCommand::Info => Some(LinkReply::Info(
                     self.nodes[j].core.as_ref().map(|c| c.info_section(0, 0)),
                 )),
