@@ -10,7 +10,7 @@
 use crate::config::{GlobalConfig, PersistedMaster, PersistedState};
 use crate::events::Level;
 use crate::instance::table::{MasterId, Table};
-use crate::instance::{Common, InfoState, Link, Master, Peer, Replica};
+use crate::instance::{Common, InfoState, Link, LinkKey, Master, Peer, Replica};
 use crate::io::{ClientId, Input, LinkId, Output, PersistSeq};
 use crate::outbox::{Covered, Outbox};
 use crate::reply::{errors, Reply};
@@ -125,6 +125,9 @@ pub struct Sentinel {
     /// Monitored masters by id; named by their configured name.
     pub(crate) masters: Table<MasterId, Master>,
     pub(crate) links: std::collections::BTreeMap<LinkId, Link>,
+    /// Master and replica links by what they are dialled with: an instance at an address some other
+    /// instance already talks to, with the same credentials and renames, shares that link.
+    pub(crate) shared_links: std::collections::BTreeMap<LinkKey, LinkId>,
     next_link: u64,
     pub(crate) t: Timings,
     pub(crate) out: Outbox,
@@ -171,6 +174,7 @@ impl Sentinel {
             global: state.global.clone(),
             masters: Table::new(),
             links: std::collections::BTreeMap::new(),
+            shared_links: std::collections::BTreeMap::new(),
             next_link: 1,
             t: Timings::default(),
             vote_floor: durable.current_epoch,
@@ -232,9 +236,65 @@ impl Sentinel {
             None => false,
         };
         if gone {
-            self.links.remove(&id);
+            if let Some(key) = self.links.remove(&id).and_then(|l| l.key) {
+                if self.shared_links.get(&key) == Some(&id) {
+                    self.shared_links.remove(&key);
+                }
+            }
             self.out.push(Output::Close { link: id });
         }
+    }
+
+    /// The link for a master or replica instance dialled as `key`: the existing one (one more
+    /// reference), else a new one. The caller records the instance's master with
+    /// [`Sentinel::add_link_user`] once it has an id.
+    pub(crate) fn shared_link(
+        &mut self,
+        key: LinkKey,
+        host: &str,
+        port: u16,
+        now: Instant,
+    ) -> LinkId {
+        if let Some(&id) = self.shared_links.get(&key) {
+            if let Some(l) = self.links.get_mut(&id) {
+                l.refcount += 1;
+                return id;
+            }
+        }
+        let id = self.new_link(host, port, now);
+        if let Some(l) = self.links.get_mut(&id) {
+            l.key = Some(key.clone());
+        }
+        self.shared_links.insert(key, id);
+        id
+    }
+
+    /// Note that an instance of `mid` uses master/replica link `link` (see `Link::users`).
+    pub(crate) fn add_link_user(&mut self, link: LinkId, mid: MasterId) {
+        if let Some(l) = self.links.get_mut(&link) {
+            *l.users.entry(mid).or_default() += 1;
+        }
+    }
+
+    /// An instance of `mid` stops using master/replica link `link`: one reference dropped, the last
+    /// one closes it.
+    pub(crate) fn release_instance_link(&mut self, link: LinkId, mid: MasterId) {
+        if let Some(l) = self.links.get_mut(&link) {
+            if let Some(n) = l.users.get_mut(&mid) {
+                *n -= 1;
+                if *n == 0 {
+                    l.users.remove(&mid);
+                }
+            }
+        }
+        self.release_link(link);
+    }
+
+    /// The key a master or replica of `mid` at `host:port` is dialled with.
+    pub(crate) fn link_key(&self, mid: MasterId, host: &str, port: u16) -> Option<LinkKey> {
+        self.masters
+            .at(mid)
+            .map(|m| LinkKey::new(&m.cfg, host, port))
     }
 
     /// A sentinel link for `runid` at `host:port`: shared with the same peer under other masters.
@@ -262,7 +322,8 @@ impl Sentinel {
     pub(crate) fn add_master(&mut self, pm: &PersistedMaster, now: Instant) -> MasterId {
         self.addr_version += 1;
         let cfg = pm.config.clone();
-        let link = self.new_link(&cfg.host, cfg.port, now);
+        let key = LinkKey::new(&cfg, &cfg.host, cfg.port);
+        let link = self.shared_link(key, &cfg.host, cfg.port, now);
         let mut m = Master {
             c: Common::new(&cfg.host, cfg.port, link, cfg.down_after_ms, now),
             info: InfoState::new(Role::Master, now),
@@ -294,10 +355,16 @@ impl Sentinel {
         let name = m.cfg.name.clone();
         let down_after = m.cfg.down_after_ms;
         for (h, p) in &pm.known_replicas {
-            let r = self.make_replica(h, *p, down_after, now);
+            let key = LinkKey::new(&m.cfg, h, *p);
+            let r = self.make_replica(h, *p, key, down_after, now);
             m.replicas.insert(r.name(), r);
         }
+        let mut used = vec![m.c.link];
+        used.extend(m.replicas.values().map(|r| r.c.link));
         let id = self.masters.insert(name, m);
+        for l in used {
+            self.add_link_user(l, id);
+        }
         for (h, p, runid) in &pm.known_sentinels {
             if runid.eq_ignore_ascii_case(&self.myid) {
                 continue;
@@ -315,10 +382,11 @@ impl Sentinel {
         &mut self,
         host: &str,
         port: u16,
+        key: LinkKey,
         down_after: u64,
         now: Instant,
     ) -> Replica {
-        let link = self.new_link(host, port, now);
+        let link = self.shared_link(key, host, port, now);
         Replica::new(Common::new(host, port, link, down_after, now), now)
     }
 

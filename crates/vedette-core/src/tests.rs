@@ -504,3 +504,6 @@ mod timers;
 
 /// Elections and failovers end to end.
 mod failover;
+
+/// Master and replica links shared by address across names.
+mod share;

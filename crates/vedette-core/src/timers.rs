@@ -113,6 +113,14 @@ impl Sentinel {
             self.masters.touch(o.master);
             return;
         }
+        // A master or replica link knows its users.
+        if let Some(l) = self.links.get(&link).filter(|l| l.key.is_some()) {
+            let users: Vec<MasterId> = l.users.keys().copied().collect();
+            for mid in users {
+                self.masters.touch(mid);
+            }
+            return;
+        }
         let users: Vec<MasterId> = self
             .masters
             .iter_ids()
@@ -207,7 +215,7 @@ impl Sentinel {
             due.at(now.plus(self.ping_interval(c.down_after)));
         } else {
             let period = self.info_period_of(m, key);
-            if period > 0 && !l.inflight.info_pending() {
+            if period > 0 && !l.inflight.info_pending(key) {
                 due.at(refresh.map_or(now, |t| t.plus(period)));
             }
             let p = self.ping_interval(c.down_after);

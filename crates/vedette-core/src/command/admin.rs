@@ -6,7 +6,8 @@ use crate::config::{valid_host, MasterConfig, PersistedMaster, MAX_COUNT};
 use crate::events::Level;
 use crate::glob::Pattern;
 use crate::instance::table::MasterId;
-use crate::io::ClientId;
+use crate::instance::Inst;
+use crate::io::{ClientId, LinkId};
 use crate::reply::{errors, Reply};
 use crate::sentinel::Sentinel;
 
@@ -61,13 +62,14 @@ impl Sentinel {
 
     pub(crate) fn remove_master(&mut self, name: &str) {
         self.addr_version += 1;
-        if let Some(id) = self.masters.id(name) {
-            self.unschedule(id);
-        }
+        let Some(id) = self.masters.id(name) else {
+            return;
+        };
+        self.unschedule(id);
         if let Some(m) = self.masters.remove(name) {
-            self.release_link(m.c.link);
+            self.release_instance_link(m.c.link, id);
             for r in m.replicas.values() {
-                self.release_link(r.c.link);
+                self.release_instance_link(r.c.link, id);
             }
             for p in m.sentinels.values() {
                 self.release_link(p.c.link);
@@ -97,18 +99,25 @@ impl Sentinel {
         let Some(m) = self.masters.at_mut(id) else {
             return;
         };
-        let mut links: Vec<_> = m.replicas.values().map(|r| r.c.link).collect();
-        links.extend(m.sentinels.values().map(|p| p.c.link));
+        let replica_links: Vec<_> = m.replicas.values().map(|r| r.c.link).collect();
+        let peer_links: Vec<_> = m.sentinels.values().map(|p| p.c.link).collect();
         m.replicas.clear();
         m.sentinels.clear();
         let old_master_link = m.c.link;
         m.reset_state(now);
         let (h, p) = (m.c.host.clone(), m.c.port);
-        for l in links {
+        let key = crate::instance::LinkKey::new(&m.cfg, &h, p);
+        for l in replica_links {
+            self.release_instance_link(l, id);
+        }
+        for l in peer_links {
             self.release_link(l);
         }
-        self.release_link(old_master_link);
-        let link = self.new_link(&h, p, now);
+        // Released first: a link of this master alone closes and a fresh one is dialled, as in Redis;
+        // one shared with other names stays up and the master rejoins it.
+        self.release_instance_link(old_master_link, id);
+        let link = self.shared_link(key, &h, p, now);
+        self.add_link_user(link, id);
         if let Some(m) = self.masters.at_mut(id) {
             m.c.link = link;
         }
@@ -315,17 +324,8 @@ impl Sentinel {
             i += 1 + needs;
         }
         if drop_links {
-            let links: Vec<_> = self
-                .masters
-                .get(&name)
-                .map(|m| {
-                    let mut v = vec![m.c.link];
-                    v.extend(m.replicas.values().map(|r| r.c.link));
-                    v
-                })
-                .unwrap_or_default();
-            for l in links {
-                self.drop_connection(l);
+            if let Some(id) = self.masters.id(&name) {
+                self.rehome_links(id);
             }
         }
         let reply = err.map(Reply::err).unwrap_or_else(Reply::ok);
@@ -333,6 +333,62 @@ impl Sentinel {
             self.ack_after_flush(client, reply);
         } else {
             self.reply(client, reply);
+        }
+    }
+}
+
+impl Sentinel {
+    /// `mid`'s credentials or renames changed: each of its master and replica instances moves to the
+    /// link dialled with the new ones. A link it used alone is re-keyed and reconnected (as before
+    /// sharing: the same link, its clocks kept); one shared with other names stays theirs, and the
+    /// instance joins (or opens) the link matching its new key.
+    pub(crate) fn rehome_links(&mut self, mid: MasterId) {
+        let now = self.now;
+        let Some(m) = self.masters.at(mid) else {
+            return;
+        };
+        let mut insts: Vec<(crate::instance::Inst, String, u16, LinkId)> =
+            vec![(Inst::master(mid), m.c.host.clone(), m.c.port, m.c.link)];
+        insts.extend(m.replicas.iter_ids().map(|(rid, r)| {
+            (
+                Inst::replica(mid, rid),
+                r.c.host.clone(),
+                r.c.port,
+                r.c.link,
+            )
+        }));
+        for (inst, host, port, old) in insts {
+            let Some(key) = self.link_key(mid, &host, port) else {
+                return;
+            };
+            let Some(l) = self.links.get(&old) else {
+                continue;
+            };
+            if l.key.as_ref() == Some(&key) {
+                self.drop_connection(old);
+                continue;
+            }
+            let alone = l.refcount <= 1 && !self.shared_links.contains_key(&key);
+            if alone {
+                if let Some(k) = self
+                    .links
+                    .get_mut(&old)
+                    .and_then(|l| l.key.replace(key.clone()))
+                {
+                    if self.shared_links.get(&k) == Some(&old) {
+                        self.shared_links.remove(&k);
+                    }
+                }
+                self.shared_links.insert(key, old);
+                self.drop_connection(old);
+                continue;
+            }
+            let link = self.shared_link(key, &host, port, now);
+            self.add_link_user(link, mid);
+            if let Some(c) = self.common_mut(inst) {
+                c.link = link;
+            }
+            self.release_instance_link(old, mid);
         }
     }
 }

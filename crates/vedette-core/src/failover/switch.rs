@@ -56,11 +56,13 @@ impl Sentinel {
             .map(|(id, _)| id)
             .collect();
         let mut new_master_link = None;
+        let mut extra_links = Vec::new();
         for id in promoted {
             if let Some(r) = m.replicas.remove_at(id) {
-                new_master_link = Some(r.c.link);
+                extra_links.extend(new_master_link.replace(r.c.link));
             }
         }
+        let new_key = crate::instance::LinkKey::new(&m.cfg, host, port);
         let kept: Vec<ReplicaId> = m.replicas.ids().collect();
         let old_becomes_replica = !(old.1 == port && same_host(&old.0, host));
         let down_after = m.cfg.down_after_ms;
@@ -78,9 +80,17 @@ impl Sentinel {
         }
         let old_link = old.2;
         // The master keeps talking on the promoted replica's link when we had one (no reconnect gap).
+        for l in extra_links {
+            self.release_instance_link(l, mid);
+        }
         let master_link = match new_master_link {
             Some(l) => l,
-            None => self.new_link(host, port, now),
+            None => {
+                // Shared with any other name's instance already at the new address.
+                let l = self.shared_link(new_key, host, port, now);
+                self.add_link_user(l, mid);
+                l
+            }
         };
         if let Some(m) = self.masters.at_mut(mid) {
             m.c.link = master_link;
@@ -127,7 +137,7 @@ impl Sentinel {
                 self.event(Level::Notice, "+slave", Inst::replica(mid, rid), "");
             }
         } else {
-            self.release_link(old_link);
+            self.release_instance_link(old_link, mid);
         }
         // Announce the new configuration at once (Redis: only the leader forces hellos), so peers converge,
         // and confirm our view for the quick demotion of a returning old master, without waiting 2 s.

@@ -33,7 +33,10 @@ pub(crate) enum Sent {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Inflight {
     q: VecDeque<Sent>,
-    infos: usize,
+    /// Per instance: a link shared by several names carries each one's INFO, and one name's INFO in
+    /// flight must not hold back another's (each keeps its own period, e.g. 10 ms for a replica being
+    /// promoted under one name only).
+    infos: BTreeMap<Inst, usize>,
     publishes: BTreeMap<Inst, usize>,
     asks: BTreeMap<(MasterId, u64), usize>,
 }
@@ -41,7 +44,7 @@ pub(crate) struct Inflight {
 impl Inflight {
     pub(crate) fn push(&mut self, s: Sent) {
         match &s {
-            Sent::Info(_) => self.infos += 1,
+            Sent::Info(k) => *self.infos.entry(*k).or_default() += 1,
             Sent::Publish(k) => *self.publishes.entry(*k).or_default() += 1,
             Sent::Ask { master, epoch, .. } => {
                 *self.asks.entry((*master, *epoch)).or_default() += 1
@@ -55,7 +58,7 @@ impl Inflight {
     pub(crate) fn pop(&mut self) -> Option<Sent> {
         let s = self.q.pop_front()?;
         match &s {
-            Sent::Info(_) => self.infos -= 1,
+            Sent::Info(k) => decrement(&mut self.infos, k),
             Sent::Publish(k) => decrement(&mut self.publishes, k),
             Sent::Ask { master, epoch, .. } => decrement(&mut self.asks, &(*master, *epoch)),
             Sent::Ping(_) | Sent::Other => {}
@@ -71,8 +74,8 @@ impl Inflight {
         self.q.len()
     }
 
-    pub(crate) fn info_pending(&self) -> bool {
-        self.infos > 0
+    pub(crate) fn info_pending(&self, key: Inst) -> bool {
+        self.infos.contains_key(&key)
     }
 
     pub(crate) fn publish_pending(&self, key: Inst) -> bool {
@@ -93,13 +96,48 @@ fn decrement<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) {
     }
 }
 
+/// What a master or replica link is dialled with ([`crate::io::ConnectSpec`]: the address, and the
+/// master's `auth-user` / `auth-pass` / `rename-command`; the rest is global). Instances whose keys are
+/// equal share one link: ten names monitoring one server cost one command and one pub/sub connection,
+/// one PING schedule and one copy of each hello published there, instead of ten.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct LinkKey {
+    /// [`super::host_key`] of the host: equal exactly when Redis's "same host" holds.
+    host: String,
+    port: u16,
+    auth_user: Option<String>,
+    auth_pass: Option<String>,
+    renames: BTreeMap<String, String>,
+}
+
+impl LinkKey {
+    pub(crate) fn new(cfg: &crate::config::MasterConfig, host: &str, port: u16) -> LinkKey {
+        LinkKey {
+            host: super::host_key(host),
+            port,
+            // The user goes out only with a password (see `reconnect`).
+            auth_user: cfg.auth_pass.as_ref().and(cfg.auth_user.clone()),
+            auth_pass: cfg.auth_pass.clone(),
+            renames: cfg.rename_commands.clone(),
+        }
+    }
+}
+
 /// One logical link and its health clocks.
 #[derive(Debug, Clone)]
 pub(crate) struct Link {
     pub(crate) host: String,
     pub(crate) port: u16,
-    /// Instance objects sharing it (sentinel links are shared by run id across masters).
+    /// Instance objects sharing it (sentinel links are shared by run id across masters, master and
+    /// replica links by [`LinkKey`]).
     pub(crate) refcount: u32,
+    /// For a master or replica link: its key in the sentinel's index of shared links.
+    pub(crate) key: Option<LinkKey>,
+    /// For a master or replica link: the masters with instances on it, with how many each (a hint kept
+    /// beside `refcount`, so events on a shared link touch its users without scanning every master;
+    /// whoever uses it checks the instance's `link` before acting).
+    pub(crate) users: BTreeMap<MasterId, u32>,
+
     /// The instance whose tick dialled it last: who the first PING after connecting is for. A hint (it may
     /// have been removed since), so a link coming up need not search every master for a user.
     pub(crate) owner: Option<Inst>,
@@ -127,6 +165,8 @@ impl Link {
             host: host.to_string(),
             port,
             refcount: 1,
+            key: None,
+            users: BTreeMap::new(),
             owner: None,
             conn: None,
             connecting: false,

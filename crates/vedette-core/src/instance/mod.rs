@@ -6,7 +6,7 @@
 pub(crate) mod link;
 pub(crate) mod table;
 
-pub(crate) use link::{Link, Sent};
+pub(crate) use link::{Link, LinkKey, Sent};
 
 use crate::config::MasterConfig;
 use crate::io::LinkId;

@@ -25,7 +25,7 @@ impl Sentinel {
             let inflight = self
                 .links
                 .get(&link)
-                .is_some_and(|l| l.inflight.info_pending());
+                .is_some_and(|l| l.inflight.info_pending(Inst::replica(master, rn)));
             if !inflight {
                 self.send(
                     link,
@@ -206,10 +206,14 @@ impl Sentinel {
                         .masters
                         .at(master)
                         .map_or(30_000, |m| m.cfg.down_after_ms);
-                    let rep = self.make_replica(&line.ip, line.port, down_after, now);
-                    let rn = rep.name();
+                    let Some(lk) = self.link_key(master, &line.ip, line.port) else {
+                        break;
+                    };
+                    let rep = self.make_replica(&line.ip, line.port, lk, down_after, now);
+                    let (rn, rlink) = (rep.name(), rep.c.link);
                     if let Some(m) = self.masters.at_mut(master) {
                         let rid = m.replicas.insert(rn, rep);
+                        self.add_link_user(rlink, master);
                         self.event(Level::Notice, "+slave", Inst::replica(master, rid), "");
                     }
                     added = true;

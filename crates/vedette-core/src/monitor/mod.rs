@@ -140,6 +140,15 @@ impl Sentinel {
                 return Some(o);
             }
         }
+        if let Some(l) = self.links.get(&link).filter(|l| l.key.is_some()) {
+            if let Some(k) = l
+                .users
+                .keys()
+                .find_map(|&mid| self.instances_on(mid, link).into_iter().next())
+            {
+                return Some(k);
+            }
+        }
         for (mid, m) in self.masters.iter_ids() {
             if m.c.link == link {
                 return Some(Inst::master(mid));
@@ -170,7 +179,10 @@ impl Sentinel {
             return;
         };
         // What the reply was about may now be due sooner (a freed slot, an answered INFO or hello).
+        // A PONG on a link shared by several names moves every one's PING clock.
+        let shared = l.key.is_some() && l.refcount > 1;
         match &sent {
+            Sent::Ping(_) if shared => self.touch_link_users(link),
             Sent::Ping(k) | Sent::Info(k) | Sent::Publish(k) => self.masters.touch(k.master),
             Sent::Ask { master, .. } => self.masters.touch(*master),
             Sent::Other => self.touch_link_users(link),
@@ -181,22 +193,48 @@ impl Sentinel {
         match (sent, reply) {
             (Sent::Ping(key), LinkReply::Ping(r)) => {
                 l.last_pong_time = now;
+                // No allocation for a link of one instance (the common case, and every peer link).
+                let on_link = if shared {
+                    self.keys_on(link)
+                } else {
+                    Vec::new()
+                };
+                let keys: &[Inst] = if shared {
+                    &on_link
+                } else {
+                    std::slice::from_ref(&key)
+                };
+                let Some(l) = self.links.get_mut(&link) else {
+                    return;
+                };
                 if r.is_valid() {
                     l.last_avail_time = now;
                     l.act_ping_time = None;
-                    if r == PingReply::Pong && key.who == Who::Master {
-                        if let Some(m) = self.masters.at_mut(key.master) {
-                            m.master_reboot = false;
+                    if r == PingReply::Pong {
+                        // Whichever name's PING it answered: the server is the same.
+                        for &k in keys {
+                            if k.who == Who::Master {
+                                if let Some(m) = self.masters.at_mut(k.master) {
+                                    m.master_reboot = false;
+                                }
+                            }
                         }
                     }
                 } else if r == PingReply::Busy {
-                    let busy_down = self
-                        .common(key)
-                        .is_some_and(|c| c.s_down && !c.script_kill_sent);
-                    if busy_down {
-                        if let Some(c) = self.common_mut(key) {
-                            c.script_kill_sent = true;
+                    // One SCRIPT KILL per busy episode, for every SDOWN instance on the link.
+                    let mut kill = false;
+                    for &k in keys {
+                        let busy_down = self
+                            .common(k)
+                            .is_some_and(|c| c.s_down && !c.script_kill_sent);
+                        if busy_down {
+                            if let Some(c) = self.common_mut(k) {
+                                c.script_kill_sent = true;
+                            }
+                            kill = true;
                         }
+                    }
+                    if kill {
                         self.send(link, Sent::Other, OutCommand::ScriptKill);
                     }
                 }
@@ -223,6 +261,35 @@ impl Sentinel {
             }
             _ => {}
         }
+    }
+
+    /// The master and replica instances of `mid` that use `link`.
+    pub(crate) fn instances_on(&self, mid: MasterId, link: LinkId) -> Vec<Inst> {
+        let Some(m) = self.masters.at(mid) else {
+            return Vec::new();
+        };
+        let mut v = Vec::new();
+        if m.c.link == link {
+            v.push(Inst::master(mid));
+        }
+        v.extend(
+            m.replicas
+                .iter_ids()
+                .filter(|(_, r)| r.c.link == link)
+                .map(|(rid, _)| Inst::replica(mid, rid)),
+        );
+        v
+    }
+
+    /// Every master and replica instance sharing `link` (a reply to one speaks for all: the server is
+    /// the same).
+    fn keys_on(&self, link: LinkId) -> Vec<Inst> {
+        self.links.get(&link).map_or_else(Vec::new, |l| {
+            l.users
+                .keys()
+                .flat_map(|&mid| self.instances_on(mid, link))
+                .collect()
+        })
     }
 
     /// Per tick, for one master and everything under it.
@@ -380,7 +447,7 @@ impl Sentinel {
         if l.disconnected() || l.pending() >= MAX_PENDING * l.refcount.max(1) as usize {
             return;
         }
-        let info_inflight = l.inflight.info_pending();
+        let info_inflight = l.inflight.info_pending(key);
         let pub_inflight = l.inflight.publish_pending(key);
         let (last_pong, last_ping) = (l.last_pong_time, l.last_ping_time);
         let Some(c) = self.common(key) else {
