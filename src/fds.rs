@@ -87,18 +87,39 @@ impl Drop for LinkReservation {
     }
 }
 
-/// Sockets the links of `state` need at start-up: 2 per master and known replica, 1 per distinct known
-/// sentinel (links to a peer are shared across masters by run id).
+/// Sockets the links of `state` need at start-up: 2 per distinct master or replica link, 1 per distinct
+/// known sentinel. The core shares a link among every name's instances at one address dialled with the
+/// same `auth-user` / `auth-pass` / `rename-command` (ten names on one server: one link), and a peer's
+/// link across masters by run id; this counts the same way (hosts compared as IP literals where they
+/// parse, so `::1` and `0::1` are one address, as in the core).
 pub fn links_of(state: &vedette_core::PersistedState) -> usize {
+    type Key<'a> = (
+        String,
+        u16,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a std::collections::BTreeMap<String, String>,
+    );
     let mut peers = std::collections::BTreeSet::new();
-    let mut n = 0;
+    let mut instances: std::collections::BTreeSet<Key<'_>> = std::collections::BTreeSet::new();
+    let host_key = |h: &str| match h.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => h.to_ascii_lowercase(),
+    };
     for m in state.masters.values() {
-        n += 2 * (1 + m.known_replicas.len());
+        let c = &m.config;
+        let pass = c.auth_pass.as_deref();
+        let user = pass.and(c.auth_user.as_deref());
+        let addrs = std::iter::once((c.host.as_str(), c.port))
+            .chain(m.known_replicas.iter().map(|(h, p)| (h.as_str(), *p)));
+        for (h, p) in addrs {
+            instances.insert((host_key(h), p, user, pass, &c.rename_commands));
+        }
         for (_, _, runid) in &m.known_sentinels {
             peers.insert(runid.as_str());
         }
     }
-    n + peers.len()
+    2 * instances.len() + peers.len()
 }
 
 /// Redis's `adjustOpenFilesLimit`, with the links of the loaded state (`links` sockets) added to what is
@@ -222,7 +243,18 @@ mod tests {
                 .push(("127.0.0.1".into(), 3, "peer".into()));
             s.masters.insert(name.into(), m);
         }
-        // 2 masters × (1 + 1 replica) × 2 sockets + 1 shared peer.
+        // Both names at the same two addresses: 2 shared links × 2 sockets + 1 shared peer.
+        assert_eq!(links_of(&s), 5);
+        // A third name at those addresses with a password: links of its own.
+        let mut c = MasterConfig::new("c", "127.0.0.1", 1, 1);
+        c.auth_pass = Some("pw".into());
+        let mut m = PersistedMaster::new(c);
+        m.known_replicas.push(("127.0.0.1".into(), 2));
+        s.masters.insert("c".into(), m);
         assert_eq!(links_of(&s), 9);
+        // Another address: one more link.
+        let m = PersistedMaster::new(MasterConfig::new("d", "127.0.0.2", 1, 1));
+        s.masters.insert("d".into(), m);
+        assert_eq!(links_of(&s), 11);
     }
 }

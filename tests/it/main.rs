@@ -21,6 +21,8 @@ mod failover_mixed;
 
 // Step 6 — never worse than Redis Sentinel under its own faults.
 mod storm;
+// Links shared by the names monitoring one server.
+mod share;
 // Step 6 — faults and hostile input.
 mod durability;
 mod hostile;

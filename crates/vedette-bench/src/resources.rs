@@ -33,19 +33,26 @@ impl Layout {
         self.masters.div_ceil(self.names_per_server.max(1)).max(1)
     }
 
-    /// Descriptors a sentinel needs for it: two links per master, plus listeners, logs and slack.
-    pub fn descriptors(&self) -> u64 {
-        2 * self.masters as u64 + 64
+    /// Descriptors a sentinel of `imp` needs for it, plus listeners, logs and slack: redis-sentinel
+    /// opens two connections (command + pub/sub) per master name, vedette two per server (the names
+    /// monitoring one address share its link).
+    pub fn descriptors(&self, imp: Impl) -> u64 {
+        let links = match imp {
+            Impl::Redis => self.masters,
+            Impl::Vedette => self.servers(),
+        };
+        2 * links as u64 + 64
     }
 
-    /// The `maxclients` line both implementations get, when the default (10,000) is too low. Redis
-    /// sizes its event loop to `maxclients + 128` descriptors and cannot watch a socket numbered above
-    /// that: a redis-sentinel with 20,000 links would never hear back on the upper half of them, and its
-    /// masters would look down. vedette counts its links apart from its clients, so for it the line only
-    /// raises the client cap; it gets the same line anyway, so both configs differ only in what they
-    /// must.
-    pub fn maxclients(&self) -> Option<u64> {
-        (self.descriptors() > REDIS_DEFAULT_MAXCLIENTS).then(|| self.descriptors())
+    /// The `maxclients` line a sentinel of `imp` gets, when the default (10,000) is too low for its
+    /// descriptors. Redis sizes its event loop to `maxclients + 128` descriptors and cannot watch a
+    /// socket numbered above that: a redis-sentinel with 20,000 links would never hear back on the
+    /// upper half of them, and its masters would look down. vedette counts its links apart from its
+    /// clients, so for it the line would only raise the client cap; the configs differ only in what
+    /// they must.
+    pub fn maxclients(&self, imp: Impl) -> Option<u64> {
+        let n = self.descriptors(imp);
+        (n > REDIS_DEFAULT_MAXCLIENTS).then_some(n)
     }
 }
 
@@ -220,7 +227,7 @@ async fn inner(
     r: &mut ResourceResult,
 ) -> Result<()> {
     let mut conf = String::new();
-    if let Some(n) = o.layout.maxclients() {
+    if let Some(n) = o.layout.maxclients(imp) {
         conf.push_str(&format!("maxclients {n}\n"));
     }
     for i in 0..o.layout.masters {
