@@ -99,8 +99,17 @@ impl Sentinel {
         // Reused links start with fresh ping clocks, as Redis's new links do: an outstanding ping from
         // before the switch (e.g. lost when CLIENT KILL dropped a connection) must not make the new master
         // look down at once.
-        self.fresh_ping_clocks(master_link);
-        self.fresh_ping_clocks(old_link);
+        // Not on a link other names share: their clocks are what that server really did (a dead old
+        // master stays down for the other names failing over from it).
+        for l in [master_link, old_link] {
+            let alone = self
+                .links
+                .get(&l)
+                .is_some_and(|l| l.users.keys().all(|&u| u == mid));
+            if alone {
+                self.fresh_ping_clocks(l);
+            }
+        }
         // A link still waiting on an old connect attempt (the instance was unreachable before) is restarted,
         // so the new master is dialled on the next tick rather than when that attempt times out.
         if let Some(l) = self.links.get_mut(&master_link) {

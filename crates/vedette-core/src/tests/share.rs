@@ -280,3 +280,36 @@ fn a_dead_shared_server_puts_every_name_down() {
     assert_eq!(downs.len(), 3, "{downs:?}");
     assert!(fx.now - start <= 1100, "down after {} ms", fx.now - start);
 }
+
+#[test]
+fn one_name_switching_away_leaves_the_others_view_of_the_dead_server() {
+    let mut fx = names_fx(&["a", "b"], &[6380]);
+    for _ in 0..5 {
+        let outs = fx.tick(100);
+        answer_plain(&mut fx, &outs);
+    }
+    for n in ["a", "b"] {
+        fx.cmd(&["SENTINEL", "SET", n, "down-after-milliseconds", "1000"]);
+    }
+    let x = master_link(&fx, "a");
+    // The master stops answering; the replica keeps answering.
+    for _ in 0..150 {
+        let outs = fx.tick(10);
+        fx.answer(&outs, |link, cmd| match cmd {
+            _ if link == x => None,
+            OutCommand::Ping => Some(LinkReply::Ping(PingReply::Pong)),
+            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(1, 100)))),
+            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+            _ => Some(LinkReply::Other),
+        });
+    }
+    let sdown = |fx: &Fx, n: &str| fx.s.masters.get(n).is_some_and(|m| m.c.s_down);
+    assert!(sdown(&fx, "a") && sdown(&fx, "b"));
+    // A peer switched a; b is still failing over from the dead server.
+    let hello = format!("127.0.0.1,26399,{A},1,a,127.0.0.1,6380,1");
+    fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello]);
+    let outs = fx.tick(10);
+    fx.answer(&outs, |link, _| (link != x).then_some(LinkReply::Other));
+    assert!(sdown(&fx, "b"), "b's master is still down: {:?}", fx.events("-sdown"));
+    assert!(fx.events("-sdown").iter().all(|e| !e.contains("master b ")));
+}
