@@ -1,11 +1,13 @@
 //! Resource use of one idle sentinel monitoring 1, 100, 1000... masters: RSS and CPU% over a window, for
 //! several layouts and down-after settings.
 //!
-//! The masters are real redis-servers, each monitored under several names (a sentinel monitors the same
-//! address under different names independently). A [`Layout`] says how many names share one server:
-//! every hello a sentinel publishes on a server reaches all of that server's hello subscribers, so with
-//! many names per server the hello fan-out grows with the square of the name count (100 masters as
-//! 10 servers × 10 names receive 10× the hellos of 100 servers × 1 name).
+//! The masters are real redis-servers, each monitored under several names. A [`Layout`] says how many
+//! names share one server. redis-sentinel monitors each name independently, with its own command and
+//! pub/sub connection: every hello it publishes on a server reaches all of that server's hello
+//! subscribers, so its hello fan-out grows with the square of the name count (100 masters as 10 servers
+//! × 10 names receive 10× the hellos of 100 servers × 1 name), and it needs 2 descriptors per name.
+//! vedette shares one link per server among the names there: 2 descriptors per server, and each hello
+//! published there is received once.
 
 use std::fmt;
 use std::str::FromStr;
