@@ -310,6 +310,10 @@ fn one_name_switching_away_leaves_the_others_view_of_the_dead_server() {
     fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello]);
     let outs = fx.tick(10);
     fx.answer(&outs, |link, _| (link != x).then_some(LinkReply::Other));
-    assert!(sdown(&fx, "b"), "b's master is still down: {:?}", fx.events("-sdown"));
+    assert!(
+        sdown(&fx, "b"),
+        "b's master is still down: {:?}",
+        fx.events("-sdown")
+    );
     assert!(fx.events("-sdown").iter().all(|e| !e.contains("master b ")));
 }
