@@ -507,3 +507,6 @@ mod failover;
 
 /// Master and replica links shared by address across names.
 mod share;
+
+/// Every event's rendering, end to end.
+mod events;

@@ -1,0 +1,109 @@
+//! Every event's channel, level and text, end to end from the sentinel's state: pinned against what
+//! Redis publishes (reference §8), so a change to how events are built cannot change a byte.
+
+use super::*;
+
+impl Fx {
+    /// Every event so far as `<channel> <level> <text>`.
+    fn event_log(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .filter_map(|o| match o {
+                Output::Event(e) => Some(format!("{} {:?} {}", e.kind, e.level, e.message)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn topology_and_admin_events_render_as_redis() {
+    let mut fx = Fx::new(&[], 1);
+    warm(&mut fx);
+    let hello = format!("127.0.0.1,26399,{A},7,m,127.0.0.1,6379,0");
+    fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello]);
+    let hello = format!("127.0.0.1,26398,{A},7,m,127.0.0.1,6379,0");
+    fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello]);
+    fx.cmd(&["SENTINEL", "set", "m", "quorum", "2"]);
+    let hello = format!("127.0.0.1,26398,{A},7,m,127.0.0.1,6380,7");
+    fx.cmd(&["PUBLISH", "__sentinel__:hello", &hello]);
+    fx.cmd(&["SENTINEL", "reset", "m"]);
+    fx.cmd(&["SENTINEL", "remove", "m"]);
+    fx.cmd(&["SENTINEL", "monitor", "n", "127.0.0.1", "7000", "2"]);
+    let log = fx.event_log();
+    assert_eq!(
+        log,
+        [
+            "+monitor Warning master m 127.0.0.1 6379 quorum 1",
+            "+sentinel Notice sentinel 1111111111111111111111111111111111111111 127.0.0.1 26399 @ m 127.0.0.1 6379",
+            "+new-epoch Warning 7",
+            "+sentinel-address-switch Notice master m 127.0.0.1 6379 ip 127.0.0.1 port 26398 for 1111111111111111111111111111111111111111",
+            "+set Warning master m 127.0.0.1 6379 quorum 2",
+            "+config-update-from Warning sentinel 1111111111111111111111111111111111111111 127.0.0.1 26398 @ m 127.0.0.1 6379",
+            "+switch-master Warning m 127.0.0.1 6379 127.0.0.1 6380",
+            "+slave Notice slave 127.0.0.1:6381 127.0.0.1 6381 @ m 127.0.0.1 6380",
+            "+slave Notice slave 127.0.0.1:6379 127.0.0.1 6379 @ m 127.0.0.1 6380",
+            "+reset-master Warning master m 127.0.0.1 6380",
+            "-monitor Warning master m 127.0.0.1 6380",
+            "+monitor Warning master n 127.0.0.1 7000 quorum 2",
+        ]
+    );
+}
+
+#[test]
+fn failover_events_render_as_redis() {
+    let mut fx = Fx::new(&[A, B], 2);
+    warm(&mut fx);
+    run_failure(&mut fx, |_, runid, epoch| {
+        Some((1, runid.to_string(), epoch as i64))
+    });
+    // The selected replica (link 2) is promoted; the other (link 3) follows it once told to.
+    let promoted = "run_id:9999999999999999999999999999999999999999\r\nrole:master\r\n";
+    let mut told = false;
+    for _ in 0..400 {
+        let outs = fx.tick(25);
+        told |= outs.iter().any(|o| {
+            matches!(o, Output::Send { link, cmd: OutCommand::Reconfigure(Some(_)), .. } if *link == LinkId(3))
+        });
+        let follower = replica_info(50, 100).replace("master_port:6379", "master_port:6380");
+        fx.answer(&outs, |link, cmd| match cmd {
+            _ if link == LinkId(1) => None,
+            OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
+            OutCommand::Info if link == LinkId(2) => Some(LinkReply::Info(Some(promoted.into()))),
+            OutCommand::Info if told => Some(LinkReply::Info(Some(follower.clone()))),
+            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(50, 100)))),
+            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+            _ => Some(LinkReply::Other),
+        });
+        if !fx.events("+switch-master").is_empty() {
+            break;
+        }
+    }
+    let log = fx.event_log();
+    assert_eq!(
+        log,
+        [
+            "+monitor Warning master m 127.0.0.1 6379 quorum 2",
+            "+sdown Warning master m 127.0.0.1 6379",
+            "+odown Warning master m 127.0.0.1 6379 #quorum 2/2",
+            "+new-epoch Warning 1",
+            "+try-failover Warning master m 127.0.0.1 6379",
+            "+vote-for-leader Warning 5555555555555555555555555555555555555555 1",
+            "+elected-leader Warning master m 127.0.0.1 6379",
+            "+failover-state-select-slave Warning master m 127.0.0.1 6379",
+            "+selected-slave Warning slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379",
+            "+failover-state-send-slaveof-noone Notice slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379",
+            "+failover-state-wait-promotion Notice slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379",
+            "-role-change Verbose slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379 new reported role is master",
+            "+promoted-slave Warning slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379",
+            "+failover-state-reconf-slaves Warning master m 127.0.0.1 6379",
+            "+slave-reconf-sent Notice slave 127.0.0.1:6381 127.0.0.1 6381 @ m 127.0.0.1 6379",
+            "+slave-reconf-inprog Notice slave 127.0.0.1:6381 127.0.0.1 6381 @ m 127.0.0.1 6379",
+            "+slave-reconf-done Notice slave 127.0.0.1:6381 127.0.0.1 6381 @ m 127.0.0.1 6379",
+            "+failover-end Warning master m 127.0.0.1 6379",
+            "+switch-master Warning m 127.0.0.1 6379 127.0.0.1 6380",
+            "+slave Notice slave 127.0.0.1:6381 127.0.0.1 6381 @ m 127.0.0.1 6380",
+            "+slave Notice slave 127.0.0.1:6379 127.0.0.1 6379 @ m 127.0.0.1 6380",
+        ]
+    );
+}
