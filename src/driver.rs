@@ -554,26 +554,25 @@ impl Exec<'_> {
                     }
                 }
                 Output::Event(e) => {
-                    // Redis's `%@` text names the master itself as `master <name> …`.
-                    let about_master = e.message.starts_with("master ");
-                    self.counters
-                        .record(e.kind, e.master.as_deref(), about_master);
-                    match e.level {
+                    self.counters.record(&e.kind, e.master.as_deref());
+                    // Redis's text, rendered once for the log and the channel.
+                    let (channel, text) = (e.kind.channel(), e.kind.to_string());
+                    match e.level() {
                         Level::Warning => {
-                            tracing::warn!(target: "vedette::event", "{} {}", e.kind, e.message)
+                            tracing::warn!(target: "vedette::event", "{channel} {text}")
                         }
                         Level::Notice => {
-                            tracing::info!(target: "vedette::event", "{} {}", e.kind, e.message)
+                            tracing::info!(target: "vedette::event", "{channel} {text}")
                         }
                         Level::Verbose => {
-                            tracing::debug!(target: "vedette::event", "{} {}", e.kind, e.message)
+                            tracing::debug!(target: "vedette::event", "{channel} {text}")
                         }
                         Level::Debug => {
-                            tracing::trace!(target: "vedette::event", "{} {}", e.kind, e.message)
+                            tracing::trace!(target: "vedette::event", "{channel} {text}")
                         }
                     }
                     if e.is_published() {
-                        self.events.publish(e.kind, &e.message);
+                        self.events.publish(channel, &text);
                     }
                 }
                 Output::Persist { seq, state } => {

@@ -20,6 +20,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{watch, Notify};
 use vedette_core::status::Status;
+use vedette_core::{EventKind, InstanceKind};
 
 /// Oldest snapshot a handler serves without asking for a new one.
 pub const MAX_AGE: Duration = Duration::from_millis(1000);
@@ -97,22 +98,21 @@ impl Default for Counters {
 }
 
 /// The outcome a failover-ending event stands for, as the `outcome` label of `vedette_failovers_total`.
-pub fn failover_outcome(kind: &str) -> Option<&'static str> {
+pub fn failover_outcome(kind: &EventKind) -> Option<&'static str> {
     Some(match kind {
-        "+failover-end" => "success",
-        "+failover-end-for-timeout" => "success_reconf_timeout",
-        "-failover-abort-not-elected" => "not_elected",
-        "-failover-abort-no-good-slave" => "no_good_replica",
-        "-failover-abort-slave-timeout" => "promotion_timeout",
+        EventKind::FailoverEnd(_) => "success",
+        EventKind::FailoverEndForTimeout(_) => "success_reconf_timeout",
+        EventKind::FailoverAbortNotElected(_) => "not_elected",
+        EventKind::FailoverAbortNoGoodSlave(_) => "no_good_replica",
+        EventKind::FailoverAbortSlaveTimeout(_) => "promotion_timeout",
         _ => return None,
     })
 }
 
 impl Counters {
-    /// Count one executed event. `about_master`: the event concerns the master instance itself (not
-    /// one of its replicas or sentinels); only then do `+sdown`/`+odown` time the detection.
-    pub fn record(&mut self, kind: &'static str, master: Option<&str>, about_master: bool) {
-        *self.events.entry(kind).or_default() += 1;
+    /// Count one executed event, concerning `master` if any.
+    pub fn record(&mut self, kind: &EventKind, master: Option<&str>) {
+        *self.events.entry(kind.channel()).or_default() += 1;
         let Some(master) = master else { return };
         if let Some(outcome) = failover_outcome(kind) {
             *self
@@ -120,10 +120,10 @@ impl Counters {
                 .entry((master.to_string(), outcome))
                 .or_default() += 1;
         }
-        if kind == "+switch-master" {
+        if matches!(kind, EventKind::SwitchMaster { .. }) {
             *self.switches.entry(master.to_string()).or_default() += 1;
         }
-        self.time_phases(kind, master, about_master);
+        self.time_phases(kind, master);
     }
 
     fn observe(&self, phase: &'static str, since: Option<Instant>, now: Instant) {
@@ -134,17 +134,26 @@ impl Counters {
         }
     }
 
-    fn time_phases(&mut self, kind: &'static str, master: &str, about_master: bool) {
+    /// Phase marks. Only the master's own `+sdown`/`-sdown`/`+odown` time the detection, not a replica's
+    /// or a sentinel's.
+    fn time_phases(&mut self, kind: &EventKind, master: &str) {
+        use EventKind::*;
+        let about_master = kind
+            .instance()
+            .is_some_and(|i| i.kind() == InstanceKind::Master);
         let relevant = match kind {
-            "+sdown" | "-sdown" | "+odown" => about_master,
-            "+try-failover"
-            | "+elected-leader"
-            | "+selected-slave"
-            | "+promoted-slave"
-            | "+failover-end"
-            | "+failover-end-for-timeout"
-            | "+switch-master" => true,
-            k => k.starts_with("-failover-abort-"),
+            Sdown(_) | SdownCleared(_) | Odown { .. } => about_master,
+            TryFailover(_)
+            | ElectedLeader(_)
+            | SelectedSlave(_)
+            | PromotedSlave(_)
+            | FailoverEnd(_)
+            | FailoverEndForTimeout(_)
+            | SwitchMaster { .. }
+            | FailoverAbortNotElected(_)
+            | FailoverAbortNoGoodSlave(_)
+            | FailoverAbortSlaveTimeout(_) => true,
+            _ => false,
         };
         if !relevant {
             return;
@@ -152,17 +161,17 @@ impl Counters {
         let now = Instant::now();
         let mut m = self.marks.remove(master).unwrap_or_default();
         match kind {
-            "+sdown" => m.sdown = Some(now),
-            "-sdown" => m.sdown = None,
-            "+odown" => self.observe("detection", m.sdown.take(), now),
-            "+try-failover" => m.try_failover = Some(now),
-            "+elected-leader" => self.observe("election", m.try_failover.take(), now),
-            "+selected-slave" => m.selected = Some(now),
-            "+promoted-slave" => {
+            Sdown(_) => m.sdown = Some(now),
+            SdownCleared(_) => m.sdown = None,
+            Odown { .. } => self.observe("detection", m.sdown.take(), now),
+            TryFailover(_) => m.try_failover = Some(now),
+            ElectedLeader(_) => self.observe("election", m.try_failover.take(), now),
+            SelectedSlave(_) => m.selected = Some(now),
+            PromotedSlave(_) => {
                 self.observe("promotion", m.selected.take(), now);
                 m.promoted = Some(now);
             }
-            "+failover-end" | "+failover-end-for-timeout" => {
+            FailoverEnd(_) | FailoverEndForTimeout(_) => {
                 self.observe("reconfiguration", m.promoted.take(), now);
                 m = Marks::default();
             }

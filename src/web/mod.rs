@@ -396,13 +396,43 @@ mod tests {
         assert!(!authorized(&HeaderMap::new(), "s3cret"));
     }
 
+    /// The master `m`, or its replica, as events describe them.
+    fn inst(master: bool) -> vedette_core::Instance {
+        use vedette_core::{Addr, Instance};
+        let m = Addr {
+            name: "m".into(),
+            host: "127.0.0.1".into(),
+            port: 6379,
+        };
+        if master {
+            return Instance::Master(m);
+        }
+        Instance::Slave {
+            slave: Addr {
+                name: "127.0.0.1:6380".into(),
+                host: "127.0.0.1".into(),
+                port: 6380,
+            },
+            master: m,
+        }
+    }
+
+    fn switch() -> vedette_core::EventKind {
+        vedette_core::EventKind::SwitchMaster {
+            name: "m".into(),
+            old: ("127.0.0.1".into(), 6379),
+            new: ("127.0.0.1".into(), 6380),
+        }
+    }
+
     #[test]
     fn failover_outcomes() {
+        use vedette_core::EventKind::*;
         let mut c = Counters::default();
-        c.record("+failover-end", Some("m"), true);
-        c.record("-failover-abort-not-elected", Some("m"), true);
-        c.record("+switch-master", Some("m"), false);
-        c.record("+tilt", None, false);
+        c.record(&FailoverEnd(inst(true)), Some("m"));
+        c.record(&FailoverAbortNotElected(inst(true)), Some("m"));
+        c.record(&switch(), Some("m"));
+        c.record(&Tilt, None);
         assert_eq!(c.failovers.get(&("m".into(), "success")), Some(&1));
         assert_eq!(c.failovers.get(&("m".into(), "not_elected")), Some(&1));
         assert_eq!(c.switches.get("m"), Some(&1));
@@ -411,21 +441,27 @@ mod tests {
 
     #[test]
     fn failover_phases_are_timed() {
+        use vedette_core::EventKind::*;
         let mut c = Counters::default();
+        let odown = |master| Odown {
+            master,
+            count: 2,
+            quorum: 2,
+        };
         // A replica's SDOWN times nothing; the master's does.
-        c.record("+sdown", Some("m"), false);
-        c.record("+odown", Some("m"), false);
-        c.record("+sdown", Some("m"), true);
-        c.record("+odown", Some("m"), true);
+        c.record(&Sdown(inst(false)), Some("m"));
+        c.record(&odown(inst(false)), Some("m"));
+        c.record(&Sdown(inst(true)), Some("m"));
+        c.record(&odown(inst(true)), Some("m"));
         for k in [
-            "+try-failover",
-            "+elected-leader",
-            "+selected-slave",
-            "+promoted-slave",
-            "+failover-end",
-            "+switch-master",
+            TryFailover(inst(true)),
+            ElectedLeader(inst(true)),
+            SelectedSlave(inst(false)),
+            PromotedSlave(inst(false)),
+            FailoverEnd(inst(true)),
+            switch(),
         ] {
-            c.record(k, Some("m"), true);
+            c.record(&k, Some("m"));
         }
         let p = Published {
             taken: std::time::Instant::now(),

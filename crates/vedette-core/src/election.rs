@@ -2,7 +2,7 @@
 //! start and fast retry), a new epoch and our self-vote, granting votes to others, and counting them.
 //! Votes are made durable before anything reveals them (see `outbox`).
 
-use crate::events::Level;
+use crate::events::EventKind;
 use crate::instance::table::MasterId;
 use crate::instance::FailoverState;
 use crate::sentinel::{Mutation, Sentinel};
@@ -243,8 +243,8 @@ impl Sentinel {
         m.failover_start_time = Some(now.plus(jitter));
         m.failover_state_change_time = now;
         m.start_jitter = None;
-        self.event_raw(Level::Warning, "+new-epoch", mid, epoch.to_string());
-        self.event_master(Level::Warning, "+try-failover", mid, "");
+        self.emit(EventKind::NewEpoch(epoch), Some(mid));
+        self.event_master(mid, EventKind::TryFailover);
         let myid = self.myid.clone();
         self.vote_leader(mid, epoch, &myid);
         if !forced {
@@ -294,15 +294,15 @@ impl Sentinel {
             self.flush();
         }
         if bumped {
-            self.event_raw(Level::Warning, "+new-epoch", mid, epoch.to_string());
+            self.emit(EventKind::NewEpoch(epoch), Some(mid));
         }
         if voted {
-            self.event_raw(
-                Level::Warning,
-                "+vote-for-leader",
-                mid,
-                format!("{candidate} {current}"),
-            );
+            let leader = candidate.to_string();
+            let kind = EventKind::VoteForLeader {
+                leader,
+                epoch: current,
+            };
+            self.emit(kind, Some(mid));
         }
         self.masters
             .at(mid)

@@ -42,7 +42,7 @@ mod sentinel;
 mod timers;
 
 pub use config::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};
-pub use events::{Event, Level};
+pub use events::{Addr, Event, EventKind, Instance, InstanceKind, Level};
 pub use glob::{stringmatch, Pattern};
 pub use io::{
     ClientId, ConnectSpec, HelloTemplate, Input, LinkId, LinkKind, LinkReply, OutCommand, Output,

@@ -8,7 +8,7 @@
 //! (parsers). The records know nothing of the sentinel, so no module imports a cycle back into them.
 
 use crate::config::{GlobalConfig, PersistedMaster, PersistedState};
-use crate::events::Level;
+use crate::events::EventKind;
 use crate::instance::table::{MasterId, Table};
 use crate::instance::{Common, InfoState, Link, LinkKey, Master, Peer, Replica};
 use crate::io::{ClientId, Input, LinkId, Output, PersistSeq};
@@ -199,7 +199,7 @@ impl Sentinel {
             s.current_epoch = s.current_epoch.max(pm.config_epoch);
             let id = s.add_master(pm, now);
             let q = pm.config.quorum;
-            s.event_master(Level::Warning, "+monitor", id, &format!("quorum {q}"));
+            s.event_master(id, |master| EventKind::Monitor { master, quorum: q });
         }
         s.masters.track_changes();
         s.masters.touch_all();
@@ -569,7 +569,7 @@ impl Sentinel {
             if delta < 0 || delta > allowed {
                 self.tilt = true;
                 self.tilt_start = self.now;
-                self.event_plain(Level::Warning, "+tilt", "#tilt mode entered");
+                self.emit(EventKind::Tilt, None);
             }
         }
         self.previous_tick = Some((self.now, wall));
@@ -579,7 +579,7 @@ impl Sentinel {
     pub(crate) fn tilt_exit_check(&mut self) {
         if self.tilt && self.now.since(self.tilt_start) >= self.t.tilt_period {
             self.tilt = false;
-            self.event_plain(Level::Warning, "-tilt", "#tilt mode exited");
+            self.emit(EventKind::TiltExited, None);
             // The down checks TILT suspended have deadlines again.
             self.masters.touch_all();
         }

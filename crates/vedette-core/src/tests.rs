@@ -154,7 +154,7 @@ impl Fx {
         self.log
             .iter()
             .filter_map(|o| match o {
-                Output::Event(e) if e.kind == kind => Some(e.message.clone()),
+                Output::Event(e) if e.kind.channel() == kind => Some(e.kind.to_string()),
                 _ => None,
             })
             .collect()

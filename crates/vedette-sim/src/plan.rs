@@ -4,6 +4,8 @@
 //! characteristics, each node's clock, and the fault schedule. Nothing else in a run is random except
 //! per-message draws (latency, loss) taken from the world's generator in scheduler order.
 
+use vedette_core::EventKind;
+
 use crate::rng::Rng;
 
 /// A host on the simulated network (the unit of partitions).
@@ -24,6 +26,62 @@ pub enum RedisSel {
     CurrentMaster(usize),
     /// A fixed instance.
     Instance(usize),
+}
+
+/// The events a [`FaultKind::CrashOnEvent`] can follow: the steps of an election and a promotion.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CrashTrigger {
+    /// `+elected-leader`.
+    ElectedLeader,
+    /// `+vote-for-leader`.
+    VoteForLeader,
+    /// `+try-failover`.
+    TryFailover,
+    /// `+promoted-slave`.
+    PromotedSlave,
+    /// `+new-epoch`.
+    NewEpoch,
+}
+
+impl CrashTrigger {
+    /// Every trigger, in the order plans draw them from.
+    pub const ALL: [CrashTrigger; 5] = [
+        CrashTrigger::ElectedLeader,
+        CrashTrigger::VoteForLeader,
+        CrashTrigger::TryFailover,
+        CrashTrigger::PromotedSlave,
+        CrashTrigger::NewEpoch,
+    ];
+
+    /// Whether `kind` is this event.
+    pub fn fires_on(self, kind: &EventKind) -> bool {
+        matches!(
+            (self, kind),
+            (CrashTrigger::ElectedLeader, EventKind::ElectedLeader(_))
+                | (CrashTrigger::VoteForLeader, EventKind::VoteForLeader { .. })
+                | (CrashTrigger::TryFailover, EventKind::TryFailover(_))
+                | (CrashTrigger::PromotedSlave, EventKind::PromotedSlave(_))
+                | (CrashTrigger::NewEpoch, EventKind::NewEpoch(_))
+        )
+    }
+
+    /// The event's channel, for reports.
+    pub fn channel(self) -> &'static str {
+        match self {
+            CrashTrigger::ElectedLeader => "+elected-leader",
+            CrashTrigger::VoteForLeader => "+vote-for-leader",
+            CrashTrigger::TryFailover => "+try-failover",
+            CrashTrigger::PromotedSlave => "+promoted-slave",
+            CrashTrigger::NewEpoch => "+new-epoch",
+        }
+    }
+}
+
+/// Shown as the channel, quoted, as plans have always printed it.
+impl std::fmt::Debug for CrashTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.channel())
+    }
 }
 
 /// One fault of the schedule.
@@ -70,8 +128,8 @@ pub enum FaultKind {
     CrashOnEvent {
         /// Target (`None`: whichever sentinel emits it first).
         node: Option<usize>,
-        /// Event type.
-        event: &'static str,
+        /// The event.
+        event: CrashTrigger,
     },
     /// Toggle the link between two hosts every `period` ms.
     Flap {
@@ -661,13 +719,7 @@ fn gen_faults(r: &mut Rng, p: &Plan) -> Vec<Fault> {
                 } else {
                     None
                 },
-                event: [
-                    "+elected-leader",
-                    "+vote-for-leader",
-                    "+try-failover",
-                    "+promoted-slave",
-                    "+new-epoch",
-                ][r.index(5)],
+                event: CrashTrigger::ALL[r.index(CrashTrigger::ALL.len())],
             },
             72..=77 => {
                 let a = if r.chance_pct(50) {

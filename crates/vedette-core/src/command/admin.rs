@@ -3,7 +3,7 @@
 
 use super::{parse_i64, s};
 use crate::config::{valid_host, MasterConfig, PersistedMaster, MAX_COUNT};
-use crate::events::Level;
+use crate::events::EventKind;
 use crate::glob::Pattern;
 use crate::instance::table::MasterId;
 use crate::instance::Inst;
@@ -47,7 +47,7 @@ impl Sentinel {
         let now = self.now;
         let id = self.add_master(&PersistedMaster::new(cfg), now);
         self.ack_after_flush(client, Reply::ok());
-        self.event_master(Level::Warning, "+monitor", id, &format!("quorum {quorum}"));
+        self.event_master(id, |master| EventKind::Monitor { master, quorum });
     }
 
     pub(crate) fn cmd_remove(&mut self, client: ClientId, argv: &[Vec<u8>]) {
@@ -55,7 +55,7 @@ impl Sentinel {
         let Some(id) = self.masters.id(&name) else {
             return self.reply(client, Reply::err(errors::NO_SUCH_MASTER));
         };
-        self.event_master(Level::Warning, "-monitor", id, "");
+        self.event_master(id, EventKind::Unmonitor);
         self.remove_master(&name);
         self.ack_after_flush(client, Reply::ok());
     }
@@ -87,7 +87,7 @@ impl Sentinel {
             .collect();
         for &id in &ids {
             self.reset_master(id);
-            self.event_master(Level::Warning, "+reset-master", id, "");
+            self.event_master(id, EventKind::ResetMaster);
         }
         let names = ids;
         Reply::Int(names.len() as i64)
@@ -319,7 +319,12 @@ impl Sentinel {
             }
             changed = true;
             if let Some(id) = self.masters.id(&name) {
-                self.event_master(Level::Warning, "+set", id, &format!("{opt_raw} {shown}"));
+                let (option, value) = (opt_raw.clone(), shown.clone());
+                self.event_master(id, |master| EventKind::Set {
+                    master,
+                    option,
+                    value,
+                });
             }
             i += 1 + needs;
         }

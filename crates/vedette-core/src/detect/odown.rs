@@ -2,7 +2,7 @@
 //! for them too, count their answers (only those about the address we asked about), and call ODOWN at
 //! quorum.
 
-use crate::events::Level;
+use crate::events::EventKind;
 use crate::instance::table::MasterId;
 use crate::instance::{same_host, Sent};
 use crate::io::{LinkId, OutCommand};
@@ -189,18 +189,17 @@ impl Sentinel {
         if odown && !m.o_down {
             m.o_down = true;
             m.o_down_since = Some(now);
-            self.event_master(
-                Level::Warning,
-                "+odown",
-                mid,
-                &format!("#quorum {count}/{q}"),
-            );
+            self.event_master(mid, |master| EventKind::Odown {
+                master,
+                count,
+                quorum: q,
+            });
         } else if !odown && m.o_down {
             m.o_down = false;
             m.start_jitter = None;
             m.fast_retry = None;
             m.fast_retries = 0;
-            self.event_master(Level::Warning, "-odown", mid, "");
+            self.event_master(mid, EventKind::OdownCleared);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! or a master that reports itself a replica for too long or rebooted, is SDOWN; links that look stuck
 //! are recycled.
 
-use crate::events::Level;
+use crate::events::EventKind;
 use crate::instance::{Inst, Who};
 use crate::sentinel::Sentinel;
 use crate::wire::info::Role;
@@ -61,7 +61,7 @@ impl Sentinel {
                 c.s_down = true;
                 c.s_down_since = Some(now);
             }
-            self.event(Level::Warning, "+sdown", key, "");
+            self.event(key, EventKind::Sdown);
             if key.who == Who::Master {
                 // vedette: ask the peers at once and refresh replica INFO now, not on the next 1 s cycle.
                 self.ask_peers(key.master, true);
@@ -72,7 +72,7 @@ impl Sentinel {
                 c.s_down = false;
                 c.script_kill_sent = false;
             }
-            self.event(Level::Warning, "-sdown", key, "");
+            self.event(key, EventKind::SdownCleared);
         }
     }
 }

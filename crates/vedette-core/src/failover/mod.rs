@@ -4,7 +4,7 @@
 
 mod switch;
 
-use crate::events::Level;
+use crate::events::{EventKind, Instance};
 use crate::instance::table::{MasterId, ReplicaId};
 use crate::instance::{FailoverState, Inst, Reconf, Sent};
 use crate::io::{LinkId, OutCommand};
@@ -54,13 +54,13 @@ impl Sentinel {
             .as_deref()
             .is_some_and(|w| w.eq_ignore_ascii_case(&self.myid));
         if elected || forced {
-            self.event_master(Level::Warning, "+elected-leader", mid, "");
+            self.event_master(mid, EventKind::ElectedLeader);
             if self.simfailure & 1 != 0 {
                 tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
                 self.out.crash(self.now);
             }
             self.set_state(mid, FailoverState::SelectSlave);
-            self.event_master(Level::Warning, "+failover-state-select-slave", mid, "");
+            self.event_master(mid, EventKind::FailoverStateSelectSlave);
             return;
         }
         let timeout = self.t.election_timeout.min(m.cfg.failover_timeout_ms);
@@ -68,7 +68,7 @@ impl Sentinel {
         let timed_out = now > started && now.since(started) > timeout;
         let outlook = self.election_outlook(mid);
         if timed_out || outlook.lost {
-            self.event_master(Level::Warning, "-failover-abort-not-elected", mid, "");
+            self.event_master(mid, EventKind::FailoverAbortNotElected);
             self.abort_failover(mid);
             let eager = self.mutated(Mutation::EagerRetry);
             if eager || (outlook.dead_for_all && self.first_of_known(mid)) {
@@ -125,7 +125,7 @@ impl Sentinel {
     fn step_select_slave(&mut self, mid: MasterId) {
         match self.select_replica(mid) {
             None => {
-                self.event_master(Level::Warning, "-failover-abort-no-good-slave", mid, "");
+                self.event_master(mid, EventKind::FailoverAbortNoGoodSlave);
                 self.abort_failover(mid);
             }
             Some(rn) => {
@@ -136,9 +136,9 @@ impl Sentinel {
                     }
                 }
                 let key = Inst::replica(mid, rn);
-                self.event(Level::Warning, "+selected-slave", key, "");
+                self.event(key, EventKind::SelectedSlave);
                 self.set_state(mid, FailoverState::SendSlaveofNoone);
-                self.event(Level::Notice, "+failover-state-send-slaveof-noone", key, "");
+                self.event(key, EventKind::FailoverStateSendSlaveofNoone);
             }
         }
     }
@@ -164,13 +164,13 @@ impl Sentinel {
         let connected = self.links.get(&link).is_some_and(|l| !l.disconnected());
         if !connected {
             if now.since(changed) > timeout {
-                self.event_master(Level::Warning, "-failover-abort-slave-timeout", mid, "");
+                self.event_master(mid, EventKind::FailoverAbortSlaveTimeout);
                 self.abort_failover(mid);
             }
             return;
         }
         if self.send(link, Sent::Other, OutCommand::Reconfigure(None)) {
-            self.event(Level::Notice, "+failover-state-wait-promotion", key, "");
+            self.event(key, EventKind::FailoverStateWaitPromotion);
             self.set_state(mid, FailoverState::WaitPromotion);
             // Confirm at once: INFO right behind the transaction on the same connection.
             self.send(link, Sent::Info(key), OutCommand::Info);
@@ -183,7 +183,7 @@ impl Sentinel {
             return;
         };
         if now.since(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
-            self.event_master(Level::Warning, "-failover-abort-slave-timeout", mid, "");
+            self.event_master(mid, EventKind::FailoverAbortSlaveTimeout);
             self.abort_failover(mid);
         }
     }
@@ -221,7 +221,7 @@ impl Sentinel {
             let key = Inst::replica(mid, rn);
             if let Reconf::Sent(t) = r.reconf {
                 if now.since(t) > reconf_timeout {
-                    self.event(Level::Notice, "-slave-reconf-sent-timeout", key, "");
+                    self.event(key, EventKind::SlaveReconfSentTimeout);
                     self.set_reconf(mid, rn, Reconf::Done);
                 }
                 continue;
@@ -233,7 +233,7 @@ impl Sentinel {
             if self.links.get(&link).is_none_or(|l| l.disconnected()) {
                 continue;
             }
-            if self.send_reconf(mid, rn, link, &target, "+slave-reconf-sent") {
+            if self.send_reconf(mid, rn, link, &target, EventKind::SlaveReconfSent) {
                 in_progress += 1;
                 self.send(link, Sent::Info(key), OutCommand::Info);
             }
@@ -251,7 +251,7 @@ impl Sentinel {
         rn: ReplicaId,
         link: LinkId,
         target: &(String, u16),
-        kind: &'static str,
+        kind: fn(Instance) -> EventKind,
     ) -> bool {
         if !self.send(
             link,
@@ -261,7 +261,7 @@ impl Sentinel {
             return false;
         }
         self.set_reconf(mid, rn, Reconf::Sent(self.now));
-        self.event(Level::Notice, kind, Inst::replica(mid, rn), "");
+        self.event(Inst::replica(mid, rn), kind);
         true
     }
 
@@ -284,7 +284,7 @@ impl Sentinel {
             .count();
         let timed_out = now.since(m.failover_state_change_time) > m.cfg.failover_timeout_ms;
         if timed_out {
-            self.event_master(Level::Warning, "+failover-end-for-timeout", mid, "");
+            self.event_master(mid, EventKind::FailoverEndForTimeout);
             let names: Vec<(ReplicaId, LinkId, Reconf, bool)> = self
                 .masters
                 .at(mid)
@@ -299,11 +299,11 @@ impl Sentinel {
                 if promoted || matches!(reconf, Reconf::Done | Reconf::Sent(_)) {
                     continue;
                 }
-                self.send_reconf(mid, rn, link, &target, "+slave-reconf-sent-be");
+                self.send_reconf(mid, rn, link, &target, EventKind::SlaveReconfSentBe);
             }
         }
         if not_done == 0 || timed_out {
-            self.event_master(Level::Warning, "+failover-end", mid, "");
+            self.event_master(mid, EventKind::FailoverEnd);
             self.set_state(mid, FailoverState::UpdateConfig);
         }
     }

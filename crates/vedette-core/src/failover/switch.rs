@@ -1,7 +1,7 @@
 //! The switch (reference §7.8): after our promotion, or on a peer's newer configuration, the master
 //! object takes the new address and the old master becomes a replica; scripts hear about it.
 
-use crate::events::Level;
+use crate::events::EventKind;
 use crate::instance::table::{MasterId, ReplicaId};
 use crate::instance::{addr_name, same_host, FailoverState, Inst, Reconf};
 use crate::io::{LinkId, Output, ScriptJob};
@@ -131,7 +131,7 @@ impl Sentinel {
                 r.c.s_down_since = None;
                 r.c.down_after = down_after;
             }
-            self.event(Level::Notice, "+slave", Inst::replica(mid, rid), "");
+            self.event(Inst::replica(mid, rid), EventKind::Slave);
         }
         if old_becomes_replica {
             // The old master: keep talking on its link; it must now behave as a replica.
@@ -143,7 +143,7 @@ impl Sentinel {
             let rn = addr_name(&old.0, old.1);
             let rid = self.masters.at_mut(mid).map(|m| m.replicas.insert(rn, r));
             if let Some(rid) = rid {
-                self.event(Level::Notice, "+slave", Inst::replica(mid, rid), "");
+                self.event(Inst::replica(mid, rid), EventKind::Slave);
             }
         } else {
             self.release_instance_link(old_link, mid);
@@ -179,12 +179,12 @@ impl Sentinel {
         self.addr_version += 1;
         self.set_state(mid, FailoverState::ReconfSlaves);
         self.flush();
-        self.event(Level::Warning, "+promoted-slave", key, "");
+        self.event(key, EventKind::PromotedSlave);
         if self.simfailure & 2 != 0 {
             tracing::warn!("Sentinel CRASH because of SENTINEL simulate-failure");
             self.out.crash(self.now);
         }
-        self.event_master(Level::Warning, "+failover-state-reconf-slaves", mid, "");
+        self.event_master(mid, EventKind::FailoverStateReconfSlaves);
         let new = self
             .masters
             .at(mid)
@@ -217,9 +217,12 @@ impl Sentinel {
         };
         let (nh, np) = (p.c.host.clone(), p.c.port);
         let (oh, op) = (m.c.host.clone(), m.c.port);
-        let name = &m.cfg.name;
-        let msg = format!("{name} {oh} {op} {nh} {np}");
-        self.event_raw(Level::Warning, "+switch-master", mid, msg);
+        let kind = EventKind::SwitchMaster {
+            name: m.cfg.name.clone(),
+            old: (oh, op),
+            new: (nh.clone(), np),
+        };
+        self.emit(kind, Some(mid));
         self.reset_and_switch(mid, &nh, np);
     }
 }

@@ -2,7 +2,7 @@
 //! newer epochs and configurations learnt from them (a higher config epoch for another address switches
 //! the master).
 
-use crate::events::Level;
+use crate::events::EventKind;
 use crate::instance::table::{MasterId, PeerId};
 use crate::instance::{same_host, Inst, Known};
 use crate::sentinel::Sentinel;
@@ -59,8 +59,13 @@ impl Sentinel {
             {
                 self.release_link(old.c.link);
                 address_switch = true;
-                let suffix = format!("ip {} port {} for {}", h.ip, h.port, h.runid);
-                self.event_master(Level::Notice, "+sentinel-address-switch", mid, &suffix);
+                let (ip, port, runid) = (h.ip.clone(), h.port, h.runid.clone());
+                self.event_master(mid, |master| EventKind::SentinelAddressSwitch {
+                    master,
+                    ip,
+                    port,
+                    runid,
+                });
             } else {
                 let stale: Option<(PeerId, String)> = self.masters.at(mid).and_then(|m| {
                     m.sentinels
@@ -69,12 +74,7 @@ impl Sentinel {
                         .and_then(|(id, _)| Some((id, m.sentinels.name_of(id)?.to_string())))
                 });
                 if let Some((old, old_id)) = stale {
-                    self.event(
-                        Level::Notice,
-                        "+sentinel-invalid-addr",
-                        Inst::peer(mid, old),
-                        "",
-                    );
+                    self.event(Inst::peer(mid, old), EventKind::SentinelInvalidAddr);
                     self.remove_sentinel_everywhere(&old_id);
                 }
             }
@@ -90,7 +90,7 @@ impl Sentinel {
                 .map(|m| m.sentinels.insert(h.runid.clone(), peer));
             if !address_switch {
                 if let Some(pid) = pid {
-                    self.event(Level::Notice, "+sentinel", Inst::peer(mid, pid), "");
+                    self.event(Inst::peer(mid, pid), EventKind::Sentinel);
                 }
             } else {
                 self.update_sentinel_address_elsewhere(mid, &h);
@@ -100,12 +100,7 @@ impl Sentinel {
         if h.current_epoch > self.current_epoch {
             self.current_epoch = h.current_epoch;
             self.flush();
-            self.event_raw(
-                Level::Warning,
-                "+new-epoch",
-                mid,
-                h.current_epoch.to_string(),
-            );
+            self.emit(EventKind::NewEpoch(h.current_epoch), Some(mid));
         }
         let Some(m) = self.masters.at_mut(mid) else {
             return;
@@ -136,22 +131,14 @@ impl Sentinel {
                 let (old_host, old_port) = (m.c.host.clone(), m.c.port);
                 let name = m.cfg.name.clone();
                 if let Some(pid) = pid {
-                    self.event(
-                        Level::Warning,
-                        "+config-update-from",
-                        Inst::peer(mid, pid),
-                        "",
-                    );
+                    self.event(Inst::peer(mid, pid), EventKind::ConfigUpdateFrom);
                 }
-                self.event_raw(
-                    Level::Warning,
-                    "+switch-master",
-                    mid,
-                    format!(
-                        "{name} {old_host} {old_port} {} {}",
-                        h.master_ip, h.master_port
-                    ),
-                );
+                let kind = EventKind::SwitchMaster {
+                    name,
+                    old: (old_host.clone(), old_port),
+                    new: (h.master_ip.clone(), h.master_port),
+                };
+                self.emit(kind, Some(mid));
                 self.reset_and_switch(mid, &h.master_ip, h.master_port);
                 self.client_reconfig(
                     mid,
@@ -168,9 +155,9 @@ impl Sentinel {
     /// `-max-replicas-reached` (once until the table has room again, e.g. after SENTINEL RESET), so a
     /// flood of forged hellos or a huge INFO cannot grow links, dials and rewrites without bound.
     pub(crate) fn room_for(&mut self, master: MasterId, kind: Known) -> bool {
-        let (cap, event) = match kind {
-            Known::Sentinel => (self.global.max_known_sentinels, "-max-sentinels-reached"),
-            Known::Replica => (self.global.max_known_replicas, "-max-replicas-reached"),
+        let cap = match kind {
+            Known::Sentinel => self.global.max_known_sentinels,
+            Known::Replica => self.global.max_known_replicas,
         };
         let Some(m) = self.masters.at_mut(master) else {
             return false;
@@ -184,7 +171,10 @@ impl Sentinel {
             return true;
         }
         if !std::mem::replace(warned, true) {
-            self.event_master(Level::Warning, event, master, &cap.to_string());
+            self.event_master(master, |master| match kind {
+                Known::Sentinel => EventKind::MaxSentinelsReached { master, limit: cap },
+                Known::Replica => EventKind::MaxReplicasReached { master, limit: cap },
+            });
         }
         false
     }
@@ -255,12 +245,10 @@ impl Sentinel {
             .at(origin)
             .and_then(|m| m.sentinels.id(&h.runid));
         if let (false, Some(pid)) = (others.is_empty(), pid) {
-            self.event(
-                Level::Notice,
-                "+sentinel-address-update",
-                Inst::peer(origin, pid),
-                &format!("{} additional matching instances", others.len()),
-            );
+            let others = others.len();
+            self.event(Inst::peer(origin, pid), |sentinel| {
+                EventKind::SentinelAddressUpdate { sentinel, others }
+            });
         }
     }
 }

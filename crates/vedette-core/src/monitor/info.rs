@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::valid_host;
-use crate::events::Level;
+use crate::events::EventKind;
 use crate::instance::table::{MasterId, ReplicaId};
 use crate::instance::{host_key, same_host, FailoverState, Inst, Known, Reconf, Sent, Who};
 use crate::io::{LinkId, OutCommand};
@@ -173,7 +173,7 @@ impl Sentinel {
             }
         }
         if rebooted {
-            self.event(Level::Notice, "+reboot", key, "");
+            self.event(key, EventKind::Reboot);
         }
         // Replica discovery from the master's INFO. An address is taken only if Redis would take it (an IP
         // literal unless `resolve-hostnames yes`; port 0 reaches nothing) and is not the master's own (a
@@ -214,7 +214,7 @@ impl Sentinel {
                     if let Some(m) = self.masters.at_mut(master) {
                         let rid = m.replicas.insert(rn, rep);
                         self.add_link_user(rlink, master);
-                        self.event(Level::Notice, "+slave", Inst::replica(master, rid), "");
+                        self.event(Inst::replica(master, rid), EventKind::Slave);
                     }
                     added = true;
                 }
@@ -225,22 +225,11 @@ impl Sentinel {
         }
         if role_changed {
             let configured = if is_master { Role::Master } else { Role::Slave };
-            let kind = if new_role == configured {
-                "+role-change"
-            } else {
-                "-role-change"
-            };
-            let word = if new_role == Role::Master {
-                "master"
-            } else {
-                "slave"
-            };
-            self.event(
-                Level::Verbose,
-                kind,
-                key,
-                &format!("new reported role is {word}"),
-            );
+            self.event(key, |instance| EventKind::RoleChange {
+                instance,
+                reported: new_role,
+                as_configured: new_role == configured,
+            });
         }
         if self.tilt {
             return;
@@ -279,7 +268,7 @@ impl Sentinel {
             if self.master_sane(master) && (redis_rule || fast_rule) {
                 let target = Some(master_addr);
                 if self.send(link, Sent::Other, OutCommand::Reconfigure(target)) {
-                    self.event(Level::Notice, "+convert-to-slave", key, "");
+                    self.event(key, EventKind::ConvertToSlave);
                 }
             }
             return;
@@ -304,7 +293,7 @@ impl Sentinel {
                 Sent::Other,
                 OutCommand::Reconfigure(Some(master_addr)),
             ) {
-                self.event(Level::Notice, "+fix-slave-config", key, "");
+                self.event(key, EventKind::FixSlaveConfig);
             }
             return;
         }
@@ -320,11 +309,11 @@ impl Sentinel {
         if matches!(state, Reconf::Sent(_)) && points_to_promoted {
             state = Reconf::InProg;
             self.set_reconf(master, rn, state);
-            self.event(Level::Notice, "+slave-reconf-inprog", key, "");
+            self.event(key, EventKind::SlaveReconfInprog);
         }
         if state == Reconf::InProg && link_up {
             self.set_reconf(master, rn, Reconf::Done);
-            self.event(Level::Notice, "+slave-reconf-done", key, "");
+            self.event(key, EventKind::SlaveReconfDone);
         }
     }
 

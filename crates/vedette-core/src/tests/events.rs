@@ -9,7 +9,9 @@ impl Fx {
         self.log
             .iter()
             .filter_map(|o| match o {
-                Output::Event(e) => Some(format!("{} {:?} {}", e.kind, e.level, e.message)),
+                Output::Event(e) => {
+                    Some(format!("{} {:?} {}", e.kind.channel(), e.level(), e.kind))
+                }
                 _ => None,
             })
             .collect()

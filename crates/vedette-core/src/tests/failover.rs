@@ -29,7 +29,7 @@ fn majority_elects_and_the_best_replica_is_selected() {
         .iter()
         .filter_map(|o| {
             if let Output::Event(e) = o {
-                Some(e.kind)
+                Some(e.kind.channel())
             } else {
                 None
             }

@@ -5,7 +5,7 @@
 //! Kept apart from execution (`sentinel`, `net`) so the properties read in one place; this is also where the
 //! plan's reactive crash faults fire ("kill a sentinel right after it was elected").
 
-use vedette_core::{Event, LinkId, OutCommand};
+use vedette_core::{Event, EventKind, InstanceKind, LinkId, OutCommand};
 
 use super::net::{Msg, Target};
 use super::{Ev, Phase, World};
@@ -17,14 +17,10 @@ impl World {
     pub(super) fn on_event(&mut self, i: usize, e: &Event) {
         self.stats.core_events += 1;
         let master = e.master.as_deref().and_then(|m| self.group_of_name(m));
-        match (e.kind, master) {
-            ("+new-epoch", _) => {
-                if let Ok(v) = e.message.trim().parse::<u64>() {
-                    self.checker.leaders.new_epoch(i, v);
-                }
-            }
-            ("-failover-abort-not-elected", _) => self.stats.aborts_not_elected += 1,
-            ("+try-failover", Some(m)) => {
+        match (&e.kind, master) {
+            (EventKind::NewEpoch(v), _) => self.checker.leaders.new_epoch(i, *v),
+            (EventKind::FailoverAbortNotElected(_), _) => self.stats.aborts_not_elected += 1,
+            (EventKind::TryFailover(_), Some(m)) => {
                 if self.storm_kill_at.is_some() {
                     self.storm_attempts += 1;
                 }
@@ -42,24 +38,22 @@ impl World {
                     epoch,
                 });
             }
-            ("+vote-for-leader", Some(m)) => {
-                let mut it = e.message.split_whitespace();
-                if let (Some(id), Some(Ok(epoch))) = (it.next(), it.next().map(str::parse::<u64>)) {
-                    let r = self
-                        .checker
-                        .votes
-                        .cast(self.now, i, m, epoch, id, Via::Event);
-                    self.fail(r);
-                    let leader = self.ids.get(&id.to_ascii_lowercase()).copied();
-                    self.act(Act::Vote {
-                        voter: i,
-                        master: m,
-                        epoch,
-                        leader,
-                    });
-                }
+            (EventKind::VoteForLeader { leader: id, epoch }, Some(m)) => {
+                let epoch = *epoch;
+                let r = self
+                    .checker
+                    .votes
+                    .cast(self.now, i, m, epoch, id, Via::Event);
+                self.fail(r);
+                let leader = self.ids.get(&id.to_ascii_lowercase()).copied();
+                self.act(Act::Vote {
+                    voter: i,
+                    master: m,
+                    epoch,
+                    leader,
+                });
             }
-            ("+elected-leader", Some(m)) => {
+            (EventKind::ElectedLeader(_), Some(m)) => {
                 let myid = self.nodes[i].myid.clone();
                 let e_att = self.checker.leaders.attempt_epoch(i, m).unwrap_or(0);
                 let mut votes = self
@@ -86,7 +80,7 @@ impl World {
                 self.soft(unique);
                 self.soft(enough);
             }
-            ("+switch-master", Some(m)) => {
+            (EventKind::SwitchMaster { new, .. }, Some(m)) => {
                 self.switched_at.insert((i, m), self.now);
                 self.last_try.remove(&(i, m));
                 if self.storm_kill_at.is_some() {
@@ -95,19 +89,13 @@ impl World {
                         .or_default()
                         .push(self.now);
                 }
-                let port = e
-                    .message
-                    .split_whitespace()
-                    .nth(4)
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(0);
                 self.act(Act::Switch {
                     node: i,
                     master: m,
-                    port,
+                    port: new.1,
                 });
             }
-            ("+sdown", Some(m)) if e.message.starts_with("master ") => {
+            (EventKind::Sdown(inst), Some(m)) if inst.kind() == InstanceKind::Master => {
                 // After a switch the master's availability clocks start afresh (reference §7.9: as for a
                 // brand-new link), so SDOWN needs a full down-after period of silence from the new address.
                 if let Some(&at) = self.switched_at.get(&(i, m)) {
@@ -123,35 +111,28 @@ impl World {
                             format!(
                                 "S{i} declared the new master of m{m} +sdown {elapsed} ms after +switch-master \
                                  (down-after {} ms): {}",
-                                self.plan.down_after_ms, e.message
+                                self.plan.down_after_ms, e.kind
                             ),
                         ));
                     }
                 }
             }
-            ("+odown", Some(_)) => {
-                // "master <name> <ip> <port> #quorum <n>/<q>"
-                if let Some(port) = e
-                    .message
-                    .split_whitespace()
-                    .nth(3)
-                    .and_then(|p| p.parse::<u16>().ok())
-                {
-                    // Replies expire after 5 ask periods of the node's own clock: measure on that clock.
-                    let window = 5 * self.plan.debug_value("ask-period") + 1;
-                    let local = self.nodes[i].clock.local(self.now);
-                    let since = self.nodes[i]
-                        .last_persist_local
-                        .max(local.saturating_sub(10_000));
-                    let q = self.plan.quorum;
-                    let r = self.checker.odown.odown(local, since, i, port, q, window);
-                    self.fail(r.map_err(|mut v| {
-                        v.time = self.now;
-                        v
-                    }));
-                }
+            (EventKind::Odown { master: inst, .. }, Some(_)) => {
+                let port = inst.addr().port;
+                // Replies expire after 5 ask periods of the node's own clock: measure on that clock.
+                let window = 5 * self.plan.debug_value("ask-period") + 1;
+                let local = self.nodes[i].clock.local(self.now);
+                let since = self.nodes[i]
+                    .last_persist_local
+                    .max(local.saturating_sub(10_000));
+                let q = self.plan.quorum;
+                let r = self.checker.odown.odown(local, since, i, port, q, window);
+                self.fail(r.map_err(|mut v| {
+                    v.time = self.now;
+                    v
+                }));
             }
-            ("+tilt", _) => {
+            (EventKind::Tilt, _) => {
                 self.stats.tilts += 1;
                 self.act(Act::Tilt { node: i });
             }
@@ -165,9 +146,9 @@ impl World {
                     continue;
                 }
                 if let FaultKind::CrashOnEvent { node, event } = &self.plan.faults[fi].kind {
-                    if *event == e.kind && node.is_none_or(|n| n == i) {
+                    if event.fires_on(&e.kind) && node.is_none_or(|n| n == i) {
                         self.faults[fi].fired = true;
-                        let ev = e.kind;
+                        let ev = e.kind.channel();
                         self.act(Act::Fault(format!("crash S{i} right after {ev}")));
                         self.crash_sentinel(i);
                         let inc = self.nodes[i].incarnation;
