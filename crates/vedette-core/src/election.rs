@@ -4,7 +4,7 @@
 
 use crate::events::EventKind;
 use crate::instance::table::MasterId;
-use crate::instance::FailoverState;
+use crate::instance::{Failover, FailoverState};
 use crate::sentinel::{Mutation, Sentinel};
 use crate::time::Instant;
 
@@ -237,11 +237,13 @@ impl Sentinel {
             m.fast_retries += 1;
         }
         m.fast_retry = None;
-        m.failover_state = FailoverState::WaitStart;
-        m.failover_epoch = epoch;
-        m.force_failover = forced;
+        m.failover = Some(Failover {
+            epoch,
+            forced,
+            changed: now,
+            state: FailoverState::WaitStart,
+        });
         m.failover_start_time = Some(now.plus(jitter));
-        m.failover_state_change_time = now;
         m.start_jitter = None;
         self.emit(EventKind::NewEpoch(epoch), Some(mid));
         self.event_master(mid, EventKind::TryFailover);
@@ -314,7 +316,7 @@ impl Sentinel {
         let m = self.masters.at(mid)?;
         let voters = m.sentinels.len() as u32 + 1;
         let quorum = m.cfg.quorum;
-        let failover_epoch = m.failover_epoch;
+        let failover_epoch = m.failover.map_or(0, |f| f.epoch);
         let mut votes = Votes::default();
         for p in m.sentinels.values() {
             if let Some(l) = &p.leader {
@@ -344,8 +346,11 @@ impl Sentinel {
         let Some(m) = self.masters.at(mid) else {
             return Outlook::default();
         };
-        let e = m.failover_epoch;
-        if m.force_failover {
+        let Some(f) = m.failover else {
+            return Outlook::default();
+        };
+        let e = f.epoch;
+        if f.forced {
             return Outlook::default();
         }
         let voters = m.sentinels.len() as u32 + 1;

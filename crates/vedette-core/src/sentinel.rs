@@ -335,13 +335,9 @@ impl Sentinel {
             config_epoch: pm.config_epoch,
             leader: None,
             leader_epoch: pm.leader_epoch,
-            failover_state: crate::instance::FailoverState::None,
-            failover_epoch: 0,
+            failover: None,
             failover_start_time: None,
-            failover_state_change_time: now,
             failover_delay_logged: None,
-            force_failover: false,
-            promoted: None,
             start_jitter: None,
             last_ask: None,
             fast_retry: None,
@@ -546,7 +542,8 @@ impl Sentinel {
             let due = self
                 .masters
                 .at(id)
-                .is_some_and(|m| m.failover_state == crate::instance::FailoverState::UpdateConfig);
+                .and_then(|m| m.failover_state())
+                .is_some_and(|s| matches!(s, crate::instance::FailoverState::UpdateConfig { .. }));
             if due {
                 self.switch_to_promoted(id);
             }
@@ -639,7 +636,7 @@ impl Sentinel {
         }
         self.masters
             .iter_ids()
-            .filter(|(_, m)| m.failover_state == crate::instance::FailoverState::WaitStart)
+            .filter(|(_, m)| m.failover_state() == Some(crate::instance::FailoverState::WaitStart))
             .map(|(id, _)| id)
             .collect()
     }

@@ -195,24 +195,25 @@ impl Sentinel {
             Reply::Error(e) => (false, e),
             other => (false, format!("{other:?}")),
         };
-        let failover = m.in_failover().then(|| FailoverStatus {
-            state: m.failover_state.name(),
-            epoch: m.failover_epoch,
-            state_age_ms: now.since(m.failover_state_change_time),
+        let failover = m.failover.map(|f| FailoverStatus {
+            state: f.state.name(),
+            epoch: f.epoch,
+            state_age_ms: now.since(f.changed),
             started_ms_ago: m.failover_start_time.map(|t| now.since(t)),
-            promoted: m
-                .promoted
+            promoted: f
+                .state
+                .promoted()
                 .and_then(|id| m.replicas.at(id))
                 .map(|r| r.name()),
         });
         let mut replicas: Vec<ReplicaStatus> = m
             .replicas
-            .iter()
-            .map(|(rn, r)| ReplicaStatus {
-                name: rn.clone(),
+            .iter_ids()
+            .map(|(id, r)| ReplicaStatus {
+                name: m.replicas.name_of(id).unwrap_or_default().to_string(),
                 host: r.c.host.clone(),
                 port: r.c.port,
-                flags: self.replica_flags(r),
+                flags: self.replica_flags(r, m.is_promoted(id)),
                 s_down: r.c.s_down,
                 disconnected: self.links.get(&r.c.link).is_none_or(|l| l.disconnected()),
                 master_link_up: r.master_link_up,

@@ -81,8 +81,8 @@ impl Sentinel {
         let flags = self.master_flags(m);
         v.push(("flags".into(), flags));
         self.link_fields(&m.c, &mut v);
-        if m.in_failover() {
-            v.push(("failover-state".into(), m.failover_state.name().into()));
+        if let Some(st) = m.failover_state() {
+            v.push(("failover-state".into(), st.name().into()));
         }
         self.ping_fields(&m.c, &mut v);
         if m.c.s_down {
@@ -131,7 +131,7 @@ impl Sentinel {
             "master",
             &[
                 ("failover_in_progress", m.in_failover()),
-                ("force_failover", m.force_failover),
+                ("force_failover", m.failover.is_some_and(|f| f.forced)),
                 ("script_kill_sent", m.c.script_kill_sent),
                 ("master_reboot", m.master_reboot),
             ],
@@ -139,12 +139,13 @@ impl Sentinel {
         )
     }
 
-    pub(crate) fn replica_flags(&self, r: &Replica) -> String {
+    /// `promoted`: it is the replica our failover promotes.
+    pub(crate) fn replica_flags(&self, r: &Replica, promoted: bool) -> String {
         self.flags(
             &r.c,
             "slave",
             &[
-                ("promoted", r.promoted),
+                ("promoted", promoted),
                 ("reconf_sent", matches!(r.reconf, Reconf::Sent(_))),
                 ("reconf_inprog", r.reconf == Reconf::InProg),
                 ("reconf_done", r.reconf == Reconf::Done),
@@ -172,7 +173,8 @@ impl Sentinel {
             ("port".into(), r.c.port.to_string()),
             ("runid".into(), r.c.runid.clone().unwrap_or_default()),
         ];
-        v.push(("flags".into(), self.replica_flags(r)));
+        let promoted = m.replicas.id(rn).is_some_and(|id| m.is_promoted(id));
+        v.push(("flags".into(), self.replica_flags(r, promoted)));
         self.link_fields(&r.c, &mut v);
         self.ping_fields(&r.c, &mut v);
         if r.c.s_down {

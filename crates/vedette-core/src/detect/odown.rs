@@ -49,7 +49,7 @@ impl Sentinel {
             let e = if self.mutation == Some(Mutation::AskInCurrentEpoch) {
                 self.current_epoch
             } else {
-                m.failover_epoch
+                m.failover.map_or(0, |f| f.epoch)
             };
             (self.myid.clone(), e)
         } else {

@@ -14,42 +14,44 @@ impl Sentinel {
     /// One step of the failover state machine; loops while states advance so nothing waits for a tick.
     pub(crate) fn failover_step(&mut self, mid: MasterId) {
         for _ in 0..8 {
-            let Some(before) = self.masters.at(mid).map(|m| m.failover_state) else {
+            let Some(before) = self.masters.at(mid).and_then(|m| m.failover_state()) else {
                 return;
             };
             match before {
-                FailoverState::None => return,
                 FailoverState::WaitStart => self.step_wait_start(mid),
                 FailoverState::SelectSlave => self.step_select_slave(mid),
-                FailoverState::SendSlaveofNoone => self.step_send_slaveof_noone(mid),
-                FailoverState::WaitPromotion => self.step_wait_promotion(mid),
-                FailoverState::ReconfSlaves => self.step_reconf_slaves(mid),
-                FailoverState::UpdateConfig => {
+                FailoverState::SendSlaveofNoone { replica } => {
+                    self.step_send_slaveof_noone(mid, replica)
+                }
+                FailoverState::WaitPromotion { .. } => self.step_wait_promotion(mid),
+                FailoverState::ReconfSlaves { replica } => self.step_reconf_slaves(mid, replica),
+                FailoverState::UpdateConfig { .. } => {
                     self.switch_to_promoted(mid);
                     return;
                 }
             }
-            if self.masters.at(mid).map(|m| m.failover_state) == Some(before) {
+            if self.masters.at(mid).and_then(|m| m.failover_state()) == Some(before) {
                 return;
             }
         }
     }
 
+    /// Move our running failover to `st`, now.
     fn set_state(&mut self, mid: MasterId, st: FailoverState) {
         let now = self.now;
-        if let Some(m) = self.masters.at_mut(mid) {
-            m.failover_state = st;
-            m.failover_state_change_time = now;
+        if let Some(f) = self.masters.at_mut(mid).and_then(|m| m.failover.as_mut()) {
+            f.state = st;
+            f.changed = now;
         }
     }
 
     fn step_wait_start(&mut self, mid: MasterId) {
         let now = self.now;
         let winner = self.tally(mid);
-        let Some(m) = self.masters.at(mid) else {
+        let Some((m, f)) = self.masters.at(mid).and_then(|m| Some((m, m.failover?))) else {
             return;
         };
-        let forced = m.force_failover;
+        let forced = f.forced;
         let elected = winner
             .as_deref()
             .is_some_and(|w| w.eq_ignore_ascii_case(&self.myid));
@@ -73,7 +75,7 @@ impl Sentinel {
             let eager = self.mutated(Mutation::EagerRetry);
             if eager || (outlook.dead_for_all && self.first_of_known(mid)) {
                 if let Some(m) = self.masters.at_mut(mid) {
-                    m.fast_retry = Some(m.failover_epoch);
+                    m.fast_retry = Some(f.epoch);
                 }
             }
         }
@@ -129,15 +131,9 @@ impl Sentinel {
                 self.abort_failover(mid);
             }
             Some(rn) => {
-                if let Some(m) = self.masters.at_mut(mid) {
-                    m.promoted = Some(rn);
-                    if let Some(r) = m.replicas.at_mut(rn) {
-                        r.promoted = true;
-                    }
-                }
                 let key = Inst::replica(mid, rn);
+                self.set_state(mid, FailoverState::SendSlaveofNoone { replica: rn });
                 self.event(key, EventKind::SelectedSlave);
-                self.set_state(mid, FailoverState::SendSlaveofNoone);
                 self.event(key, EventKind::FailoverStateSendSlaveofNoone);
             }
         }
@@ -145,22 +141,22 @@ impl Sentinel {
 
     fn promoted_key(&self, mid: MasterId) -> Option<(Inst, LinkId)> {
         let m = self.masters.at(mid)?;
-        let rn = m.promoted?;
+        let rn = m.promoted()?;
         let link = m.replicas.at(rn)?.c.link;
         Some((Inst::replica(mid, rn), link))
     }
 
-    fn step_send_slaveof_noone(&mut self, mid: MasterId) {
+    fn step_send_slaveof_noone(&mut self, mid: MasterId, replica: ReplicaId) {
         let now = self.now;
         let Some((key, link)) = self.promoted_key(mid) else {
             self.abort_failover(mid);
             return;
         };
-        let Some(m) = self.masters.at(mid) else {
+        let Some((m, f)) = self.masters.at(mid).and_then(|m| Some((m, m.failover?))) else {
             return;
         };
         let timeout = m.cfg.failover_timeout_ms;
-        let changed = m.failover_state_change_time;
+        let changed = f.changed;
         let connected = self.links.get(&link).is_some_and(|l| !l.disconnected());
         if !connected {
             if now.since(changed) > timeout {
@@ -171,7 +167,7 @@ impl Sentinel {
         }
         if self.send(link, Sent::Other, OutCommand::Reconfigure(None)) {
             self.event(key, EventKind::FailoverStateWaitPromotion);
-            self.set_state(mid, FailoverState::WaitPromotion);
+            self.set_state(mid, FailoverState::WaitPromotion { replica });
             // Confirm at once: INFO right behind the transaction on the same connection.
             self.send(link, Sent::Info(key), OutCommand::Info);
         }
@@ -179,21 +175,18 @@ impl Sentinel {
 
     fn step_wait_promotion(&mut self, mid: MasterId) {
         let now = self.now;
-        let Some(m) = self.masters.at(mid) else {
+        let Some((m, f)) = self.masters.at(mid).and_then(|m| Some((m, m.failover?))) else {
             return;
         };
-        if now.since(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
+        if now.since(f.changed) > m.cfg.failover_timeout_ms {
             self.event_master(mid, EventKind::FailoverAbortSlaveTimeout);
             self.abort_failover(mid);
         }
     }
 
-    fn step_reconf_slaves(&mut self, mid: MasterId) {
+    fn step_reconf_slaves(&mut self, mid: MasterId, promoted: ReplicaId) {
         let now = self.now;
         let Some(m) = self.masters.at(mid) else {
-            return;
-        };
-        let Some(promoted) = m.promoted else {
             return;
         };
         let Some(p) = m.replicas.at(promoted) else {
@@ -215,7 +208,7 @@ impl Sentinel {
             let Some(r) = self.masters.at(mid).and_then(|m| m.replicas.at(rn)) else {
                 continue;
             };
-            if r.promoted || r.reconf == Reconf::Done {
+            if rn == promoted || r.reconf == Reconf::Done {
                 continue;
             }
             let key = Inst::replica(mid, rn);
@@ -267,10 +260,13 @@ impl Sentinel {
 
     fn check_failover_end(&mut self, mid: MasterId) {
         let now = self.now;
-        let Some(m) = self.masters.at(mid) else {
+        let Some((m, f)) = self.masters.at(mid).and_then(|m| Some((m, m.failover?))) else {
             return;
         };
-        let Some(p) = m.promoted.and_then(|p| m.replicas.at(p)) else {
+        let Some(pid) = f.state.promoted() else {
+            return;
+        };
+        let Some(p) = m.replicas.at(pid) else {
             return;
         };
         if p.c.s_down {
@@ -279,10 +275,10 @@ impl Sentinel {
         let target = (p.c.host.clone(), p.c.port);
         let not_done = m
             .replicas
-            .values()
-            .filter(|r| !r.promoted && r.reconf != Reconf::Done && !r.c.s_down)
+            .iter_ids()
+            .filter(|&(id, r)| id != pid && r.reconf != Reconf::Done && !r.c.s_down)
             .count();
-        let timed_out = now.since(m.failover_state_change_time) > m.cfg.failover_timeout_ms;
+        let timed_out = now.since(f.changed) > m.cfg.failover_timeout_ms;
         if timed_out {
             self.event_master(mid, EventKind::FailoverEndForTimeout);
             let names: Vec<(ReplicaId, LinkId, Reconf, bool)> = self
@@ -291,7 +287,7 @@ impl Sentinel {
                 .map(|m| {
                     m.replicas
                         .iter_ids()
-                        .map(|(n, r)| (n, r.c.link, r.reconf, r.promoted))
+                        .map(|(n, r)| (n, r.c.link, r.reconf, n == pid))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -304,26 +300,20 @@ impl Sentinel {
         }
         if not_done == 0 || timed_out {
             self.event_master(mid, EventKind::FailoverEnd);
-            self.set_state(mid, FailoverState::UpdateConfig);
+            self.set_state(mid, FailoverState::UpdateConfig { replica: pid });
         }
     }
 
     /// Abort before promotion (reference §7.7).
     pub(crate) fn abort_failover(&mut self, mid: MasterId) {
-        let now = self.now;
         let Some(m) = self.masters.at_mut(mid) else {
             return;
         };
-        if m.failover_state > FailoverState::WaitPromotion {
+        if m.failover_state()
+            .is_some_and(FailoverState::promotion_seen)
+        {
             return;
         }
-        m.failover_state = FailoverState::None;
-        m.failover_state_change_time = now;
-        m.force_failover = false;
-        if let Some(rn) = m.promoted.take() {
-            if let Some(r) = m.replicas.at_mut(rn) {
-                r.promoted = false;
-            }
-        }
+        m.failover = None;
     }
 }

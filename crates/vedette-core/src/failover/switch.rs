@@ -125,7 +125,6 @@ impl Sentinel {
                 .at_mut(mid)
                 .and_then(|m| m.replicas.at_mut(rid))
             {
-                r.promoted = false;
                 r.reconf = Reconf::None;
                 r.c.s_down = false;
                 r.c.s_down_since = None;
@@ -174,10 +173,17 @@ impl Sentinel {
         let Some(m) = self.masters.at_mut(mid) else {
             return;
         };
-        m.config_epoch = m.failover_epoch;
+        // A promoted replica implies a running failover.
+        let Some(f) = m.failover else {
+            return;
+        };
+        let Some(replica) = f.state.promoted() else {
+            return;
+        };
+        m.config_epoch = f.epoch;
         let old = (m.c.host.clone(), m.c.port);
         self.addr_version += 1;
-        self.set_state(mid, FailoverState::ReconfSlaves);
+        self.set_state(mid, FailoverState::ReconfSlaves { replica });
         self.flush();
         self.event(key, EventKind::PromotedSlave);
         if self.simfailure & 2 != 0 {
@@ -212,7 +218,7 @@ impl Sentinel {
         let Some(m) = self.masters.at(mid) else {
             return;
         };
-        let Some(p) = m.promoted.and_then(|p| m.replicas.at(p)) else {
+        let Some(p) = m.promoted().and_then(|p| m.replicas.at(p)) else {
             return;
         };
         let (nh, np) = (p.c.host.clone(), p.c.port);

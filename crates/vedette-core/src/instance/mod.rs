@@ -133,7 +133,6 @@ pub(crate) struct Replica {
     pub(crate) priority: u32,
     pub(crate) repl_offset: u64,
     pub(crate) announced: bool,
-    pub(crate) promoted: bool,
     pub(crate) reconf: Reconf,
     pub(crate) o_down_since: Option<Instant>,
     /// This replica object stands for the master we switched away from and it has not reported `role:slave`
@@ -154,7 +153,6 @@ impl Replica {
             priority: 100,
             repl_offset: 0,
             announced: true,
-            promoted: false,
             reconf: Reconf::None,
             o_down_since: None,
             former_master: false,
@@ -196,29 +194,71 @@ pub(crate) struct VoteReply {
     pub(crate) epoch: u64,
 }
 
-/// Failover progress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Our failover of a master, while it runs (reference §7): what Redis spreads over `failover_state`,
+/// `failover_epoch`, `failover_state_change_time`, the FORCE_FAILOVER flag and the PROMOTED replica, in one
+/// value that exists only during the failover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Failover {
+    /// The epoch we asked votes in.
+    pub(crate) epoch: u64,
+    /// SENTINEL FAILOVER: no election, no agreement needed.
+    pub(crate) forced: bool,
+    /// When `state` last changed; the per-state timeouts count from it.
+    pub(crate) changed: Instant,
+    /// Where it is.
+    pub(crate) state: FailoverState,
+}
+
+/// A failover's state (Redis's `SENTINEL_FAILOVER_STATE_*` but NONE, which is `Master::failover` being
+/// None). From the selection on, the state names the replica being promoted: there is no promoted
+/// replica outside a failover, and none before one is selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FailoverState {
-    None,
+    /// Waiting to be elected (or for the forced start).
     WaitStart,
+    /// Elected: pick a replica.
     SelectSlave,
-    SendSlaveofNoone,
-    WaitPromotion,
-    ReconfSlaves,
-    UpdateConfig,
+    /// Send `replica` SLAVEOF NO ONE.
+    SendSlaveofNoone { replica: ReplicaId },
+    /// Sent; wait for `replica` to report `role:master`.
+    WaitPromotion { replica: ReplicaId },
+    /// `replica` is the master now: point the others at it.
+    ReconfSlaves { replica: ReplicaId },
+    /// Done: switch the master's address to `replica`'s.
+    UpdateConfig { replica: ReplicaId },
 }
 
 impl FailoverState {
+    /// The `failover-state` field of SENTINEL MASTER.
     pub(crate) fn name(self) -> &'static str {
         match self {
-            FailoverState::None => "none",
             FailoverState::WaitStart => "wait_start",
             FailoverState::SelectSlave => "select_slave",
-            FailoverState::SendSlaveofNoone => "send_slaveof_noone",
-            FailoverState::WaitPromotion => "wait_promotion",
-            FailoverState::ReconfSlaves => "reconf_slaves",
-            FailoverState::UpdateConfig => "update_config",
+            FailoverState::SendSlaveofNoone { .. } => "send_slaveof_noone",
+            FailoverState::WaitPromotion { .. } => "wait_promotion",
+            FailoverState::ReconfSlaves { .. } => "reconf_slaves",
+            FailoverState::UpdateConfig { .. } => "update_config",
         }
+    }
+
+    /// The replica being promoted, once one is selected.
+    pub(crate) fn promoted(self) -> Option<ReplicaId> {
+        match self {
+            FailoverState::WaitStart | FailoverState::SelectSlave => None,
+            FailoverState::SendSlaveofNoone { replica }
+            | FailoverState::WaitPromotion { replica }
+            | FailoverState::ReconfSlaves { replica }
+            | FailoverState::UpdateConfig { replica } => Some(replica),
+        }
+    }
+
+    /// The promotion was seen: past the point where a failover can be aborted, and the promoted replica's
+    /// address is the one clients are given.
+    pub(crate) fn promotion_seen(self) -> bool {
+        matches!(
+            self,
+            FailoverState::ReconfSlaves { .. } | FailoverState::UpdateConfig { .. }
+        )
     }
 }
 
@@ -235,14 +275,12 @@ pub(crate) struct Master {
     pub(crate) config_epoch: u64,
     pub(crate) leader: Option<String>,
     pub(crate) leader_epoch: u64,
-    pub(crate) failover_state: FailoverState,
-    pub(crate) failover_epoch: u64,
-    /// Redis's `failover_start_time`: None = never (so the first attempt may start at once).
+    /// Our failover, while one runs.
+    pub(crate) failover: Option<Failover>,
+    /// Redis's `failover_start_time`: our last attempt, or (plus jitter) our last vote for a peer, which
+    /// both hold the next attempt back; None = never (so the first attempt may start at once).
     pub(crate) failover_start_time: Option<Instant>,
-    pub(crate) failover_state_change_time: Instant,
     pub(crate) failover_delay_logged: Option<Instant>,
-    pub(crate) force_failover: bool,
-    pub(crate) promoted: Option<ReplicaId>,
     /// vedette's ordered start: the jitter drawn for the current ODOWN (the delay itself is recomputed
     /// as the peers ranked before us report the failure; see `start_at`).
     pub(crate) start_jitter: Option<u64>,
@@ -282,11 +320,8 @@ impl Master {
         self.o_down = false;
         self.master_reboot = false;
         self.leader = None;
-        self.failover_state = FailoverState::None;
-        self.failover_state_change_time = now;
+        self.failover = None;
         self.failover_start_time = None;
-        self.force_failover = false;
-        self.promoted = None;
         self.start_jitter = None;
         self.last_ask = None;
         self.fast_retry = None;
@@ -296,13 +331,33 @@ impl Master {
     }
 
     pub(crate) fn in_failover(&self) -> bool {
-        self.failover_state != FailoverState::None
+        self.failover.is_some()
+    }
+
+    /// Our failover's state, if one runs.
+    pub(crate) fn failover_state(&self) -> Option<FailoverState> {
+        self.failover.map(|f| f.state)
+    }
+
+    /// The replica our failover is promoting (Redis's PROMOTED flag), if any.
+    pub(crate) fn promoted(&self) -> Option<ReplicaId> {
+        self.failover_state().and_then(FailoverState::promoted)
+    }
+
+    /// Whether `replica` is the one being promoted.
+    pub(crate) fn is_promoted(&self, replica: ReplicaId) -> bool {
+        self.promoted() == Some(replica)
+    }
+
+    /// We sent `replica` SLAVEOF NO ONE and wait for it to say `role:master`.
+    pub(crate) fn awaits_promotion_of(&self, replica: ReplicaId) -> bool {
+        self.failover_state() == Some(FailoverState::WaitPromotion { replica })
     }
 
     /// The address clients should use: the promoted replica once a failover reached RECONF_SLAVES.
     pub(crate) fn current_addr(&self) -> (String, u16) {
-        if self.failover_state >= FailoverState::ReconfSlaves {
-            if let Some(p) = self.promoted.and_then(|n| self.replicas.at(n)) {
+        if let Some(st) = self.failover_state().filter(|s| s.promotion_seen()) {
+            if let Some(p) = st.promoted().and_then(|n| self.replicas.at(n)) {
                 return (p.c.host.clone(), p.c.port);
             }
         }

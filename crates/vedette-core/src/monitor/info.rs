@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use crate::config::valid_host;
 use crate::events::EventKind;
 use crate::instance::table::{MasterId, ReplicaId};
-use crate::instance::{host_key, same_host, FailoverState, Inst, Known, Reconf, Sent, Who};
+use crate::instance::{host_key, same_host, Inst, Known, Reconf, Sent, Who};
 use crate::io::{LinkId, OutCommand};
 use crate::sentinel::Sentinel;
 use crate::time::Instant;
@@ -252,11 +252,11 @@ impl Sentinel {
         let key = Inst::replica(master, rn);
         let master_addr = (m.c.host.clone(), m.c.port);
         if role == Role::Master {
-            if r.promoted && m.failover_state == FailoverState::WaitPromotion {
+            if m.awaits_promotion_of(rn) {
                 self.promotion_detected(master);
                 return;
             }
-            if r.promoted {
+            if m.is_promoted(rn) {
                 return;
             }
             let stable = self.t.publish_period.saturating_mul(4);
@@ -282,7 +282,7 @@ impl Sentinel {
         let ft = m.cfg.failover_timeout_ms;
         if wrong_master
             && r.reconf == Reconf::None
-            && !r.promoted
+            && !m.is_promoted(rn)
             && self.master_sane(master)
             && Self::no_down_within(r.c.s_down_since, r.o_down_since, now, ft)
             && now.since(r.slave_conf_change_time) > ft
@@ -298,7 +298,7 @@ impl Sentinel {
             return;
         }
         // Reconfiguration progress during our failover.
-        let Some(promoted) = m.promoted.and_then(|p| m.replicas.at(p)) else {
+        let Some(promoted) = m.promoted().and_then(|p| m.replicas.at(p)) else {
             return;
         };
         let (ph, pp) = (promoted.c.host.clone(), promoted.c.port);

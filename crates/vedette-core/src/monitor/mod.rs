@@ -6,7 +6,7 @@ mod hello;
 mod info;
 
 use crate::instance::table::MasterId;
-use crate::instance::{FailoverState, Inst, Sent, Who};
+use crate::instance::{Inst, Sent, Who};
 use crate::io::{
     ConnectSpec, HelloTemplate, LinkId, LinkKind, LinkReply, OutCommand, Output, PingReply,
 };
@@ -412,11 +412,11 @@ impl Sentinel {
                     self.t.info_period
                 }
             }
-            Who::Replica(r) => {
-                let Some(r) = m.replicas.at(r) else {
+            Who::Replica(rid) => {
+                let Some(r) = m.replicas.at(rid) else {
                     return 0;
                 };
-                if r.promoted && m.failover_state == FailoverState::WaitPromotion {
+                if m.awaits_promotion_of(rid) {
                     PROMOTION_INFO_MS
                 } else if m.in_failover() || m.o_down || m.c.s_down || r.c.s_down || r.former_master
                 {

@@ -1,5 +1,6 @@
 //! Every event's channel, level and text, end to end from the sentinel's state: pinned against what
-//! Redis publishes (reference §8), so a change to how events are built cannot change a byte.
+//! Redis publishes (reference §8), so a change to how events are built cannot change a byte. Also what
+//! SENTINEL MASTER / REPLICAS show of a failover (`failover-state`, flags), pinned the same way.
 
 use super::*;
 
@@ -106,6 +107,88 @@ fn failover_events_render_as_redis() {
             "+switch-master Warning m 127.0.0.1 6379 127.0.0.1 6380",
             "+slave Notice slave 127.0.0.1:6381 127.0.0.1 6381 @ m 127.0.0.1 6380",
             "+slave Notice slave 127.0.0.1:6379 127.0.0.1 6379 @ m 127.0.0.1 6380",
+        ]
+    );
+}
+
+/// `field` of a SENTINEL MASTER / REPLICAS map.
+fn field(map: &Reply, field: &str) -> String {
+    let Reply::Map(kv) = map else {
+        return String::new();
+    };
+    kv.iter()
+        .find(|(k, _)| *k == Reply::bulk(field))
+        .map(|(_, v)| match v {
+            Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            other => format!("{other:?}"),
+        })
+        .unwrap_or_else(|| "-".into())
+}
+
+/// What SENTINEL MASTER and REPLICAS show of a failover, in each state it goes through: the state, the
+/// master's flags, and each replica's flags.
+#[test]
+fn failover_state_and_flags_as_shown() {
+    let mut fx = Fx::new(&[A, B], 2);
+    warm(&mut fx);
+    let mut seen: Vec<String> = Vec::new();
+    let mut look = |fx: &mut Fx| {
+        let m = fx.cmd(&["SENTINEL", "master", "m"]);
+        let Reply::Array(rs) = fx.cmd(&["SENTINEL", "replicas", "m"]) else {
+            panic!("replicas")
+        };
+        let mut line = format!("{} | {}", field(&m, "failover-state"), field(&m, "flags"));
+        for r in &rs {
+            line.push_str(&format!(" | {} {}", field(r, "name"), field(r, "flags")));
+        }
+        if seen.last() != Some(&line) {
+            seen.push(line);
+        }
+    };
+    look(&mut fx);
+    run_failure(&mut fx, |_, runid, epoch| {
+        Some((1, runid.to_string(), epoch as i64))
+    });
+    look(&mut fx);
+    let promoted = "run_id:9999999999999999999999999999999999999999\r\nrole:master\r\n";
+    let mut told = false;
+    for _ in 0..400 {
+        let outs = fx.tick(25);
+        told |= outs.iter().any(|o| {
+            matches!(o, Output::Send { link, cmd: OutCommand::Reconfigure(Some(_)), .. } if *link == LinkId(3))
+        });
+        let follower = replica_info(50, 100).replace("master_port:6379", "master_port:6380");
+        fx.answer(&outs, |link, cmd| match cmd {
+            _ if link == LinkId(1) => None,
+            OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
+            OutCommand::Info if link == LinkId(2) => Some(LinkReply::Info(Some(promoted.into()))),
+            OutCommand::Info if told => Some(LinkReply::Info(Some(follower.clone()))),
+            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(50, 100)))),
+            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+            _ => Some(LinkReply::Other),
+        });
+        look(&mut fx);
+        if !fx.events("+switch-master").is_empty() {
+            break;
+        }
+    }
+    // A forced failover (SENTINEL FAILOVER) shows its flag.
+    let mut fx = Fx::new(&[A], 1);
+    warm(&mut fx);
+    fx.cmd(&["SENTINEL", "failover", "m"]);
+    look(&mut fx);
+    let outs = fx.tick(25);
+    answer_healthy(&mut fx, &outs);
+    look(&mut fx);
+    assert_eq!(
+        seen,
+        [
+            "- | master | 127.0.0.1:6380 slave | 127.0.0.1:6381 slave",
+            "wait_promotion | s_down,o_down,master,failover_in_progress | 127.0.0.1:6380 slave,promoted | 127.0.0.1:6381 slave",
+            "reconf_slaves | s_down,o_down,master,failover_in_progress | 127.0.0.1:6380 slave,promoted | 127.0.0.1:6381 slave,reconf_sent",
+            "- | master | 127.0.0.1:6379 slave | 127.0.0.1:6381 slave",
+            "wait_start | master,failover_in_progress,force_failover | 127.0.0.1:6380 slave | 127.0.0.1:6381 slave",
+            "wait_promotion | master,failover_in_progress,force_failover | 127.0.0.1:6380 slave,promoted | 127.0.0.1:6381 slave",
         ]
     );
 }
