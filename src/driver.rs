@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use vedette_core::{
     ClientId, Input, Instant, Level, Output, PersistSeq, PersistedState, Reply, Sentinel,
+    SentinelCommand, SetOption,
 };
 
 use crate::link::LinkManager;
@@ -24,8 +25,8 @@ use crate::scripts::ScriptRunner;
 pub enum CoreRequest {
     /// `SENTINEL ...`, `ROLE`, `PUBLISH`: answered by the core.
     Command {
-        /// Full argv, command name first.
-        argv: Vec<Vec<u8>>,
+        /// The command, parsed once by the session.
+        cmd: SentinelCommand,
         /// Where the answer goes.
         reply: oneshot::Sender<Reply>,
     },
@@ -149,16 +150,16 @@ impl CoreHandle {
     }
 
     /// Run a core command; a stopped driver answers with an error reply.
-    pub async fn command(&self, argv: Vec<Vec<u8>>) -> Reply {
-        self.submit(argv).await.wait().await
+    pub async fn command(&self, cmd: SentinelCommand) -> Reply {
+        self.submit(cmd).await.wait().await
     }
 
     /// Hand a core command to the driver now and get its answer later, so a pipelining client can have
     /// several in flight: the driver handles them in submission order, and answers that wait for a state
     /// write (votes, configuration changes) then share one write instead of one write each.
-    pub async fn submit(&self, argv: Vec<Vec<u8>>) -> PendingReply {
+    pub async fn submit(&self, cmd: SentinelCommand) -> PendingReply {
         let (reply, rx) = oneshot::channel();
-        match self.tx.send(CoreRequest::Command { argv, reply }).await {
+        match self.tx.send(CoreRequest::Command { cmd, reply }).await {
             Ok(()) => PendingReply(Some(rx)),
             Err(_) => PendingReply(None),
         }
@@ -312,16 +313,15 @@ pub async fn run_driver(
             }
             Some(req) = requests.recv() => {
                 match req {
-                    CoreRequest::Command { argv, reply } => {
-                        if is_pending_scripts(&argv) {
+                    CoreRequest::Command { cmd, reply } => {
+                        if cmd == SentinelCommand::PendingScripts {
                             let _ = reply.send(ctx.scripts.pending_reply());
-                        } else if let Some(err) = script_path_error(&core, &argv) {
-                            let _ = reply.send(err);
                         } else {
+                            let cmd = check_script_paths(&core, cmd);
                             let id = next_client;
                             next_client += 1;
                             ctx.pending.insert(id, reply);
-                            core.handle_command(clock.now(), ClientId(id), &argv);
+                            core.handle_command(clock.now(), ClientId(id), cmd);
                         }
                     }
                     CoreRequest::InfoSection { reply } => {
@@ -403,46 +403,44 @@ pub async fn run_driver(
     state
 }
 
-/// `SENTINEL SET <m> notification-script|client-reconfig-script <path>`: the path must exist and be
-/// executable (checked here because it is file-system I/O, which the core never does).
-fn script_path_error(core: &Sentinel, argv: &[Vec<u8>]) -> Option<Reply> {
+/// `SENTINEL SET`'s script options must name an executable file (or be empty), which only the shell can
+/// check. As in Redis, the options before the first bad path still apply: the command is cut there and
+/// answers the error after them. While `deny-scripts-reconfig` is on, the core refuses scripts first.
+fn check_script_paths(core: &Sentinel, cmd: SentinelCommand) -> SentinelCommand {
     use std::os::unix::fs::PermissionsExt;
-    if argv.len() < 5
-        || !argv[0].eq_ignore_ascii_case(b"sentinel")
-        || !argv[1].eq_ignore_ascii_case(b"set")
-        || core.deny_scripts_reconfig()
-    {
-        return None;
-    }
-    let mut i = 3;
-    while i + 1 < argv.len() {
-        let opt = String::from_utf8_lossy(&argv[i]).to_ascii_lowercase();
-        let path = String::from_utf8_lossy(&argv[i + 1]).into_owned();
-        let which = match opt.as_str() {
-            "notification-script" => Some("Notification script"),
-            "client-reconfig-script" => Some("Client reconfiguration script"),
-            _ => None,
-        };
-        if let Some(which) = which {
-            let ok = path.is_empty()
-                || std::fs::metadata(&path)
-                    .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                    .unwrap_or(false);
-            if !ok {
-                return Some(Reply::err(format!(
-                    "ERR {which} seems non existing or non executable"
-                )));
-            }
+    let SentinelCommand::Set {
+        name,
+        mut options,
+        mut error,
+    } = cmd
+    else {
+        return cmd;
+    };
+    if !core.deny_scripts_reconfig() {
+        let bad = options.iter().position(|a| {
+            let (SetOption::NotificationScript(Some(path))
+            | SetOption::ClientReconfigScript(Some(path))) = &a.setting
+            else {
+                return false;
+            };
+            !std::fs::metadata(path)
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        });
+        if let Some(i) = bad {
+            let which = match options[i].setting {
+                SetOption::NotificationScript(_) => "Notification script",
+                _ => "Client reconfiguration script",
+            };
+            error = Some(format!("ERR {which} seems non existing or non executable"));
+            options.truncate(i);
         }
-        i += if opt == "rename-command" { 3 } else { 2 };
     }
-    None
-}
-
-fn is_pending_scripts(argv: &[Vec<u8>]) -> bool {
-    argv.len() == 2
-        && argv[0].eq_ignore_ascii_case(b"sentinel")
-        && argv[1].eq_ignore_ascii_case(b"pending-scripts")
+    SentinelCommand::Set {
+        name,
+        options,
+        error,
+    }
 }
 
 /// Keeps the HTTP endpoints' snapshot ([`crate::web::feed`]) fresh: rebuilt after a step that emitted

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vedette::driver::{run_driver, CoreHandle, EventSink, StateWriter};
-use vedette_core::{MasterConfig, PersistedMaster, PersistedState, Reply, Sentinel};
+use vedette_core::{
+    MasterConfig, PersistedMaster, PersistedState, Reply, Sentinel, SentinelCommand,
+};
 use vedette_fixture::{redis_server_command, wait_until, Proc, Spawn};
 
 /// A `redis-server` (the shared fixture's process: killed by PID on drop, log in its temp dir).
@@ -115,11 +117,7 @@ async fn single_sentinel_fails_over_a_killed_master() {
     }
     eprintln!("failover took {:?} after kill", killed.elapsed());
     let addr = handle
-        .command(vec![
-            b"SENTINEL".to_vec(),
-            b"get-master-addr-by-name".to_vec(),
-            b"mymaster".to_vec(),
-        ])
+        .command(SentinelCommand::GetMasterAddrByName("mymaster".into()))
         .await;
     assert_eq!(
         addr,

@@ -28,8 +28,8 @@ fn spawn_core() -> CoreHandle {
         let mut s = Sentinel::new(PersistedState::new(MYID), 0, vedette_core::Instant(0));
         while let Some(req) = rx.recv().await {
             match req {
-                CoreRequest::Command { argv, reply } => {
-                    s.handle_command(vedette_core::Instant(0), ClientId(1), &argv);
+                CoreRequest::Command { cmd, reply } => {
+                    s.handle_command(vedette_core::Instant(0), ClientId(1), cmd);
                     let mut answer = Reply::err("ERR core gave no reply");
                     while let Some(out) = s.poll_output() {
                         if let Output::Reply { reply, .. } = out {

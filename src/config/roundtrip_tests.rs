@@ -435,7 +435,7 @@ fn run_case(seed: u64, format: &Format, steps: usize, cover: &mut Coverage) {
                 trail.push(format!("{argv:?}"));
                 let argv: Vec<Vec<u8>> = argv.into_iter().map(String::into_bytes).collect();
                 d.core
-                    .handle_command(Instant(d.now), ClientId(step as u64), &argv);
+                    .handle_argv(Instant(d.now), ClientId(step as u64), &argv);
                 d.pump();
             }
             4 => {

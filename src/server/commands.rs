@@ -528,6 +528,24 @@ mod tests {
         assert!(lookup_fullname(b"client|no-touch").is_none());
     }
 
+    /// The core's parser enforces SENTINEL's subcommand arities (`vedette_core::SUBCOMMANDS`); this table
+    /// only reports them. Both must agree, except where the table reports redis-sentinel 7.0.15 and
+    /// vedette follows 7.2+ (`CONFIG`: -3 vs -4); the core also knows the Valkey aliases.
+    #[test]
+    fn reported_sentinel_arities_match_the_enforced_ones() {
+        let Some(sentinel) = lookup(b"sentinel") else {
+            panic!("no SENTINEL in the table");
+        };
+        for sub in sentinel.subcommands {
+            let enforced = vedette_core::SUBCOMMANDS
+                .iter()
+                .find(|(n, _)| *n == sub.name)
+                .map(|(_, a)| *a);
+            let want = if sub.name == "config" { -4 } else { sub.arity };
+            assert_eq!(enforced, Some(want), "sentinel|{}", sub.name);
+        }
+    }
+
     #[test]
     fn flag_test_of_00_base() {
         let list = names(&command(&a(&["command", "list"])));

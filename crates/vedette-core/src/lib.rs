@@ -8,7 +8,8 @@
 //!
 //! Driving it:
 //! 1. build it with [`Sentinel::new`] from the loaded [`PersistedState`], a seed and the current time;
-//! 2. feed inputs with [`Sentinel::handle_input`] and client commands with [`Sentinel::handle_command`];
+//! 2. feed inputs with [`Sentinel::handle_input`] and client commands, parsed once with [`SentinelCommand::parse`], with
+//!    [`Sentinel::handle_command`];
 //! 3. call [`Sentinel::handle_timeout`] when [`Sentinel::poll_timeout`] says so: it answers the next real
 //!    deadline (a PING, INFO or hello period ending, a down-after running out, a failover timer), so an
 //!    idle sentinel sleeps until something is due. Calling it earlier is harmless; later delays the work
@@ -41,6 +42,10 @@ mod query;
 mod sentinel;
 mod timers;
 
+pub use command::parse::{
+    CommandError, ConfigArg, ConfigSetting, SentinelCommand, SetArg, SetOption, SimulateEnd,
+    SUBCOMMANDS,
+};
 pub use config::{GlobalConfig, MasterConfig, PersistedMaster, PersistedState};
 pub use events::{Addr, Event, EventKind, Instance, InstanceKind, Level};
 pub use glob::{stringmatch, Pattern};

@@ -7,13 +7,14 @@
 //! `emit` (events), `query` (read-only views), `outbox` (outputs and the persist barrier), `wire`
 //! (parsers). The records know nothing of the sentinel, so no module imports a cycle back into them.
 
+use crate::command::parse::SentinelCommand;
 use crate::config::{GlobalConfig, PersistedMaster, PersistedState};
 use crate::events::EventKind;
 use crate::instance::table::{MasterId, Table};
 use crate::instance::{Common, InfoState, Link, LinkKey, Master, Peer, Replica};
 use crate::io::{ClientId, Input, LinkId, Output, PersistSeq};
 use crate::outbox::{Covered, Outbox};
-use crate::reply::{errors, Reply};
+use crate::reply::Reply;
 use crate::time::Instant;
 use crate::wire::info::Role;
 
@@ -457,42 +458,26 @@ impl Sentinel {
         }
     }
 
-    /// A client command routed to the core: `SENTINEL ...`, `ROLE`, `PUBLISH`.
-    pub fn handle_command(&mut self, now: Instant, client: ClientId, argv: &[Vec<u8>]) {
+    /// A client command routed to the core (`SENTINEL ...`, `ROLE`, `PUBLISH`), parsed once by the
+    /// caller with [`SentinelCommand::parse`]; only the checks that need the state are left.
+    pub fn handle_command(&mut self, now: Instant, client: ClientId, cmd: SentinelCommand) {
         self.set_now(now);
-        self.command(client, argv);
+        self.command(client, cmd);
         self.settle();
     }
 
-    fn command(&mut self, client: ClientId, argv: &[Vec<u8>]) {
-        let name = argv
-            .first()
-            .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-            .unwrap_or_default();
-        match name.as_str() {
-            "role" => {
-                let r = Reply::Array(vec![
-                    Reply::bulk("sentinel"),
-                    Reply::Array(self.masters.keys().map(Reply::bulk).collect()),
-                ]);
-                self.reply(client, r);
+    /// [`SentinelCommand::parse`] then [`Sentinel::handle_command`], a parse error answered to `client`
+    /// in order with its other replies: for callers that hold raw argv and no authentication stage of
+    /// their own (the simulation, fuzz targets, tests). The shell parses itself, since Redis answers the
+    /// dispatcher's errors before it checks authentication.
+    pub fn handle_argv(&mut self, now: Instant, client: ClientId, argv: &[Vec<u8>]) {
+        match SentinelCommand::parse(argv) {
+            Ok(cmd) => self.handle_command(now, client, cmd),
+            Err(e) => {
+                self.set_now(now);
+                self.reply(client, e.into_reply());
+                self.settle();
             }
-            "publish" => {
-                if argv.len() != 3 {
-                    self.reply(client, Reply::err(errors::wrong_arity("publish")));
-                } else if argv[1] != b"__sentinel__:hello" {
-                    self.reply(
-                        client,
-                        Reply::err("ERR Only HELLO messages are accepted by Sentinel instances."),
-                    );
-                } else {
-                    let payload = argv[2].clone();
-                    self.on_hello(&payload, false);
-                    self.reply(client, Reply::Int(1));
-                }
-            }
-            "sentinel" => self.sentinel_command(client, argv),
-            _ => self.reply(client, Reply::err(errors::unknown_command(argv))),
         }
     }
 

@@ -117,7 +117,7 @@ impl Fx {
 
     /// [`Fx::cmd`] with the arguments already bytes.
     fn cmd_argv(&mut self, argv: &[Vec<u8>]) -> Reply {
-        self.s.handle_command(Instant(self.now), ClientId(9), argv);
+        self.s.handle_argv(Instant(self.now), ClientId(9), argv);
         let outs = self.pump();
         outs.into_iter()
             .rev()

@@ -537,7 +537,7 @@ impl Shell<'_> {
                 if monitor && self.core.master_names().len() >= MAX_MASTERS {
                     return;
                 }
-                self.core.handle_command(now, ClientId(client), &argv);
+                self.core.handle_argv(now, ClientId(client), &argv);
             }
             4..=5 => {
                 if let Some((link, _)) = self.pick_link(src) {

@@ -15,7 +15,7 @@ use crate::clock::LocalClock;
 pub enum NodeCall {
     /// `handle_input`.
     Input(Input),
-    /// `handle_command`.
+    /// `handle_argv` (parsed there, as the shell parses client commands).
     Command {
         /// Client.
         client: ClientId,

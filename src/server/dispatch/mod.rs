@@ -4,7 +4,10 @@
 //!
 //! Checks run in Redis's order, because clients observe it: the command exists, then its arity (and a
 //! container's subcommand and its arity), then authentication, then the RESP2 subscribe-mode
-//! restriction. So before `AUTH` an unknown command is still "unknown command", not `NOAUTH`.
+//! restriction. So before `AUTH` an unknown command is still "unknown command", not `NOAUTH`. The
+//! commands the core answers are parsed here once, into a typed [`SentinelCommand`], by the core's
+//! parser, which also owns their arity table (`vedette_core::SUBCOMMANDS`; the table in `commands/`
+//! serves `COMMAND` only for them).
 //!
 //! This file holds those checks and the routing; the commands with real bodies live by concern, so
 //! each can be read against its Redis counterpart on its own:
@@ -16,7 +19,7 @@
 use std::time::Instant;
 
 use vedette_core::reply::errors;
-use vedette_core::Reply;
+use vedette_core::{CommandError, Reply, SentinelCommand};
 
 use super::commands::{self, CommandSpec};
 use super::info::{self, Sections};
@@ -83,6 +86,11 @@ fn syntax_error() -> Outcome {
     Outcome::err("ERR syntax error")
 }
 
+/// Whether a table entry is one the core answers (the names [`is_core_command`] accepts).
+fn is_core_spec(spec: &CommandSpec) -> bool {
+    matches!(spec.name, "sentinel" | "role" | "publish")
+}
+
 /// Whether `name` (any case) is answered by the core: the session may then pipeline it (submit it and
 /// run the next core command before its answer comes), since such commands never change the connection.
 pub(crate) fn is_core_command(name: &[u8]) -> bool {
@@ -113,28 +121,38 @@ pub(crate) async fn execute(
         // Reached through `rename-command`: the rest of the server and the core see the real name.
         argv[0] = spec.name.as_bytes().to_vec();
     }
-    if !spec.arity_ok(argv.len()) {
-        return Outcome::err(errors::wrong_arity(spec.name));
-    }
-    // Containers we execute here check their subcommand like Redis's dispatcher; SENTINEL's are the core's.
+    // Core commands are parsed here, once, by the core's parser (which holds their arity table); its
+    // dispatcher errors are answered now, its argument errors after authentication, as Redis orders them.
     let mut fullname = FullName {
         name: spec.name,
         sub: None,
     };
-    if spec.is_container() && argv.len() >= 2 {
-        let sub = spec.subcommand(&argv[1]);
-        if spec.name != "sentinel" {
-            let Some(sub) = sub else {
+    let core_cmd = if is_core_spec(spec) {
+        let parsed = match SentinelCommand::parse(&argv) {
+            Err(CommandError::Dispatch(r)) => return Outcome::reply(r),
+            parsed => parsed,
+        };
+        fullname.sub = match &parsed {
+            Ok(cmd) => cmd.name(),
+            Err(e) => e.sub(),
+        };
+        Some(parsed)
+    } else {
+        if !spec.arity_ok(argv.len()) {
+            return Outcome::err(errors::wrong_arity(spec.name));
+        }
+        // Containers we execute here check their subcommand like Redis's dispatcher.
+        if spec.is_container() && argv.len() >= 2 {
+            let Some(sub) = spec.subcommand(&argv[1]) else {
                 return Outcome::err(errors::unknown_subcommand(spec.name, &argv[1]));
             };
             fullname.sub = Some(sub.name);
             if !sub.arity_ok(argv.len()) {
                 return Outcome::err(errors::wrong_arity(&fullname.to_string()));
             }
-        } else if let Some(sub) = sub {
-            fullname.sub = Some(sub.name);
         }
-    }
+        None
+    };
     {
         let mut es = st.entry.state();
         // Rewritten in place: no allocation once the string has grown to its longest name.
@@ -161,7 +179,11 @@ pub(crate) async fn execute(
         ));
     }
     super::clients::Stats::add(&ctx.stats.commands_processed, 1);
-    let out = run(ctx, st, spec, argv).await;
+    let out = match core_cmd {
+        Some(Ok(cmd)) => core(ctx, st, cmd).await,
+        Some(Err(e)) => Outcome::reply(e.into_reply()),
+        None => run(ctx, st, spec, argv).await,
+    };
     // CLIENT CACHING applies to the next command only.
     if !(fullname.name == "client" && fullname.sub == Some("caching")) {
         st.tracking.caching = None;
@@ -182,23 +204,6 @@ async fn run(
             let text = info::generate(ctx, Sections::parse(&argv[1..])).await;
             Outcome::reply(Reply::Bulk(text.into_bytes()))
         }
-        "sentinel"
-            if argv.len() == 3
-                && (argv[1].eq_ignore_ascii_case(b"get-master-addr-by-name")
-                    || argv[1].eq_ignore_ascii_case(b"get-primary-addr-by-name")) =>
-        {
-            let cached = if st.core_pending {
-                None
-            } else {
-                ctx.core.cached_master_addr_encoded(&argv[2])
-            };
-            match cached {
-                Some(Ok(encoded)) => Outcome::Encoded(encoded),
-                Some(Err(r)) => Outcome::reply(r),
-                None => Outcome::Core(ctx.core.submit(argv).await),
-            }
-        }
-        "role" | "publish" | "sentinel" => Outcome::Core(ctx.core.submit(argv).await),
         "auth" => auth::auth(ctx, st, &argv),
         "acl" => auth::acl(ctx, st, &argv),
         "hello" => auth::hello(ctx, st, &argv),
@@ -211,6 +216,22 @@ async fn run(
         "punsubscribe" => subscribe::unsubscribe(st, true, &argv[1..]).await,
         _ => Outcome::err(errors::unknown_command(&argv)),
     }
+}
+
+/// A parsed core command: `GET-MASTER-ADDR-BY-NAME` from the driver's address snapshot when nothing of
+/// this client's is still waiting in the core (its answer would overtake theirs), everything else by the
+/// core.
+async fn core(ctx: &ServerContext, st: &ConnState, cmd: SentinelCommand) -> Outcome {
+    if let SentinelCommand::GetMasterAddrByName(name) = &cmd {
+        if !st.core_pending {
+            match ctx.core.cached_master_addr_encoded(name.as_bytes()) {
+                Some(Ok(encoded)) => return Outcome::Encoded(encoded),
+                Some(Err(r)) => return Outcome::reply(r),
+                None => {}
+            }
+        }
+    }
+    Outcome::Core(ctx.core.submit(cmd).await)
 }
 
 fn ping(st: &ConnState, argv: &[Vec<u8>]) -> Outcome {

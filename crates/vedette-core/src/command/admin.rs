@@ -1,8 +1,8 @@
 //! Commands that change what is monitored (reference §1.3): MONITOR, REMOVE, RESET, SET, FAILOVER, and
 //! CKQUORUM's check of the same tables. Each answers once the write covering its change is durable.
 
-use super::{parse_i64, s};
-use crate::config::{valid_host, MasterConfig, PersistedMaster, MAX_COUNT};
+use super::parse::{SetArg, SetOption};
+use crate::config::{valid_host, MasterConfig, PersistedMaster};
 use crate::events::EventKind;
 use crate::glob::Pattern;
 use crate::instance::table::MasterId;
@@ -12,36 +12,29 @@ use crate::reply::{errors, Reply};
 use crate::sentinel::Sentinel;
 
 impl Sentinel {
-    pub(crate) fn cmd_monitor(&mut self, client: ClientId, argv: &[Vec<u8>]) {
-        let name = s(&argv[2]);
-        let host = s(&argv[3]);
-        let Some(quorum) = parse_i64(&argv[5]) else {
-            return self.reply(client, Reply::err("ERR Invalid quorum"));
-        };
-        let Some(port) = parse_i64(&argv[4]) else {
-            return self.reply(client, Reply::err("ERR Invalid port"));
-        };
-        if quorum <= 0 {
-            return self.reply(client, Reply::err("ERR Quorum must be 1 or greater."));
-        }
-        if quorum > i64::from(MAX_COUNT) {
-            // Redis stores it in 32 bits, truncating 4294967296 to 0; vedette refuses it instead.
-            return self.reply(client, Reply::err("ERR Invalid quorum"));
-        }
-        let quorum = quorum as u32;
-        if !valid_host(&host, self.global.resolve_hostnames) {
+    /// MONITOR's checks that need the state, in Redis's order: the host (acceptable hosts depend on
+    /// `resolve-hostnames`), the port's range, then a duplicate name.
+    pub(crate) fn cmd_monitor(
+        &mut self,
+        client: ClientId,
+        name: String,
+        host: &str,
+        port: Option<u16>,
+        quorum: u32,
+    ) {
+        if !valid_host(host, self.global.resolve_hostnames) {
             return self.reply(
                 client,
                 Reply::err("ERR Invalid IP address or hostname specified"),
             );
         }
+        let Some(port) = port else {
+            return self.reply(client, Reply::err("ERR Invalid port number."));
+        };
         if self.masters.contains_key(&name) {
             return self.reply(client, Reply::err("ERR Duplicate master name."));
         }
-        if !(0..=65535).contains(&port) {
-            return self.reply(client, Reply::err("ERR Invalid port number."));
-        }
-        let mut cfg = MasterConfig::new(&name, &host, port as u16, quorum);
+        let mut cfg = MasterConfig::new(&name, host, port, quorum);
         cfg.down_after_ms = self.t.default_down_after;
         cfg.failover_timeout_ms = self.t.default_failover_timeout;
         let now = self.now;
@@ -50,13 +43,12 @@ impl Sentinel {
         self.event_master(id, |master| EventKind::Monitor { master, quorum });
     }
 
-    pub(crate) fn cmd_remove(&mut self, client: ClientId, argv: &[Vec<u8>]) {
-        let name = s(&argv[2]);
-        let Some(id) = self.masters.id(&name) else {
+    pub(crate) fn cmd_remove(&mut self, client: ClientId, name: &str) {
+        let Some(id) = self.masters.id(name) else {
             return self.reply(client, Reply::err(errors::NO_SUCH_MASTER));
         };
         self.event_master(id, EventKind::Unmonitor);
-        self.remove_master(&name);
+        self.remove_master(name);
         self.ack_after_flush(client, Reply::ok());
     }
 
@@ -170,168 +162,76 @@ impl Sentinel {
         }
     }
 
-    pub(crate) fn cmd_set(&mut self, client: ClientId, argv: &[Vec<u8>]) {
-        let name = s(&argv[2]);
-        if !self.masters.contains_key(&name) {
+    /// SET applies its options left to right, each kept even if a later one fails (reference §1.2): the
+    /// parsed prefix, stopped early by the one state-dependent refusal (scripts while
+    /// `deny-scripts-reconfig`), then the parse error if any.
+    pub(crate) fn cmd_set(
+        &mut self,
+        client: ClientId,
+        name: &str,
+        options: Vec<SetArg>,
+        error: Option<String>,
+    ) {
+        let Some(id) = self.masters.id(name) else {
             return self.reply(client, Reply::err(errors::NO_SUCH_MASTER));
-        }
+        };
         let mut changed = false;
-        let mut err: Option<String> = None;
-        let mut i = 3;
+        let mut err = error;
         let mut drop_links = false;
-        while i < argv.len() {
-            let opt_raw = s(&argv[i]);
-            let opt = opt_raw.to_ascii_lowercase();
-            let needs = if opt == "rename-command" { 2 } else { 1 };
-            let known = matches!(
-                opt.as_str(),
-                "down-after-milliseconds"
-                    | "failover-timeout"
-                    | "parallel-syncs"
-                    | "quorum"
-                    | "notification-script"
-                    | "client-reconfig-script"
-                    | "auth-pass"
-                    | "auth-user"
-                    | "rename-command"
-                    | "master-reboot-down-after-period"
-            );
-            if !known || i + needs >= argv.len() {
-                err = Some(format!(
-                    "ERR Unknown option or number of arguments for SENTINEL SET '{opt_raw}'"
-                ));
-                break;
-            }
-            let val = s(&argv[i + 1]);
-            let bad = |v: &str| format!("ERR Invalid argument '{v}' for SENTINEL SET '{opt_raw}'");
-            let positive = |v: &str| parse_i64(v.as_bytes()).filter(|x| *x > 0);
-            // Counts Redis keeps in an `int`: 1..=MAX_COUNT.
-            let count = |v: &str| {
-                positive(v)
-                    .and_then(|x| u32::try_from(x).ok())
-                    .filter(|x| *x <= MAX_COUNT)
-            };
-            let deny = self.global.deny_scripts_reconfig;
-            let Some(m) = self.masters.get_mut(&name) else {
+        let deny = self.global.deny_scripts_reconfig;
+        for arg in options {
+            let Some(m) = self.masters.at_mut(id) else {
                 break;
             };
-            let mut shown = val.clone();
-            match opt.as_str() {
-                "down-after-milliseconds" => match positive(&val) {
-                    Some(x) => {
-                        m.cfg.down_after_ms = x as u64;
-                        m.c.down_after = x as u64;
-                        for r in m.replicas.values_mut() {
-                            r.c.down_after = x as u64;
-                        }
-                        for p in m.sentinels.values_mut() {
-                            p.c.down_after = x as u64;
-                        }
+            match arg.setting {
+                SetOption::DownAfter(x) => {
+                    m.cfg.down_after_ms = x;
+                    m.c.down_after = x;
+                    for r in m.replicas.values_mut() {
+                        r.c.down_after = x;
                     }
-                    None => {
-                        err = Some(bad(&val));
-                        break;
-                    }
-                },
-                "failover-timeout" => match positive(&val) {
-                    Some(x) => m.cfg.failover_timeout_ms = x as u64,
-                    None => {
-                        err = Some(bad(&val));
-                        break;
-                    }
-                },
-                "parallel-syncs" => match count(&val) {
-                    Some(x) => m.cfg.parallel_syncs = x,
-                    None => {
-                        err = Some(bad(&val));
-                        break;
-                    }
-                },
-                "quorum" => match count(&val) {
-                    Some(x) => m.cfg.quorum = x,
-                    None => {
-                        err = Some(bad(&val));
-                        break;
-                    }
-                },
-                "master-reboot-down-after-period" => {
-                    match parse_i64(val.as_bytes()).filter(|x| *x >= 0) {
-                        Some(x) => m.cfg.master_reboot_down_after_period_ms = x as u64,
-                        None => {
-                            err = Some(bad(&val));
-                            break;
-                        }
+                    for p in m.sentinels.values_mut() {
+                        p.c.down_after = x;
                     }
                 }
-                "notification-script" | "client-reconfig-script" => {
-                    if deny {
-                        err = Some("ERR Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your Sentinel configuration".into());
-                        break;
-                    }
-                    let v = if val.is_empty() {
-                        None
-                    } else {
-                        Some(val.clone())
-                    };
-                    if opt == "notification-script" {
-                        m.cfg.notification_script = v;
-                    } else {
-                        m.cfg.client_reconfig_script = v;
-                    }
+                SetOption::FailoverTimeout(x) => m.cfg.failover_timeout_ms = x,
+                SetOption::ParallelSyncs(x) => m.cfg.parallel_syncs = x,
+                SetOption::Quorum(x) => m.cfg.quorum = x,
+                SetOption::MasterRebootDownAfterPeriod(x) => {
+                    m.cfg.master_reboot_down_after_period_ms = x;
                 }
-                "auth-pass" => {
-                    m.cfg.auth_pass = if val.is_empty() {
-                        None
-                    } else {
-                        Some(val.clone())
-                    };
-                    shown = "******".into();
+                SetOption::NotificationScript(_) | SetOption::ClientReconfigScript(_) if deny => {
+                    err = Some("ERR Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your Sentinel configuration".into());
+                    break;
+                }
+                SetOption::NotificationScript(v) => m.cfg.notification_script = v,
+                SetOption::ClientReconfigScript(v) => m.cfg.client_reconfig_script = v,
+                SetOption::AuthPass(v) => {
+                    m.cfg.auth_pass = v;
                     drop_links = true;
                 }
-                "auth-user" => {
-                    m.cfg.auth_user = if val.is_empty() {
-                        None
-                    } else {
-                        Some(val.clone())
-                    };
+                SetOption::AuthUser(v) => {
+                    m.cfg.auth_user = v;
                     drop_links = true;
                 }
-                "rename-command" => {
-                    let newname = s(&argv[i + 2]);
-                    if val.is_empty() || newname.is_empty() {
-                        let which = if val.is_empty() {
-                            val.clone()
-                        } else {
-                            newname.clone()
-                        };
-                        err = Some(bad(&which));
-                        break;
+                SetOption::RenameCommand { command, to } => {
+                    m.cfg.rename_commands.remove(&command);
+                    if let Some(to) = to {
+                        m.cfg.rename_commands.insert(command, to);
                     }
-                    let key = val.to_ascii_lowercase();
-                    m.cfg.rename_commands.remove(&key);
-                    if !newname.eq_ignore_ascii_case(&val) {
-                        m.cfg.rename_commands.insert(key, newname.clone());
-                    }
-                    shown = format!("{val} {newname}");
                     drop_links = true;
                 }
-                _ => {}
             }
             changed = true;
-            if let Some(id) = self.masters.id(&name) {
-                let (option, value) = (opt_raw.clone(), shown.clone());
-                self.event_master(id, |master| EventKind::Set {
-                    master,
-                    option,
-                    value,
-                });
-            }
-            i += 1 + needs;
+            let (option, value) = (arg.option, arg.shown);
+            self.event_master(id, |master| EventKind::Set {
+                master,
+                option,
+                value,
+            });
         }
         if drop_links {
-            if let Some(id) = self.masters.id(&name) {
-                self.rehome_links(id);
-            }
+            self.rehome_links(id);
         }
         let reply = err.map(Reply::err).unwrap_or_else(Reply::ok);
         if changed {

@@ -1,27 +1,11 @@
 //! Sentinel-wide settings: `SENTINEL CONFIG GET/SET` (validated as a whole before anything applies),
 //! `DEBUG` timings and `SIMULATE-FAILURE`.
 
-use super::{parse_i64, s};
+use super::parse::{ConfigArg, ConfigSetting, SimulateEnd, DEBUG_NAMES};
 use crate::glob::Pattern;
 use crate::io::ClientId;
 use crate::reply::Reply;
 use crate::sentinel::Sentinel;
-
-const DEBUG_NAMES: &[&str] = &[
-    "info-period",
-    "ping-period",
-    "ask-period",
-    "publish-period",
-    "default-down-after",
-    "default-failover-timeout",
-    "tilt-trigger",
-    "tilt-period",
-    "slave-reconf-timeout",
-    "min-link-reconnect-period",
-    "election-timeout",
-    "script-max-runtime",
-    "script-retry-delay",
-];
 
 const CONFIG_PARAMS: &[&str] = &[
     "resolve-hostnames",
@@ -48,107 +32,52 @@ impl Sentinel {
         }
     }
 
-    pub(crate) fn cmd_config(&mut self, client: ClientId, argv: &[Vec<u8>]) {
-        let shape_err = "ERR Only SENTINEL CONFIG GET <param> [<param> <param> ...] / SET <param> <value> [<param> <value> ...] are supported.";
-        let op = s(&argv[2]).to_ascii_lowercase();
-        if op == "get" {
-            let mut out: Vec<(String, String)> = Vec::new();
-            for pat in &argv[3..] {
-                let pat = Pattern::new(pat, true);
-                for p in CONFIG_PARAMS {
-                    if pat.matches(p.as_bytes()) && !out.iter().any(|(k, _)| k == p) {
-                        out.push(((*p).to_string(), self.config_get(p)));
-                    }
+    pub(crate) fn cmd_config_get(&self, patterns: &[Vec<u8>]) -> Reply {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for pat in patterns {
+            let pat = Pattern::new(pat, true);
+            for p in CONFIG_PARAMS {
+                if pat.matches(p.as_bytes()) && !out.iter().any(|(k, _)| k == p) {
+                    out.push(((*p).to_string(), self.config_get(p)));
                 }
             }
-            return self.reply(client, Reply::bulk_map(out));
         }
-        if op != "set" || argv.len() < 5 {
-            return self.reply(client, Reply::err(shape_err));
-        }
-        // Validate everything first: nothing is applied if any pair is bad.
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        let mut i = 3;
-        while i < argv.len() {
-            let p_raw = s(&argv[i]);
-            let p = p_raw.to_ascii_lowercase();
-            if !CONFIG_PARAMS.contains(&p.as_str()) {
-                return self.reply(
-                    client,
-                    Reply::err(format!(
-                        "ERR Invalid argument '{p_raw}' to SENTINEL CONFIG SET"
-                    )),
-                );
-            }
-            if pairs.iter().any(|(k, _)| *k == p) {
-                return self.reply(
-                    client,
-                    Reply::err(format!(
-                        "ERR Duplicate argument '{p_raw}' to SENTINEL CONFIG SET"
-                    )),
-                );
-            }
-            if i + 1 >= argv.len() {
-                return self.reply(
-                    client,
-                    Reply::err(format!("ERR Missing argument '{p_raw}' value")),
-                );
-            }
-            let v = s(&argv[i + 1]);
-            let ok = match p.as_str() {
-                "resolve-hostnames" if v.eq_ignore_ascii_case("no") => {
-                    // Refused while an instance is known by name: the config written next would no
-                    // longer load ("Can't resolve instance hostname."), which Redis only finds at restart.
-                    match self.hostname_in_use() {
-                        Some(h) => {
-                            tracing::warn!(host = %h, "refusing resolve-hostnames no: an instance is known by host name");
-                            false
-                        }
-                        None => true,
-                    }
-                }
-                "resolve-hostnames" | "announce-hostnames" => {
-                    v.eq_ignore_ascii_case("yes") || v.eq_ignore_ascii_case("no")
-                }
-                "announce-port" => {
-                    parse_i64(v.as_bytes()).is_some_and(|p| (0..=65535).contains(&p))
-                }
-                "loglevel" => matches!(
-                    v.to_ascii_lowercase().as_str(),
-                    "debug" | "verbose" | "notice" | "warning" | "nothing"
-                ),
-                _ => true,
-            };
-            if !ok {
-                return self.reply(
-                    client,
-                    Reply::err(format!(
-                        "ERR Invalid value '{v}' to SENTINEL CONFIG SET '{p_raw}'"
-                    )),
-                );
-            }
-            pairs.push((p, v));
-            i += 2;
+        Reply::bulk_map(out)
+    }
+
+    /// Apply validated pairs, all or none: the one state-dependent check (`resolve-hostnames no` while an
+    /// instance is known by name) runs over all of them first.
+    pub(crate) fn cmd_config_set(&mut self, client: ClientId, args: Vec<ConfigArg>) {
+        let refused = args
+            .iter()
+            .find(|a| a.setting == ConfigSetting::ResolveHostnames(false));
+        if let (Some(a), Some(h)) = (refused, self.hostname_in_use()) {
+            // Refused while an instance is known by name: the config written next would no longer load
+            // ("Can't resolve instance hostname."), which Redis only finds at restart.
+            tracing::warn!(host = %h, "refusing resolve-hostnames no: an instance is known by host name");
+            let e = format!(
+                "ERR Invalid value '{}' to SENTINEL CONFIG SET '{}'",
+                a.value, a.param
+            );
+            return self.reply(client, Reply::err(e));
         }
         let mut drop_sentinel_links = false;
-        for (p, v) in pairs {
-            let g = &mut self.global;
-            let opt = |v: String| if v.is_empty() { None } else { Some(v) };
-            match p.as_str() {
-                "resolve-hostnames" => g.resolve_hostnames = v.eq_ignore_ascii_case("yes"),
-                "announce-hostnames" => g.announce_hostnames = v.eq_ignore_ascii_case("yes"),
-                "announce-ip" => g.announce_ip = opt(v),
-                "announce-port" => g.announce_port = v.parse().unwrap_or(0),
-                "sentinel-user" => {
-                    g.sentinel_user = opt(v);
+        let g = &mut self.global;
+        for arg in args {
+            match arg.setting {
+                ConfigSetting::ResolveHostnames(b) => g.resolve_hostnames = b,
+                ConfigSetting::AnnounceHostnames(b) => g.announce_hostnames = b,
+                ConfigSetting::AnnounceIp(v) => g.announce_ip = v,
+                ConfigSetting::AnnouncePort(p) => g.announce_port = p,
+                ConfigSetting::SentinelUser(v) => {
+                    g.sentinel_user = v;
                     drop_sentinel_links = true;
                 }
-                "sentinel-pass" => {
-                    g.sentinel_pass = opt(v);
+                ConfigSetting::SentinelPass(v) => {
+                    g.sentinel_pass = v;
                     drop_sentinel_links = true;
                 }
-                "loglevel" => g.loglevel = v.to_ascii_lowercase(),
-                _ => {}
+                ConfigSetting::Loglevel(l) => g.loglevel = l,
             }
         }
         if drop_sentinel_links {
@@ -176,66 +105,47 @@ impl Sentinel {
             .cloned()
     }
 
-    pub(crate) fn cmd_simulate_failure(&mut self, args: &[Vec<u8>]) -> Reply {
-        self.simfailure = 0;
-        for a in args {
-            match s(a).to_ascii_lowercase().as_str() {
-                "crash-after-election" => self.simfailure |= 1,
-                "crash-after-promotion" => self.simfailure |= 2,
-                "help" => {
-                    return Reply::Array(vec![
-                        Reply::bulk("crash-after-election"),
-                        Reply::bulk("crash-after-promotion"),
-                    ])
-                }
-                _ => return Reply::err("ERR Unknown failure simulation specified"),
-            }
+    pub(crate) fn cmd_simulate_failure(&mut self, flags: u8, end: Option<SimulateEnd>) -> Reply {
+        // The flags set before `help` or an unknown flag stay set, as in Redis.
+        self.simfailure = flags;
+        match end {
+            None => Reply::ok(),
+            Some(SimulateEnd::Help) => Reply::Array(vec![
+                Reply::bulk("crash-after-election"),
+                Reply::bulk("crash-after-promotion"),
+            ]),
+            Some(SimulateEnd::Unknown) => Reply::err("ERR Unknown failure simulation specified"),
         }
-        Reply::ok()
     }
 
     pub(crate) fn timing_mut(&mut self, name: &str) -> Option<&mut u64> {
         timing_field(&mut self.t, name)
     }
 
-    pub(crate) fn cmd_debug(&mut self, args: &[Vec<u8>]) -> Reply {
-        if args.is_empty() {
-            let pairs: Vec<(String, String)> = DEBUG_NAMES
-                .iter()
-                .map(|n| {
-                    let v = self.clone_timing(n);
-                    (n.to_ascii_uppercase(), v.to_string())
-                })
-                .collect();
-            return Reply::bulk_map(pairs);
-        }
-        let mut i = 0;
-        while i < args.len() {
-            let raw = s(&args[i]);
-            let name = raw.to_ascii_lowercase();
-            if i + 1 >= args.len() || !DEBUG_NAMES.contains(&name.as_str()) {
-                return Reply::err(format!(
-                    "ERR Unknown option or number of arguments for SENTINEL DEBUG '{raw}'"
-                ));
+    pub(crate) fn cmd_debug_show(&self) -> Reply {
+        let pairs: Vec<(String, String)> = DEBUG_NAMES
+            .iter()
+            .map(|n| (n.to_ascii_uppercase(), self.clone_timing(n).to_string()))
+            .collect();
+        Reply::bulk_map(pairs)
+    }
+
+    /// Timings apply left to right; those before an error stay applied (as in Redis).
+    pub(crate) fn cmd_debug_set(
+        &mut self,
+        timings: &[(&str, u64)],
+        error: Option<String>,
+    ) -> Reply {
+        for &(name, v) in timings {
+            if let Some(slot) = self.timing_mut(name) {
+                *slot = v;
             }
-            let v = s(&args[i + 1]);
-            match parse_i64(v.as_bytes()).filter(|x| *x > 0) {
-                Some(x) => {
-                    if let Some(slot) = self.timing_mut(&name) {
-                        *slot = x as u64;
-                    }
-                }
-                None => {
-                    return Reply::err(format!(
-                        "ERR Invalid argument '{v}' for SENTINEL DEBUG '{raw}'"
-                    ))
-                }
-            }
-            i += 2;
         }
-        // Every deadline depends on the timings.
-        self.masters.touch_all();
-        Reply::ok()
+        if !timings.is_empty() {
+            // Every deadline depends on the timings.
+            self.masters.touch_all();
+        }
+        error.map(Reply::err).unwrap_or_else(Reply::ok)
     }
 
     pub(crate) fn clone_timing(&self, name: &str) -> u64 {

@@ -2,42 +2,17 @@
 
 mod admin;
 mod config;
+pub mod parse;
 mod show;
+#[cfg(test)]
+mod tests;
 
 use crate::config::is_valid_myid;
 use crate::instance::same_host;
 use crate::io::ClientId;
 use crate::reply::{errors, Reply};
 use crate::sentinel::Sentinel;
-
-/// (name, arity) of every SENTINEL subcommand; negative arity = at least.
-const SUBCOMMANDS: &[(&str, i32)] = &[
-    ("ckquorum", 3),
-    ("config", -4),
-    ("debug", -2),
-    ("failover", 3),
-    ("flushconfig", 2),
-    ("get-master-addr-by-name", 3),
-    ("get-primary-addr-by-name", 3),
-    ("help", 2),
-    ("info-cache", -3),
-    ("is-master-down-by-addr", 6),
-    ("is-primary-down-by-addr", 6),
-    ("master", 3),
-    ("primary", 3),
-    ("masters", 2),
-    ("primaries", 2),
-    ("monitor", 6),
-    ("myid", 2),
-    ("pending-scripts", 2),
-    ("remove", 3),
-    ("replicas", 3),
-    ("slaves", 3),
-    ("reset", 3),
-    ("sentinels", 3),
-    ("set", -5),
-    ("simulate-failure", -3),
-];
+use parse::SentinelCommand;
 
 const HELP: &[&str] = &[
     "CKQUORUM <master-name>",
@@ -87,53 +62,33 @@ const HELP: &[&str] = &[
     "    Simulate a Sentinel crash.",
 ];
 
-pub(super) fn s(a: &[u8]) -> String {
-    String::from_utf8_lossy(a).into_owned()
-}
-
-/// A command's integer argument, parsed as Redis's `getLongLongFromObject` does.
-pub(super) fn parse_i64(a: &[u8]) -> Option<i64> {
-    crate::config::parse_redis_i64(a)
-}
-
 pub(super) fn ms(v: u64) -> String {
     v.to_string()
 }
 
 impl Sentinel {
-    pub(crate) fn sentinel_command(&mut self, client: ClientId, argv: &[Vec<u8>]) {
-        if argv.len() < 2 {
-            self.reply(client, Reply::err(errors::wrong_arity("sentinel")));
-            return;
-        }
-        let sub = s(&argv[1]).to_ascii_lowercase();
-        let Some(&(_, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == sub) else {
-            self.reply(
-                client,
-                Reply::err(errors::unknown_subcommand("sentinel", &argv[1])),
-            );
-            return;
-        };
-        let n = argv.len() as i32;
-        if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
-            self.reply(
-                client,
-                Reply::err(errors::wrong_arity(&format!("sentinel|{sub}"))),
-            );
-            return;
-        }
-        let r = match sub.as_str() {
-            "masters" | "primaries" => {
+    /// Execute a parsed command: only the checks that need the sentinel's state are left.
+    pub(crate) fn command(&mut self, client: ClientId, cmd: SentinelCommand) {
+        use SentinelCommand as C;
+        let r = match cmd {
+            C::Role => Reply::Array(vec![
+                Reply::bulk("sentinel"),
+                Reply::Array(self.masters.keys().map(Reply::bulk).collect()),
+            ]),
+            C::Publish(payload) => {
+                self.on_hello(&payload, false);
+                Reply::Int(1)
+            }
+            C::Masters => {
                 let names: Vec<String> = self.masters.keys().cloned().collect();
                 Reply::Array(names.iter().map(|n| self.master_map(n)).collect())
             }
-            "master" | "primary" => match self.masters.get(&s(&argv[2])) {
-                Some(_) => self.master_map(&s(&argv[2])),
+            C::Master(name) => match self.masters.get(&name) {
+                Some(_) => self.master_map(&name),
                 None => Reply::err(errors::NO_SUCH_MASTER),
             },
-            "replicas" | "slaves" => match self.masters.get(&s(&argv[2])) {
+            C::Replicas(name) => match self.masters.get(&name) {
                 Some(m) => {
-                    let name = s(&argv[2]);
                     let rs: Vec<String> = m
                         .replicas
                         .iter()
@@ -144,40 +99,51 @@ impl Sentinel {
                 }
                 None => Reply::err(errors::NO_SUCH_MASTER),
             },
-            "sentinels" => match self.masters.get(&s(&argv[2])) {
+            C::Sentinels(name) => match self.masters.get(&name) {
                 Some(m) => {
-                    let name = s(&argv[2]);
                     let ids: Vec<String> = m.sentinels.keys().cloned().collect();
                     Reply::Array(ids.iter().map(|id| self.peer_map(&name, id)).collect())
                 }
                 None => Reply::err(errors::NO_SUCH_MASTER),
             },
-            "get-master-addr-by-name" | "get-primary-addr-by-name" => {
-                match self.master_addr(&s(&argv[2])) {
-                    Some((h, p)) => Reply::Array(vec![Reply::bulk(h), Reply::bulk(p.to_string())]),
-                    None => Reply::NilArray,
-                }
-            }
-            "myid" => Reply::bulk(&self.myid),
-            "is-master-down-by-addr" | "is-primary-down-by-addr" => {
-                return self.cmd_is_master_down(client, argv);
-            }
-            "monitor" => return self.cmd_monitor(client, argv),
-            "remove" => return self.cmd_remove(client, argv),
-            "reset" => self.cmd_reset(&argv[2]),
-            "failover" => self.cmd_failover(&s(&argv[2])),
-            "ckquorum" => self.cmd_ckquorum(&s(&argv[2])),
-            "flushconfig" => {
+            C::GetMasterAddrByName(name) => match self.master_addr(&name) {
+                Some((h, p)) => Reply::Array(vec![Reply::bulk(h), Reply::bulk(p.to_string())]),
+                None => Reply::NilArray,
+            },
+            C::MyId => Reply::bulk(&self.myid),
+            C::IsMasterDownByAddr {
+                ip,
+                port,
+                epoch,
+                runid,
+            } => return self.cmd_is_master_down(client, &ip, port, epoch, &runid),
+            C::Monitor {
+                name,
+                host,
+                port,
+                quorum,
+            } => return self.cmd_monitor(client, name, &host, port, quorum),
+            C::Remove(name) => return self.cmd_remove(client, &name),
+            C::Reset(pattern) => self.cmd_reset(&pattern),
+            C::Failover(name) => self.cmd_failover(&name),
+            C::CkQuorum(name) => self.cmd_ckquorum(&name),
+            C::FlushConfig => {
                 self.ack_after_flush(client, Reply::ok());
                 return;
             }
-            "set" => return self.cmd_set(client, argv),
-            "config" => return self.cmd_config(client, argv),
-            "info-cache" => self.cmd_info_cache(&argv[2..]),
-            "pending-scripts" => Reply::Array(vec![]),
-            "simulate-failure" => self.cmd_simulate_failure(&argv[2..]),
-            "debug" => self.cmd_debug(&argv[2..]),
-            "help" => {
+            C::Set {
+                name,
+                options,
+                error,
+            } => return self.cmd_set(client, &name, options, error),
+            C::ConfigGet(patterns) => self.cmd_config_get(&patterns),
+            C::ConfigSet(settings) => return self.cmd_config_set(client, settings),
+            C::InfoCache(names) => self.cmd_info_cache(&names),
+            C::PendingScripts => Reply::Array(vec![]),
+            C::SimulateFailure { flags, end } => self.cmd_simulate_failure(flags, end),
+            C::DebugShow => self.cmd_debug_show(),
+            C::DebugSet { timings, error } => self.cmd_debug_set(&timings, error),
+            C::Help => {
                 let mut v = vec![Reply::Status(
                     "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".into(),
                 )];
@@ -186,29 +152,30 @@ impl Sentinel {
                 v.push(Reply::Status("    Print this help.".into()));
                 Reply::Array(v)
             }
-            _ => Reply::err(errors::unknown_subcommand("sentinel", &argv[1])),
         };
         self.reply(client, r);
     }
 
-    fn cmd_is_master_down(&mut self, client: ClientId, argv: &[Vec<u8>]) {
-        let (Some(port), Some(epoch)) = (parse_i64(&argv[3]), parse_i64(&argv[4])) else {
-            self.reply(client, Reply::err(errors::NOT_INTEGER));
-            return;
-        };
-        let ip = s(&argv[2]);
-        let runid = s(&argv[5]);
-        let found = self
-            .masters
-            .iter_ids()
-            .find(|(_, m)| i64::from(m.c.port) == port && same_host(&m.c.host, &ip))
-            .map(|(id, _)| id);
+    fn cmd_is_master_down(
+        &mut self,
+        client: ClientId,
+        ip: &str,
+        port: Option<u16>,
+        epoch: u64,
+        runid: &str,
+    ) {
+        let found = port.and_then(|port| {
+            self.masters
+                .iter_ids()
+                .find(|(_, m)| m.c.port == port && same_host(&m.c.host, ip))
+                .map(|(id, _)| id)
+        });
         let down =
             !self.tilt && found.is_some_and(|id| self.masters.at(id).is_some_and(|m| m.c.s_down));
         let mut leader = "*".to_string();
         let mut leader_epoch = 0u64;
         if let (Some(id), true) = (found, runid != "*") {
-            let (l, e) = self.vote_leader(id, epoch.max(0) as u64, &runid);
+            let (l, e) = self.vote_leader(id, epoch, runid);
             leader = l.unwrap_or_else(|| "*".into());
             leader_epoch = e;
         }

@@ -1,7 +1,7 @@
 //! What `SENTINEL MASTER(S)`, `REPLICAS`, `SENTINELS` and `INFO-CACHE` show (reference §1.2): Redis's field
 //! names and flag words, from the instance records.
 
-use super::{ms, s};
+use super::ms;
 use crate::instance::{Master, Peer, Reconf, Replica};
 use crate::reply::Reply;
 use crate::sentinel::Sentinel;
@@ -251,13 +251,12 @@ impl Sentinel {
         Reply::bulk_map(v)
     }
 
-    pub(crate) fn cmd_info_cache(&self, names: &[Vec<u8>]) -> Reply {
+    pub(crate) fn cmd_info_cache(&self, names: &[String]) -> Reply {
         let now = self.now;
         let mut out = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
-        for n in names {
-            let name = s(n);
-            let Some(m) = self.masters.get(&name) else {
+        for name in names {
+            let Some(m) = self.masters.get(name) else {
                 continue;
             };
             if !seen.insert(name.clone()) {
@@ -276,7 +275,7 @@ impl Sentinel {
             for r in m.replicas.values() {
                 list.push(entry(r.info.refresh, &r.info.text));
             }
-            out.push(Reply::bulk(&name));
+            out.push(Reply::bulk(name));
             out.push(Reply::Array(list));
         }
         Reply::Array(out)

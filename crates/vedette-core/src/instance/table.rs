@@ -205,11 +205,6 @@ impl<K: Key, T> Table<K, T> {
         self.at(self.id(name)?)
     }
 
-    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut T> {
-        let k = self.id(name)?;
-        self.at_mut(k)
-    }
-
     pub(crate) fn contains_key(&self, name: &str) -> bool {
         self.names.contains_key(name)
     }

@@ -134,7 +134,7 @@ fn time<T>(what: &str, f: impl FnOnce() -> T) -> (T, Duration) {
 }
 
 fn cmd(s: &mut Sentinel, sh: &mut Shell, now: u64, argv: &[&str]) -> usize {
-    s.handle_command(Instant(now), ClientId(1), &bulk_argv(argv));
+    s.handle_argv(Instant(now), ClientId(1), &bulk_argv(argv));
     sh.pump(s, now)
 }
 

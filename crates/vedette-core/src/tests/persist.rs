@@ -42,7 +42,7 @@ fn info_field(s: &Sentinel, field: &str) -> String {
 impl Fx {
     fn send(&mut self, client: u64, argv: &[Vec<u8>]) {
         self.s
-            .handle_command(Instant(self.now), ClientId(client), argv);
+            .handle_argv(Instant(self.now), ClientId(client), argv);
     }
 
     fn result(&mut self, seq: PersistSeq, ok: bool) -> Vec<Output> {

@@ -30,7 +30,7 @@ fn persists(outs: &[Output]) -> usize {
 
 /// PUBLISH a hello to the sentinel; returns what it output.
 fn publish(fx: &mut Fx, payload: &str) -> Vec<Output> {
-    fx.s.handle_command(
+    fx.s.handle_argv(
         Instant(fx.now),
         ClientId(9),
         &bulk_argv(&["PUBLISH", "__sentinel__:hello", payload]),
@@ -322,4 +322,70 @@ fn pending_counts_follow_the_queue() {
     q.clear();
     assert_eq!(q.len(), 0);
     assert!(!q.ask_pending(m, 3));
+}
+
+fn field(r: &Reply, name: &str) -> String {
+    let Reply::Map(kv) = r else {
+        panic!("not a map: {r:?}");
+    };
+    kv.iter()
+        .find(|(k, _)| *k == Reply::bulk(name))
+        .and_then(|(_, v)| match v {
+            Reply::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{name} missing: {r:?}"))
+}
+
+/// What parsing leaves to execution runs in Redis's order: MONITOR's host, then the port's range, then a
+/// duplicate name (as redis-sentinel 7.0.15 answers); SET's master before its options; SET, DEBUG and
+/// SIMULATE-FAILURE keep what came before their error.
+#[test]
+fn state_checks_follow_parsing_in_redis_order() {
+    let mut fx = Fx::new(&[], 1);
+    fx.pump();
+    let monitor =
+        |host: &str, port: &str| ["SENTINEL", "MONITOR", "m", host, port, "2"].map(String::from);
+    let run = |fx: &mut Fx, a: &[String]| fx.cmd(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        run(&mut fx, &monitor("127.0.0.1", "70000")),
+        Reply::err("ERR Invalid port number.")
+    );
+    assert_eq!(
+        run(&mut fx, &monitor("no.such.host", "70000")),
+        Reply::err("ERR Invalid IP address or hostname specified")
+    );
+    assert_eq!(
+        run(&mut fx, &monitor("127.0.0.1", "6390")),
+        Reply::err("ERR Duplicate master name.")
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "SET", "nosuch", "bogus", "1"]),
+        Reply::err(crate::reply::errors::NO_SUCH_MASTER)
+    );
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "SET", "m", "quorum", "3", "bogus", "1"]),
+        Reply::err("ERR Unknown option or number of arguments for SENTINEL SET 'bogus'")
+    );
+    assert_eq!(field(&fx.cmd(&["SENTINEL", "MASTER", "m"]), "quorum"), "3");
+    assert_eq!(
+        fx.cmd(&[
+            "SENTINEL",
+            "DEBUG",
+            "ping-period",
+            "123",
+            "info-period",
+            "0"
+        ]),
+        Reply::err("ERR Invalid argument '0' for SENTINEL DEBUG 'info-period'")
+    );
+    assert_eq!(fx.s.timings().ping_period, 123);
+    assert_eq!(
+        fx.cmd(&["SENTINEL", "SIMULATE-FAILURE", "crash-after-promotion", "x"]),
+        Reply::err("ERR Unknown failure simulation specified")
+    );
+    assert!(fx
+        .s
+        .info_section(0, 0)
+        .contains("\r\nsentinel_simulate_failure_flags:2\r\n"));
 }

@@ -146,7 +146,7 @@ impl World {
             }
             NodeCall::Command { client, argv } => {
                 if let Some(core) = self.nodes[i].core.as_mut() {
-                    core.handle_command(local, client, &argv);
+                    core.handle_argv(local, client, &argv);
                 }
             }
             NodeCall::Timeout => {

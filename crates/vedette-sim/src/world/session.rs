@@ -274,7 +274,7 @@ impl World {
         }
         self.stats.core_calls += 1;
         if let Some(core) = self.nodes[j].core.as_mut() {
-            core.handle_command(local, cl, &a);
+            core.handle_argv(local, cl, &a);
         }
     }
 }
