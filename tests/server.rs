@@ -771,6 +771,33 @@ async fn requirepass_and_auth() {
         b"-ERR unknown command 'SAVE', with args beginning with: \r\n",
     )
     .await;
+    // ... and so do SENTINEL's subcommand and its arity (redis-sentinel 7.0.15 answers these before
+    // NOAUTH), while a subcommand's own argument checks come after it.
+    c.cmd(
+        &multibulk(&["SENTINEL", "bogus"]),
+        b"-ERR unknown subcommand 'bogus'. Try SENTINEL HELP.\r\n",
+    )
+    .await;
+    c.cmd(
+        &multibulk(&["SENTINEL", "masters", "x"]),
+        b"-ERR wrong number of arguments for 'sentinel|masters' command\r\n",
+    )
+    .await;
+    c.cmd(
+        &multibulk(&["ROLE", "x"]),
+        b"-ERR wrong number of arguments for 'role' command\r\n",
+    )
+    .await;
+    c.cmd(
+        &multibulk(&["SENTINEL", "monitor", "m", "127.0.0.1", "70000", "x"]),
+        b"-NOAUTH Authentication required.\r\n",
+    )
+    .await;
+    c.cmd(
+        &multibulk(&["PUBLISH", "a", "b"]),
+        b"-NOAUTH Authentication required.\r\n",
+    )
+    .await;
     c.cmd(
         &multibulk(&["HELLO", "3"]),
         b"-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n",
@@ -788,6 +815,16 @@ async fn requirepass_and_auth() {
     .await;
     c.cmd(&multibulk(&["AUTH", "s3cret"]), b"+OK\r\n").await;
     c.cmd(b"PING\r\n", b"+PONG\r\n").await;
+    c.cmd(
+        &multibulk(&["SENTINEL", "monitor", "m", "127.0.0.1", "70000", "x"]),
+        b"-ERR Invalid quorum\r\n",
+    )
+    .await;
+    c.cmd(
+        &multibulk(&["PUBLISH", "a", "b"]),
+        b"-ERR Only HELLO messages are accepted by Sentinel instances.\r\n",
+    )
+    .await;
 
     let mut d = Raw::connect(srv.addr).await;
     d.send(&multibulk(&[
