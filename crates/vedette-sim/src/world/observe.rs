@@ -8,7 +8,7 @@
 use vedette_core::{Event, EventKind, InstanceKind, LinkId, OutCommand};
 
 use super::net::{Msg, Target};
-use super::{Ev, Phase, World};
+use super::{Phase, World};
 use crate::history::Act;
 use crate::invariants::Via;
 use crate::plan::FaultKind;
@@ -150,12 +150,8 @@ impl World {
                         self.faults[fi].fired = true;
                         let ev = e.kind.channel();
                         self.act(Act::Fault(format!("crash S{i} right after {ev}")));
-                        self.crash_sentinel(i);
-                        let inc = self.nodes[i].incarnation;
-                        let d = self
-                            .rng
-                            .range(self.plan.down_after_ms, 2 * self.plan.failover_timeout_ms);
-                        self.schedule(self.now + d, Ev::RestartSentinel { node: i, inc });
+                        let p = &self.plan;
+                        self.crash_and_restart(i, (p.down_after_ms, 2 * p.failover_timeout_ms));
                         return;
                     }
                 }

@@ -51,6 +51,15 @@ impl World {
         self.run_node(i);
     }
 
+    /// Crash sentinel `i` and restart it (this incarnation) after a delay drawn from `delay_ms`: the
+    /// fault injected right after something happens (an event, a vote).
+    pub(super) fn crash_and_restart(&mut self, i: usize, delay_ms: (u64, u64)) {
+        self.crash_sentinel(i);
+        let inc = self.nodes[i].incarnation;
+        let d = self.rng.range(delay_ms.0, delay_ms.1);
+        self.schedule(self.now + d, Ev::RestartSentinel { node: i, inc });
+    }
+
     pub(super) fn crash_sentinel(&mut self, i: usize) {
         if !self.nodes[i].alive() {
             return;

@@ -8,7 +8,7 @@ use vedette_core::{ClientId, Instant, LinkReply, OutCommand, Reply};
 
 use super::net::Msg;
 use super::{
-    argv, short, Ev, Phase, VoteTag, World, CLIENT_STRIDE, INTERNAL_CLIENT, PROBE_BASE, WRITER_BASE,
+    argv, short, Phase, VoteTag, World, CLIENT_STRIDE, INTERNAL_CLIENT, PROBE_BASE, WRITER_BASE,
 };
 use crate::history::Act;
 use crate::invariants::Via;
@@ -132,12 +132,8 @@ impl World {
             self.act(Act::Fault(format!(
                 "crash S{i} right after a vote its leader-epoch does not yet cover"
             )));
-            self.crash_sentinel(i);
-            let inc = self.nodes[i].incarnation;
-            let d = self
-                .rng
-                .range(self.plan.down_after_ms, 2 * self.plan.down_after_ms);
-            self.schedule(self.now + d, Ev::RestartSentinel { node: i, inc });
+            let down_after = self.plan.down_after_ms;
+            self.crash_and_restart(i, (down_after, 2 * down_after));
         }
     }
 
