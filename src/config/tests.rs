@@ -1008,6 +1008,20 @@ fn round_trip_of_awkward_values() {
     assert_eq!(back.state, cfg.state);
 }
 
+/// Load `p` with command-line `args`, write the state twice (the second write must not repeat what the
+/// first added), and return the file's text and the configuration loaded back from it.
+fn rewritten_with_args(p: &Path, args: &[&str]) -> (String, LoadedConfig) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let mut cfg = load_with_args(p, &args).expect("load");
+    cfg.state.myid = ID.into();
+    cfg.store.write(&cfg.state, &cfg.server).expect("write");
+    cfg.store
+        .write(&cfg.state, &cfg.server)
+        .expect("write twice");
+    let out = std::fs::read_to_string(p).expect("read back");
+    (out, load(p).expect("reload"))
+}
+
 #[test]
 fn command_line_generic_directives_are_persisted() {
     let d = Dir::new();
@@ -1018,7 +1032,7 @@ fn command_line_generic_directives_are_persisted() {
             d.path().display()
         ),
     );
-    let args: Vec<String> = [
+    let args = [
         "--port",
         "26390",
         "--bind",
@@ -1029,17 +1043,8 @@ fn command_line_generic_directives_are_persisted() {
         "",
         "--maxclients",
         "50",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let mut cfg = load_with_args(&p, &args).expect("load");
-    cfg.state.myid = ID.into();
-    cfg.store.write(&cfg.state, &cfg.server).expect("write");
-    cfg.store
-        .write(&cfg.state, &cfg.server)
-        .expect("write twice");
-    let out = d.read("s.conf");
+    ];
+    let (out, back) = rewritten_with_args(&p, &args);
     assert!(out.starts_with("port 26390\nbind 127.0.0.1 ::1\n"), "{out}");
     assert_eq!(
         out.matches("rename-command SHUTDOWN \"\"").count(),
@@ -1048,7 +1053,6 @@ fn command_line_generic_directives_are_persisted() {
     );
     assert_eq!(out.matches("maxclients 50").count(), 1, "{out}");
     assert!(out.contains("rename-command ROLE MYROLE\n"), "{out}");
-    let back = load(&p).expect("reload");
     assert_eq!(back.server.port, 26390);
     assert_eq!(back.server.maxclients, 50);
 }
@@ -1431,21 +1435,10 @@ fn http_directives() {
     cfg.state.myid = ID.into();
     cfg.store.write(&cfg.state, &cfg.server).expect("write");
     assert_eq!(d.read("s.conf").matches("http-port 9100\n").count(), 1);
-    let args: Vec<String> = ["--http-port", "9200", "--http-bind", "127.0.0.1"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut cfg = load_with_args(&p, &args).expect("load");
-    cfg.state.myid = ID.into();
-    cfg.store.write(&cfg.state, &cfg.server).expect("write");
-    cfg.store
-        .write(&cfg.state, &cfg.server)
-        .expect("write twice");
-    let out = d.read("s.conf");
+    let (out, back) = rewritten_with_args(&p, &["--http-port", "9200", "--http-bind", "127.0.0.1"]);
     assert_eq!(out.matches("http-port").count(), 1, "{out}");
     assert!(out.contains("http-port 9200\n"), "{out}");
     assert_eq!(out.matches("http-bind 127.0.0.1\n").count(), 1, "{out}");
-    let back = load(&p).expect("reload");
     assert_eq!(back.server.http_port, 9200);
     assert_eq!(back.server.http_bind, ["127.0.0.1"]);
     // TOML.
