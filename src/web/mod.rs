@@ -139,25 +139,26 @@ fn text(code: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-async fn metrics_handler(State(ctx): State<Ctx>) -> Response {
-    let p = match snapshot(&ctx).await {
+/// A 200 with `render` of the current snapshot, computed off the runtime's thread (which the sentinel
+/// loop shares): encoding 1000 masters takes a while.
+async fn rendered(
+    ctx: &Ctx,
+    content_type: &'static str,
+    render: fn(&Published) -> String,
+) -> Response {
+    let p = match snapshot(ctx).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    // Off the runtime's thread (which the sentinel loop shares): encoding 1000 masters takes a while.
-    let body = match tokio::task::spawn_blocking(move || metrics::render(&p)).await {
-        Ok(b) => b,
-        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
-    };
-    (
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
+    match tokio::task::spawn_blocking(move || render(&p)).await {
+        Ok(body) => (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response(),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+    }
+}
+
+async fn metrics_handler(State(ctx): State<Ctx>) -> Response {
+    let openmetrics = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    rendered(&ctx, openmetrics, metrics::render).await
 }
 
 async fn health(State(ctx): State<Ctx>) -> Response {
@@ -255,21 +256,7 @@ async fn replica(
 }
 
 async fn status(State(ctx): State<Ctx>) -> Response {
-    let p = match snapshot(&ctx).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    // Off the runtime's thread, like /metrics.
-    let body = match tokio::task::spawn_blocking(move || status_json(&p).to_string()).await {
-        Ok(b) => b,
-        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
-    };
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+    rendered(&ctx, "application/json", |p| status_json(p).to_string()).await
 }
 
 /// The `/status` document.
