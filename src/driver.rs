@@ -211,6 +211,36 @@ impl Clock {
 /// Longest the final state write at shutdown may take.
 const SHUTDOWN_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Requests taken per driver turn beyond the one its branch received (bounded, so a flood of client
+/// commands cannot hold back links and timers for long: 1024 core commands cost ~1 ms).
+const REQUEST_BUDGET: usize = 1024;
+
+/// One client request: answered at once (pending scripts, the INFO section) or handed to the core.
+fn handle_request(
+    req: CoreRequest,
+    core: &mut Sentinel,
+    ctx: &mut Exec<'_>,
+    next_client: &mut u64,
+    now: Instant,
+) {
+    match req {
+        CoreRequest::Command { cmd, reply } => {
+            if cmd == SentinelCommand::PendingScripts {
+                let _ = reply.send(ctx.scripts.pending_reply());
+            } else {
+                let cmd = check_script_paths(core, cmd);
+                let id = *next_client;
+                *next_client += 1;
+                ctx.pending.insert(id, reply);
+                core.handle_command(now, ClientId(id), cmd);
+            }
+        }
+        CoreRequest::InfoSection { reply } => {
+            let _ = reply.send(core.info_section(ctx.scripts.running(), ctx.scripts.queued()));
+        }
+    }
+}
+
 /// Run the driver until `shutdown` is cancelled. Returns the final state (already written).
 pub async fn run_driver(
     mut core: Sentinel,
@@ -312,22 +342,7 @@ pub async fn run_driver(
                 }
             }
             Some(req) = requests.recv() => {
-                match req {
-                    CoreRequest::Command { cmd, reply } => {
-                        if cmd == SentinelCommand::PendingScripts {
-                            let _ = reply.send(ctx.scripts.pending_reply());
-                        } else {
-                            let cmd = check_script_paths(&core, cmd);
-                            let id = next_client;
-                            next_client += 1;
-                            ctx.pending.insert(id, reply);
-                            core.handle_command(clock.now(), ClientId(id), cmd);
-                        }
-                    }
-                    CoreRequest::InfoSection { reply } => {
-                        let _ = reply.send(core.info_section(ctx.scripts.running(), ctx.scripts.queued()));
-                    }
-                }
+                handle_request(req, &mut core, &mut ctx, &mut next_client, clock.now());
             }
             // Only while scripts are queued or running: an empty queue needs no 10 Hz timer.
             _ = script_tick.tick(), if scripts_pending => {
@@ -360,6 +375,15 @@ pub async fn run_driver(
                     None => std::future::pending().await,
                 }
             } => {}
+        }
+        // Every request already queued, in one go and whichever branch ran: the link branch comes first
+        // in the biased select and is ready all through a storm, so one request per turn would leave a
+        // peer's pipelined vote requests (and the PING behind them) waiting seconds for their turns.
+        for _ in 0..REQUEST_BUDGET {
+            match requests.try_recv() {
+                Ok(req) => handle_request(req, &mut core, &mut ctx, &mut next_client, clock.now()),
+                Err(_) => break,
+            }
         }
         ctx.drain(&mut core);
         let addr_changed = core.addr_version() != addr_version;

@@ -155,6 +155,8 @@ pub struct Sentinel {
     /// How many masters are ODOWN with no failover of ours running, as of the instant it was counted (see
     /// `Sentinel::elections_waiting`).
     pub(crate) odown_waiting: (Instant, u64),
+    /// Masters in SDOWN as of an instant (see `Sentinel::masters_asking`).
+    pub(crate) sdown_asking: (Instant, u64),
     /// The current epoch of the state we started from: we grant no vote in it or any earlier epoch.
     /// Any vote we revealed before a restart lies at or below it (a vote leaves only once the current
     /// epoch covering it is durable), so this is what makes a vote durable as soon as its *epoch* is,
@@ -194,6 +196,7 @@ impl Sentinel {
             persist_released_at: None,
             slow_persist_ms: 0,
             odown_waiting: (Instant(u64::MAX), 0),
+            sdown_asking: (Instant(u64::MAX), 0),
             mutation: None,
         };
         for pm in state.masters.values() {

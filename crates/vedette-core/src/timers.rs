@@ -31,6 +31,8 @@ use crate::time::Instant;
 pub(crate) const MAX_PENDING: usize = 100;
 /// While a master is down or failing over it is visited this often.
 pub(crate) const FAST_TICK_MS: u64 = 10;
+/// The longest that period grows in a storm (see [`Sentinel::fast_tick`]).
+pub(crate) const FAST_TICK_MAX_MS: u64 = 100;
 /// Deadlines are multiples of this (see [`Sentinel::next_due`]).
 pub(crate) const TIMER_GRANULARITY_MS: u64 = 10;
 
@@ -136,6 +138,14 @@ impl Sentinel {
         }
     }
 
+    /// How often a master that is down or failing over is visited: [`FAST_TICK_MS`], stretched by 1 ms per
+    /// 10 masters in SDOWN (as last counted, see `Sentinel::masters_asking`) up to [`FAST_TICK_MAX_MS`].
+    /// A storm of 1000 masters would otherwise cost 100,000 visits a second, each running every rule of
+    /// the master and its replicas and peers; replies and link events still visit a master at once.
+    pub(crate) fn fast_tick(&self) -> u64 {
+        (self.sdown_asking.1 / 10).clamp(FAST_TICK_MS, FAST_TICK_MAX_MS)
+    }
+
     /// When `mid` must next be visited by the timer: the earliest moment one of its rules can fire,
     /// at least 1 ms from now. `None` only for a removed master.
     pub(crate) fn next_due(&self, mid: MasterId) -> Option<Instant> {
@@ -146,7 +156,7 @@ impl Sentinel {
         // instance), whatever the rules below say.
         due.at(now.plus(self.t.ping_period.max(1)));
         if m.c.s_down || m.in_failover() {
-            due.at(now.plus(FAST_TICK_MS));
+            due.at(now.plus(self.fast_tick()));
         }
         self.instance_due(m, Inst::master(mid), &m.c, m.info.refresh, &mut due);
         for (rid, r) in m.replicas.iter_ids() {

@@ -13,12 +13,24 @@ const FAST_ASK_MS: u64 = 100;
 /// During the first down-after of our SDOWN, a peer whose last answer was "not down" is asked again after
 /// this long instead.
 const REASK_NOT_DOWN_MS: u64 = 25;
+/// At most this many periodic asks per second to each peer, counted over every master in SDOWN: the fast
+/// periods above cost one command per master per period, so a storm of 1000 masters would send each peer
+/// 10,000–40,000 asks a second, which it must answer in order ahead of our PINGs. Past the budget the
+/// period grows towards Redis's ask-period (1 s); the asks at SDOWN and at the start of an attempt are
+/// never deferred.
+const ASK_BUDGET_PER_SEC: u64 = 1000;
 
 impl Sentinel {
     /// Ask every connected peer whether `master` is down (reference §5.3). `forced` ignores the period.
     pub(crate) fn ask_peers(&mut self, mid: MasterId, forced: bool) {
         let now = self.now;
         let ask_period = self.t.ask_period.min(FAST_ASK_MS);
+        let budget_floor = self
+            .masters_asking()
+            .saturating_mul(1000)
+            .checked_div(ASK_BUDGET_PER_SEC)
+            .unwrap_or(0)
+            .min(self.t.ask_period);
         let stale_after = self.t.ask_period.saturating_mul(5);
         let vote_durable = self.vote_durable();
         let durable_epoch = self.revealable_epoch();
@@ -67,7 +79,8 @@ impl Sentinel {
                 REASK_NOT_DOWN_MS.min(ask_period)
             } else {
                 ask_period
-            };
+            }
+            .max(budget_floor);
             let recent = p
                 .last_master_down_reply
                 .is_some_and(|t| now.since(t) < period);
@@ -105,6 +118,16 @@ impl Sentinel {
         if let Some(m) = self.masters.at_mut(mid) {
             m.last_ask = Some(now);
         }
+    }
+
+    /// The masters in SDOWN, the ones we ask about periodically: counted once per instant (a storm asks
+    /// about every down master at each deadline, so a count per ask would be quadratic).
+    pub(crate) fn masters_asking(&mut self) -> u64 {
+        if self.sdown_asking.0 != self.now {
+            let n = self.masters.values().filter(|m| m.c.s_down).count() as u64;
+            self.sdown_asking = (self.now, n);
+        }
+        self.sdown_asking.1
     }
 
     /// A reply to an ask. It only counts for the master and address it was about (vedette: a reply about
