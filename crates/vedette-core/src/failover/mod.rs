@@ -10,6 +10,10 @@ use crate::instance::{FailoverState, Inst, Reconf, Sent};
 use crate::io::{LinkId, OutCommand};
 use crate::sentinel::{Mutation, Sentinel};
 
+/// How long selection waits for a replica whose link was just lost (see
+/// [`Sentinel::replica_reconnecting`]).
+const RESELECT_GRACE_MS: u64 = 2_000;
+
 impl Sentinel {
     /// One step of the failover state machine; loops while states advance so nothing waits for a tick.
     pub(crate) fn failover_step(&mut self, mid: MasterId) {
@@ -124,8 +128,33 @@ impl Sentinel {
         cands.first().map(|(n, _)| *n)
     }
 
+    /// vedette: whether selection may wait for a replica that is eligible but for its link, lost less
+    /// than [`RESELECT_GRACE_MS`] ago, while we have been selecting for less than that. A promotion sends
+    /// `CLIENT KILL TYPE normal`, which also cuts every sentinel's connection to that server; when two
+    /// masters' replicas live on one server (or a replica was just restarted), Redis's immediate
+    /// `-failover-abort-no-good-slave` costs 2 × failover-timeout for a link that is back in milliseconds.
+    fn replica_reconnecting(&self, mid: MasterId) -> bool {
+        let now = self.now;
+        let Some(m) = self.masters.at(mid) else {
+            return false;
+        };
+        let selecting_since = m.failover.map_or(now, |f| f.changed);
+        if now.since(selecting_since) >= RESELECT_GRACE_MS {
+            return false;
+        }
+        m.replicas.values().any(|r| {
+            !r.c.s_down
+                && r.priority != 0
+                && self.links.get(&r.c.link).is_some_and(|l| {
+                    l.lost_time
+                        .is_some_and(|t| now.since(t) < RESELECT_GRACE_MS)
+                })
+        })
+    }
+
     fn step_select_slave(&mut self, mid: MasterId) {
         match self.select_replica(mid) {
+            None if self.replica_reconnecting(mid) => {}
             None => {
                 self.event_master(mid, EventKind::FailoverAbortNoGoodSlave);
                 self.abort_failover(mid);

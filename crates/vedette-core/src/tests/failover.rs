@@ -130,3 +130,68 @@ fn replies_about_an_old_address_never_count_after_a_switch() {
     assert!(m.sentinels.values().all(|p| !p.master_down));
     let _ = master_info(A, &[]);
 }
+
+/// The replicas' connections are cut just before we are elected (a promotion's `CLIENT KILL TYPE normal`
+/// on a server two masters share does this): selection waits for them to come back instead of aborting
+/// with `-failover-abort-no-good-slave` and a 2 × failover-timeout retry delay.
+#[test]
+fn selection_waits_for_replica_links_that_were_just_cut() {
+    let mut fx = Fx::new(&[A, B], 2);
+    warm(&mut fx);
+    let mut cut_at = None;
+    for _ in 0..400 {
+        let outs = fx.tick(25);
+        let votes: Vec<(LinkId, u64, LinkReply)> = outs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    link,
+                    conn,
+                    cmd: OutCommand::AskMasterDown { runid, epoch, .. },
+                } if runid != "*" => Some((
+                    *link,
+                    *conn,
+                    LinkReply::MasterDown(Some((1, runid.clone(), *epoch as i64))),
+                )),
+                _ => None,
+            })
+            .collect();
+        fx.answer(&outs, |link, cmd| match cmd {
+            _ if link == LinkId(1) => None,
+            OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
+            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(100, 100)))),
+            OutCommand::AskMasterDown { runid, .. } if runid != "*" => None,
+            OutCommand::AskMasterDown { .. } => {
+                Some(LinkReply::MasterDown(Some((1, "*".into(), 0))))
+            }
+            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+            _ => Some(LinkReply::Other),
+        });
+        if !votes.is_empty() && cut_at.is_none() {
+            cut_at = Some(fx.now);
+            for l in [2u64, 3] {
+                fx.s.handle_input(
+                    Instant(fx.now),
+                    Input::LinkDown {
+                        link: LinkId(l),
+                        conn: l,
+                    },
+                );
+            }
+        }
+        for (link, conn, reply) in votes {
+            fx.s.handle_input(Instant(fx.now), Input::Reply { link, conn, reply });
+        }
+        if !fx.events("+selected-slave").is_empty()
+            || !fx.events("-failover-abort-no-good-slave").is_empty()
+        {
+            break;
+        }
+    }
+    assert!(cut_at.is_some(), "no vote request was sent");
+    assert!(
+        fx.events("-failover-abort-no-good-slave").is_empty(),
+        "aborted while the replicas reconnected"
+    );
+    assert_eq!(fx.events("+selected-slave").len(), 1);
+}
