@@ -7,7 +7,8 @@ use crate::io::ClientId;
 use crate::reply::Reply;
 use crate::sentinel::Sentinel;
 
-const CONFIG_PARAMS: &[&str] = &[
+/// The parameters `SENTINEL CONFIG SET` accepts (and `GET` matches against).
+pub(super) const CONFIG_PARAMS: &[&str] = &[
     "resolve-hostnames",
     "announce-hostnames",
     "announce-ip",

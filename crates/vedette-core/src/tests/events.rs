@@ -53,14 +53,9 @@ fn topology_and_admin_events_render_as_redis() {
     );
 }
 
-#[test]
-fn failover_events_render_as_redis() {
-    let mut fx = Fx::new(&[A, B], 2);
-    warm(&mut fx);
-    run_failure(&mut fx, |_, runid, epoch| {
-        Some((1, runid.to_string(), epoch as i64))
-    });
-    // The selected replica (link 2) is promoted; the other (link 3) follows it once told to.
+/// After [`run_failure`] selected a replica: the selected one (link 2) is promoted, the other (link 3)
+/// follows it once told to, until `+switch-master`; `each` looks at the fixture after every step.
+fn finish_failover(fx: &mut Fx, mut each: impl FnMut(&mut Fx)) {
     let promoted = "run_id:9999999999999999999999999999999999999999\r\nrole:master\r\n";
     let mut told = false;
     for _ in 0..400 {
@@ -78,10 +73,21 @@ fn failover_events_render_as_redis() {
             OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
             _ => Some(LinkReply::Other),
         });
+        each(fx);
         if !fx.events("+switch-master").is_empty() {
             break;
         }
     }
+}
+
+#[test]
+fn failover_events_render_as_redis() {
+    let mut fx = Fx::new(&[A, B], 2);
+    warm(&mut fx);
+    run_failure(&mut fx, |_, runid, epoch| {
+        Some((1, runid.to_string(), epoch as i64))
+    });
+    finish_failover(&mut fx, |_| {});
     let log = fx.event_log();
     assert_eq!(
         log,
@@ -150,28 +156,7 @@ fn failover_state_and_flags_as_shown() {
         Some((1, runid.to_string(), epoch as i64))
     });
     look(&mut fx);
-    let promoted = "run_id:9999999999999999999999999999999999999999\r\nrole:master\r\n";
-    let mut told = false;
-    for _ in 0..400 {
-        let outs = fx.tick(25);
-        told |= outs.iter().any(|o| {
-            matches!(o, Output::Send { link, cmd: OutCommand::Reconfigure(Some(_)), .. } if *link == LinkId(3))
-        });
-        let follower = replica_info(50, 100).replace("master_port:6379", "master_port:6380");
-        fx.answer(&outs, |link, cmd| match cmd {
-            _ if link == LinkId(1) => None,
-            OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
-            OutCommand::Info if link == LinkId(2) => Some(LinkReply::Info(Some(promoted.into()))),
-            OutCommand::Info if told => Some(LinkReply::Info(Some(follower.clone()))),
-            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(50, 100)))),
-            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
-            _ => Some(LinkReply::Other),
-        });
-        look(&mut fx);
-        if !fx.events("+switch-master").is_empty() {
-            break;
-        }
-    }
+    finish_failover(&mut fx, &mut look);
     // A forced failover (SENTINEL FAILOVER) shows its flag.
     let mut fx = Fx::new(&[A], 1);
     warm(&mut fx);

@@ -97,16 +97,7 @@ pub(super) fn parse_config(argv: &[Vec<u8>]) -> Result<SentinelCommand, String> 
     while i < argv.len() {
         let raw = s(&argv[i]);
         let p = raw.to_ascii_lowercase();
-        let known = [
-            "resolve-hostnames",
-            "announce-hostnames",
-            "announce-ip",
-            "announce-port",
-            "sentinel-user",
-            "sentinel-pass",
-            "loglevel",
-        ];
-        if !known.contains(&p.as_str()) {
+        if !crate::command::config::CONFIG_PARAMS.contains(&p.as_str()) {
             return Err(format!(
                 "ERR Invalid argument '{raw}' to SENTINEL CONFIG SET"
             ));
