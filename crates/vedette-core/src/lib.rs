@@ -36,6 +36,7 @@ mod election;
 mod emit;
 mod failover;
 mod instance;
+mod links;
 mod monitor;
 mod outbox;
 mod query;

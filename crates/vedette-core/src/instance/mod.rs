@@ -4,7 +4,6 @@
 //! live here; what the sentinel does with them is in `monitor`, `detect`, `election` and `failover`.
 
 pub(crate) mod link;
-mod links;
 pub(crate) mod table;
 
 pub(crate) use link::{Link, LinkKey, Sent};
