@@ -7,7 +7,6 @@
 //! `emit` (events), `query` (read-only views), `outbox` (outputs and the persist barrier), `wire`
 //! (parsers). The records know nothing of the sentinel, so no module imports a cycle back into them.
 
-use crate::command::parse::SentinelCommand;
 use crate::config::{GlobalConfig, PersistedMaster, PersistedState};
 use crate::events::EventKind;
 use crate::instance::table::{MasterId, Table};
@@ -361,34 +360,11 @@ impl Sentinel {
         }
     }
 
-    /// A client command routed to the core (`SENTINEL ...`, `ROLE`, `PUBLISH`), parsed once by the
-    /// caller with [`SentinelCommand::parse`]; only the checks that need the state are left.
-    pub fn handle_command(&mut self, now: Instant, client: ClientId, cmd: SentinelCommand) {
-        self.set_now(now);
-        self.command(client, cmd);
-        self.settle();
-    }
-
-    /// [`SentinelCommand::parse`] then [`Sentinel::handle_command`], a parse error answered to `client`
-    /// in order with its other replies: for callers that hold raw argv and no authentication stage of
-    /// their own (the simulation, fuzz targets, tests). The shell parses itself, since Redis answers the
-    /// dispatcher's errors before it checks authentication.
-    pub fn handle_argv(&mut self, now: Instant, client: ClientId, argv: &[Vec<u8>]) {
-        match SentinelCommand::parse(argv) {
-            Ok(cmd) => self.handle_command(now, client, cmd),
-            Err(e) => {
-                self.set_now(now);
-                self.reply(client, e.into_reply());
-                self.settle();
-            }
-        }
-    }
-
     pub(crate) fn reply(&mut self, client: ClientId, reply: Reply) {
         self.out.push(Output::Reply { client, reply });
     }
 
-    fn set_now(&mut self, now: Instant) {
+    pub(crate) fn set_now(&mut self, now: Instant) {
         // Never let time go backwards inside the core, whatever the caller does.
         if now > self.now {
             self.now = now;

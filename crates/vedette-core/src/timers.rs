@@ -27,8 +27,7 @@ use crate::io::LinkId;
 use crate::sentinel::Sentinel;
 use crate::time::Instant;
 
-/// Redis's SENTINEL_MAX_PENDING_COMMANDS (per instance sharing a link).
-pub(crate) const MAX_PENDING: usize = 100;
+use crate::instance::link::MAX_PENDING;
 /// While a master is down or failing over it is visited this often.
 pub(crate) const FAST_TICK_MS: u64 = 10;
 /// The longest that period grows in a storm (see [`Sentinel::fast_tick`]).

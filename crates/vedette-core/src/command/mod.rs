@@ -12,6 +12,7 @@ use crate::instance::same_host;
 use crate::io::ClientId;
 use crate::reply::{errors, Reply};
 use crate::sentinel::Sentinel;
+use crate::time::Instant;
 use parse::SentinelCommand;
 
 const HELP: &[&str] = &[
@@ -224,5 +225,32 @@ impl Sentinel {
     /// Validate a myid (used by tests and the shell).
     pub fn valid_myid(id: &str) -> bool {
         is_valid_myid(id)
+    }
+}
+
+/// The core's entry points for client commands (here, not in `sentinel.rs`, so the façade needs no
+/// import from `command`).
+impl Sentinel {
+    /// A client command routed to the core (`SENTINEL ...`, `ROLE`, `PUBLISH`), parsed once by the
+    /// caller with [`SentinelCommand::parse`]; only the checks that need the state are left.
+    pub fn handle_command(&mut self, now: Instant, client: ClientId, cmd: SentinelCommand) {
+        self.set_now(now);
+        self.command(client, cmd);
+        self.settle();
+    }
+
+    /// [`SentinelCommand::parse`] then [`Sentinel::handle_command`], a parse error answered to `client`
+    /// in order with its other replies: for callers that hold raw argv and no authentication stage of
+    /// their own (the simulation, fuzz targets, tests). The shell parses itself, since Redis answers the
+    /// dispatcher's errors before it checks authentication.
+    pub fn handle_argv(&mut self, now: Instant, client: ClientId, argv: &[Vec<u8>]) {
+        match SentinelCommand::parse(argv) {
+            Ok(cmd) => self.handle_command(now, client, cmd),
+            Err(e) => {
+                self.set_now(now);
+                self.reply(client, e.into_reply());
+                self.settle();
+            }
+        }
     }
 }

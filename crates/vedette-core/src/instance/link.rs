@@ -8,6 +8,9 @@ use super::table::MasterId;
 use super::Inst;
 use crate::time::Instant;
 
+/// Redis's SENTINEL_MAX_PENDING_COMMANDS (per instance sharing a link).
+pub(crate) const MAX_PENDING: usize = 100;
+
 /// What a command sent on a link was, so its reply (FIFO) can be matched to what it was about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Sent {

@@ -12,7 +12,7 @@ use crate::io::{
 };
 use crate::sentinel::Sentinel;
 
-use crate::timers::MAX_PENDING;
+use crate::instance::link::MAX_PENDING;
 /// vedette's INFO period for replicas while their master is down or failing over (Redis: 1000 ms), as
 /// long as `ping-budget` allows it.
 const FAST_INFO_MS: u64 = 100;
