@@ -17,6 +17,9 @@ struct Fx {
     /// Everything polled so far.
     log: Vec<Output>,
     auto_persist: bool,
+    /// What a command's pump polled besides its reply: handed out by the next tick, so a command run
+    /// between ticks never swallows a send the test would have answered.
+    held: Vec<Output>,
 }
 
 fn bulk_argv(args: &[&str]) -> Vec<Vec<u8>> {
@@ -69,6 +72,7 @@ impl Fx {
             now: 0,
             log: Vec::new(),
             auto_persist: true,
+            held: Vec::new(),
         }
     }
 
@@ -108,7 +112,9 @@ impl Fx {
     fn tick(&mut self, advance: u64) -> Vec<Output> {
         self.now += advance;
         self.s.handle_timeout(Instant(self.now), self.now);
-        self.pump()
+        let mut outs = std::mem::take(&mut self.held);
+        outs.extend(self.pump());
+        outs
     }
 
     fn cmd(&mut self, args: &[&str]) -> Reply {
@@ -118,14 +124,15 @@ impl Fx {
     /// [`Fx::cmd`] with the arguments already bytes.
     fn cmd_argv(&mut self, argv: &[Vec<u8>]) -> Reply {
         self.s.handle_argv(Instant(self.now), ClientId(9), argv);
-        let outs = self.pump();
-        outs.into_iter()
-            .rev()
-            .find_map(|o| match o {
-                Output::Reply { reply, .. } => Some(reply),
-                _ => None,
-            })
-            .expect("a reply")
+        let mut reply = None;
+        for o in self.pump() {
+            match o {
+                Output::Reply { reply: r, .. } => reply = Some(r),
+                Output::Send { .. } => self.held.push(o),
+                _ => {}
+            }
+        }
+        reply.expect("a reply")
     }
 
     /// Answer every command sent so far on `link` with a reply built by `f` (None = leave unanswered).

@@ -233,7 +233,9 @@ impl Sentinel {
                 .last_ping_time
                 .map_or(after_pong, |t| t.plus(p / 2).plus(1));
             due.at(after_pong.max(after_ping));
-            if !l.inflight.publish_pending(key) {
+            if c.hello_forced {
+                due.at(now);
+            } else if !l.inflight.publish_pending(key) {
                 due.at(c.last_pub_time.plus(self.t.publish_period).plus(1));
             }
         }

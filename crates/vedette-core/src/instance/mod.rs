@@ -71,6 +71,10 @@ pub(crate) struct Common {
     pub(crate) s_down_since: Option<Instant>,
     pub(crate) down_after: u64,
     pub(crate) last_pub_time: Instant,
+    /// A hello carrying a new configuration must go out on the next tick, even while an older hello
+    /// is still unanswered: that older hello's reply would otherwise restart the 2 s period and hold the
+    /// news back until the next periodic hello (seen in 1000-master storms, where peer links are busy).
+    pub(crate) hello_forced: bool,
     pub(crate) script_kill_sent: bool,
 }
 
@@ -91,6 +95,7 @@ impl Common {
             s_down_since: None,
             down_after,
             last_pub_time: now,
+            hello_forced: false,
             script_kill_sent: false,
         }
     }

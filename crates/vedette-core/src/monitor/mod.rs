@@ -453,7 +453,7 @@ impl Sentinel {
         let Some(c) = self.common(key) else {
             return;
         };
-        let (down_after, last_pub) = (c.down_after, c.last_pub_time);
+        let (down_after, last_pub, forced) = (c.down_after, c.last_pub_time, c.hello_forced);
 
         let period = self.info_period(key);
         if period > 0 && !info_inflight {
@@ -472,9 +472,12 @@ impl Sentinel {
             self.send(link, Sent::Ping(key), OutCommand::Ping);
         }
 
-        if !pub_inflight && now.since(last_pub) > self.t.publish_period {
+        if forced || (!pub_inflight && now.since(last_pub) > self.t.publish_period) {
             if let Some(t) = self.hello_template(key.master) {
                 self.send(link, Sent::Publish(key), OutCommand::PublishHello(t));
+            }
+            if let Some(c) = self.common_mut(key) {
+                c.hello_forced = false;
             }
         }
     }
@@ -502,14 +505,13 @@ impl Sentinel {
 
     /// Make hellos for `master` (and its replicas and sentinels) go out on the next tick.
     pub(crate) fn force_hellos(&mut self, master: MasterId) {
-        let back = self.t.publish_period.saturating_add(1);
         if let Some(m) = self.masters.at_mut(master) {
-            m.c.last_pub_time = m.c.last_pub_time.minus(back);
+            m.c.hello_forced = true;
             for r in m.replicas.values_mut() {
-                r.c.last_pub_time = r.c.last_pub_time.minus(back);
+                r.c.hello_forced = true;
             }
             for p in m.sentinels.values_mut() {
-                p.c.last_pub_time = p.c.last_pub_time.minus(back);
+                p.c.hello_forced = true;
             }
         }
     }

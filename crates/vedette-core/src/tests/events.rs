@@ -177,3 +177,90 @@ fn failover_state_and_flags_as_shown() {
         ]
     );
 }
+
+/// A promotion's hello reaches a peer at once even while an older hello to that peer is still unanswered:
+/// the older hello's late reply used to restart the 2 s hello period, so the peer learnt the new
+/// configuration only from the next periodic hello (seen in 1000-master storms, where peer links are busy).
+#[test]
+fn promotion_hello_does_not_wait_for_an_older_hello() {
+    let peer = LinkId(4);
+    let on_peer = |o: &Output| matches!(o, Output::Send { link, .. } if *link == peer);
+    let news = |o: &Output| {
+        matches!(o, Output::Send { link, cmd: OutCommand::PublishHello(h), .. }
+            if *link == peer && h.master_port == 6380 && h.master_config_epoch >= 1)
+    };
+    let mut fx = Fx::new(&[A, B], 2);
+    warm(&mut fx);
+    // Hold every reply on the peer's link from its next hello on (replies come back in order).
+    let mut held: Vec<Output> = Vec::new();
+    for _ in 0..200 {
+        let outs = fx.tick(25);
+        let (mine, rest): (Vec<Output>, Vec<Output>) = outs.into_iter().partition(on_peer);
+        held.extend(mine);
+        answer_healthy(&mut fx, &rest);
+        if held.iter().any(|o| {
+            matches!(
+                o,
+                Output::Send {
+                    cmd: OutCommand::PublishHello(_),
+                    ..
+                }
+            )
+        }) {
+            break;
+        }
+    }
+    assert!(!held.is_empty(), "a hello to the peer is outstanding");
+    // The master dies; the other peer votes; the replica on link 2 is promoted.
+    let promoted = "run_id:9999999999999999999999999999999999999999\r\nrole:master\r\n";
+    let mut at_promotion = None;
+    for _ in 0..400 {
+        let outs = fx.tick(25);
+        let (mine, rest): (Vec<Output>, Vec<Output>) = outs.into_iter().partition(on_peer);
+        held.extend(mine);
+        let told = fx.log.iter().any(|o| {
+            matches!(o, Output::Send { link, cmd: OutCommand::Reconfigure(None), .. } if *link == LinkId(2))
+        });
+        fx.answer(&rest, |link, cmd| match cmd {
+            _ if link == LinkId(1) => None,
+            OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
+            OutCommand::Info if link == LinkId(2) && told => {
+                Some(LinkReply::Info(Some(promoted.into())))
+            }
+            OutCommand::Info => Some(LinkReply::Info(Some(replica_info(50, 100)))),
+            OutCommand::AskMasterDown { runid, epoch, .. } => Some(LinkReply::MasterDown(Some((
+                1,
+                runid.to_string(),
+                *epoch as i64,
+            )))),
+            OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+            _ => Some(LinkReply::Other),
+        });
+        if !fx.events("+promoted-slave").is_empty() {
+            at_promotion = Some(fx.now);
+            break;
+        }
+    }
+    let t0 = at_promotion.expect("the replica was promoted");
+    // Now the peer answers what it was sent, in order; then 100 ms pass.
+    fx.answer(&held, |_, cmd| match cmd {
+        OutCommand::Ping => Some(LinkReply::Ping(crate::io::PingReply::Pong)),
+        OutCommand::PublishHello(_) => Some(LinkReply::Publish(true)),
+        OutCommand::AskMasterDown { runid, epoch, .. } => Some(LinkReply::MasterDown(Some((
+            1,
+            runid.to_string(),
+            *epoch as i64,
+        )))),
+        _ => Some(LinkReply::Other),
+    });
+    for _ in 0..4 {
+        let outs = fx.tick(25);
+        answer_healthy(&mut fx, &outs);
+    }
+    let told = fx.log.iter().any(news);
+    assert!(
+        told,
+        "the peer was sent the promoted address within {} ms",
+        fx.now - t0
+    );
+}
