@@ -12,8 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::clients::Stats;
 use super::ServerContext;
 
-/// The Redis version we report (clients gate features on it).
-pub const REDIS_VERSION: &str = "7.2.4";
+/// The Redis version we report (clients gate features on it): the version whose sentinel command table
+/// `COMMAND` reports, so the two cannot disagree.
+pub const REDIS_VERSION: &str = super::commands::TABLE_VERSION;
 
 /// Which sections a list of `INFO` arguments selects: (server, clients, stats, cpu, sentinel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -189,39 +190,88 @@ fn clients_section(ctx: &ServerContext) -> String {
     )
 }
 
+/// `# Stats` with every field of Redis 7.2.4's, in its order (server.c `genRedisInfoString` and
+/// `genRedisInfoStringACLStats`): what a sentinel does not do (keys, replication, forks, defrag,
+/// tracking) is 0, as in redis-sentinel.
 fn stats_section(ctx: &ServerContext) -> String {
     let st = &ctx.stats;
     let g = Stats::get;
     let mut s = String::with_capacity(2048);
-    let lines: [(&str, u64); 24] = [
-        ("total_connections_received", g(&st.connections_received)),
-        ("total_commands_processed", g(&st.commands_processed)),
-        ("instantaneous_ops_per_sec", 0),
-        ("total_net_input_bytes", g(&st.net_input_bytes)),
-        ("total_net_output_bytes", g(&st.net_output_bytes)),
-        ("total_net_repl_input_bytes", 0),
-        ("total_net_repl_output_bytes", 0),
-        ("rejected_connections", g(&st.rejected_connections)),
-        ("expired_keys", 0),
-        ("evicted_keys", 0),
-        ("evicted_clients", 0),
-        ("keyspace_hits", 0),
-        ("keyspace_misses", 0),
-        ("pubsub_channels", ctx.hub.channel_count() as u64),
-        ("pubsub_patterns", ctx.hub.pattern_count() as u64),
-        ("pubsubshard_channels", 0),
-        ("latest_fork_usec", 0),
-        ("total_forks", 0),
-        ("unexpected_error_replies", 0),
-        ("total_error_replies", g(&st.error_replies)),
-        ("total_reads_processed", g(&st.reads_processed)),
-        ("total_writes_processed", g(&st.writes_processed)),
-        ("acl_access_denied_auth", g(&st.auth_failures)),
-        ("acl_access_denied_cmd", 0),
+    // A `None` value is one of Redis's `%.2f` rates, which a sentinel reports as 0.00.
+    let lines: &[(&str, Option<u64>)] = &[
+        (
+            "total_connections_received",
+            Some(g(&st.connections_received)),
+        ),
+        ("total_commands_processed", Some(g(&st.commands_processed))),
+        ("instantaneous_ops_per_sec", Some(0)),
+        ("total_net_input_bytes", Some(g(&st.net_input_bytes))),
+        ("total_net_output_bytes", Some(g(&st.net_output_bytes))),
+        ("total_net_repl_input_bytes", Some(0)),
+        ("total_net_repl_output_bytes", Some(0)),
+        ("instantaneous_input_kbps", None),
+        ("instantaneous_output_kbps", None),
+        ("instantaneous_input_repl_kbps", None),
+        ("instantaneous_output_repl_kbps", None),
+        ("rejected_connections", Some(g(&st.rejected_connections))),
+        ("sync_full", Some(0)),
+        ("sync_partial_ok", Some(0)),
+        ("sync_partial_err", Some(0)),
+        ("expired_keys", Some(0)),
+        ("expired_stale_perc", None),
+        ("expired_time_cap_reached_count", Some(0)),
+        ("expire_cycle_cpu_milliseconds", Some(0)),
+        ("evicted_keys", Some(0)),
+        ("evicted_clients", Some(0)),
+        ("total_eviction_exceeded_time", Some(0)),
+        ("current_eviction_exceeded_time", Some(0)),
+        ("keyspace_hits", Some(0)),
+        ("keyspace_misses", Some(0)),
+        ("pubsub_channels", Some(ctx.hub.channel_count() as u64)),
+        ("pubsub_patterns", Some(ctx.hub.pattern_count() as u64)),
+        ("pubsubshard_channels", Some(0)),
+        ("latest_fork_usec", Some(0)),
+        ("total_forks", Some(0)),
+        ("migrate_cached_sockets", Some(0)),
+        ("slave_expires_tracked_keys", Some(0)),
+        ("active_defrag_hits", Some(0)),
+        ("active_defrag_misses", Some(0)),
+        ("active_defrag_key_hits", Some(0)),
+        ("active_defrag_key_misses", Some(0)),
+        ("total_active_defrag_time", Some(0)),
+        ("current_active_defrag_time", Some(0)),
+        ("tracking_total_keys", Some(0)),
+        ("tracking_total_items", Some(0)),
+        ("tracking_total_prefixes", Some(0)),
+        ("unexpected_error_replies", Some(0)),
+        ("total_error_replies", Some(g(&st.error_replies))),
+        ("dump_payload_sanitizations", Some(0)),
+        ("total_reads_processed", Some(g(&st.reads_processed))),
+        ("total_writes_processed", Some(g(&st.writes_processed))),
+        ("io_threaded_reads_processed", Some(0)),
+        ("io_threaded_writes_processed", Some(0)),
+        ("reply_buffer_shrinks", Some(0)),
+        ("reply_buffer_expands", Some(0)),
+        ("eventloop_cycles", Some(0)),
+        ("eventloop_duration_sum", Some(0)),
+        ("eventloop_duration_cmd_sum", Some(0)),
+        ("instantaneous_eventloop_cycles_per_sec", Some(0)),
+        ("instantaneous_eventloop_duration_usec", Some(0)),
+        ("acl_access_denied_auth", Some(g(&st.auth_failures))),
+        ("acl_access_denied_cmd", Some(0)),
+        ("acl_access_denied_key", Some(0)),
+        ("acl_access_denied_channel", Some(0)),
     ];
     s.push_str("# Stats\r\n");
     for (k, v) in lines {
-        let _ = write!(s, "{k}:{v}\r\n");
+        match v {
+            Some(v) => {
+                let _ = write!(s, "{k}:{v}\r\n");
+            }
+            None => {
+                let _ = write!(s, "{k}:0.00\r\n");
+            }
+        }
     }
     s
 }

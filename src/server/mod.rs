@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  TcpListener ──accept──► maxclients check ──► session task (session.rs) ──► dispatch.rs
-//!                                                  │  resp.rs: parse requests,            ├─ local: PING ECHO INFO AUTH HELLO
+//!                                                  │  resp.rs: parse requests,            ├─ local: PING INFO AUTH HELLO     
 //!                                                  │  encode RESP2/RESP3                  │         CLIENT COMMAND SHUTDOWN (P)SUBSCRIBE
 //!                                                  ◄── pubsub.rs (broadcast) ◄── driver   └─ core:  SENTINEL ROLE PUBLISH (CoreHandle)
 //! ```

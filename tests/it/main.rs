@@ -7,6 +7,7 @@
 mod common;
 
 mod base;
+mod command_table;
 mod fixtures;
 mod limits;
 mod mixed_cluster;

@@ -121,6 +121,7 @@ fn unknown_command_and_absent_commands() {
         "CONFIG",
         "SELECT",
         "QUIT",
+        "ECHO",
     ] {
         p.check_with(&[cmd, "x"], Opts::exact());
     }
@@ -324,7 +325,7 @@ fn command_introspection() {
     let f = shared();
     let p = f.pair();
     p.check_with(&["COMMAND", "COUNT"], Opts::structure());
-    p.check_with(&["COMMAND", "DOCS", "ping"], Opts::structure());
+    // COMMAND DOCS of existing commands differs from 7.0.15 by 7.2's `display_text`: `command_table`.
     p.check_with(&["COMMAND", "DOCS", "nosuchcommand"], Opts::exact());
     p.check_with(&["COMMAND", "DOCS", "save"], Opts::exact());
     let (_, s) = p.check_with(&["COMMAND", "LIST"], Opts::structure().resp2().no_length());

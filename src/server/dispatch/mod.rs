@@ -1,5 +1,5 @@
 //! Command execution for one client: Redis's `processCommand` checks, then the commands the shell
-//! answers itself (PING, ECHO, INFO, AUTH, HELLO, ACL, CLIENT, COMMAND, SHUTDOWN, pub/sub) and routing
+//! answers itself (PING, INFO, AUTH, HELLO, ACL, CLIENT, COMMAND, SHUTDOWN, pub/sub) and routing
 //! of `SENTINEL`, `ROLE` and `PUBLISH` to the core.
 //!
 //! Checks run in Redis's order, because clients observe it: the command exists, then its arity (and a
@@ -199,7 +199,6 @@ async fn run(
 ) -> Outcome {
     match spec.name {
         "ping" => ping(st, &argv),
-        "echo" => Outcome::reply(Reply::Bulk(argv[1].clone())),
         "info" => {
             let text = info::generate(ctx, Sections::parse(&argv[1..])).await;
             Outcome::reply(Reply::Bulk(text.into_bytes()))
