@@ -67,6 +67,8 @@ const MASTER_KEYS: &[&str] = &[
     "sentinel known-sentinel",
     "sentinel rename-command",
     "sentinel master-reboot-down-after-period",
+    // Valkey's name for it: a line of a file Valkey wrote is replaced by Redis's name, which both load.
+    "sentinel primary-reboot-down-after-period",
 ];
 
 /// Global `sentinel` keys written only when set: marked processed so an unset value's old line goes.

@@ -629,7 +629,8 @@ impl Reader {
             ("ping-budget", 2) => {
                 state.global.ping_budget = parse_ping_budget(&argv[1])?;
             }
-            ("master-reboot-down-after-period", 3) => {
+            // Valkey 8+ spells it `primary-reboot-down-after-period` (and rewrites it so); both load.
+            ("master-reboot-down-after-period" | "primary-reboot-down-after-period", 3) => {
                 let m = get_master(state, &argv[1])?;
                 let v = argv[2]
                     .parse::<i64>()

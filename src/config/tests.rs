@@ -1468,3 +1468,55 @@ fn http_directives() {
         other => panic!("expected an http-bind error, got {other:?}"),
     }
 }
+
+/// Valkey 8+ names the per-master reboot period `primary-reboot-down-after-period` and writes that line
+/// in its rewrite: vedette loads it (sentinel.conf and TOML) and rewrites it under Redis's name, which
+/// redis-sentinel and Valkey both load, without leaving the Valkey line behind.
+#[test]
+fn valkey_primary_reboot_period_loads_and_is_rewritten_with_redis_name() {
+    let d = Dir::new();
+    let original = format!(
+        "port 26379\ndir {}\nsentinel monitor m 127.0.0.1 6379 2\n\
+         sentinel primary-reboot-down-after-period m 4000\n",
+        d.path().display()
+    );
+    let p = d.write("sentinel.conf", &original);
+    let mut cfg = load(&p).expect("load");
+    cfg.state.myid = ID.into();
+    assert_eq!(
+        cfg.state.masters["m"]
+            .config
+            .master_reboot_down_after_period_ms,
+        4000
+    );
+    cfg.store.write(&cfg.state, &cfg.server).expect("write");
+    let out = d.read("sentinel.conf");
+    assert!(
+        out.contains("sentinel master-reboot-down-after-period m 4000\n"),
+        "{out}"
+    );
+    assert!(!out.contains("primary-reboot"), "{out}");
+    let back = load(&p).expect("reload");
+    assert_eq!(back.state, cfg.state);
+    // A bad value names the Valkey directive as typed.
+    let reason = error_at(
+        "sentinel monitor m 127.0.0.1 6379 2\nsentinel primary-reboot-down-after-period m -1\n",
+        2,
+        "sentinel primary-reboot-down-after-period",
+    );
+    assert!(reason.contains("negative time parameter"), "{reason}");
+    // TOML: the Valkey key is read as the Redis one.
+    let t = d.write(
+        "s.toml",
+        "[[master]]\nname = \"m\"\nhost = \"127.0.0.1\"\nport = 6379\nquorum = 1\n\
+         primary-reboot-down-after-period = 3000\n",
+    );
+    let args = vec!["--dir".to_string(), d.path().display().to_string()];
+    let cfg = load_with_args(&t, &args).expect("toml");
+    assert_eq!(
+        cfg.state.masters["m"]
+            .config
+            .master_reboot_down_after_period_ms,
+        3000
+    );
+}

@@ -96,6 +96,8 @@ struct MasterSection {
     auth_user: Option<String>,
     notification_script: Option<Spanned<String>>,
     client_reconfig_script: Option<Spanned<String>>,
+    /// Also read as Valkey's `primary-reboot-down-after-period`.
+    #[serde(alias = "primary-reboot-down-after-period")]
     master_reboot_down_after_period: Option<u64>,
     rename_command: Option<Spanned<BTreeMap<String, String>>>,
 }

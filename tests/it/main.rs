@@ -12,6 +12,7 @@ mod fixtures;
 mod limits;
 mod mixed_cluster;
 mod monitoring;
+mod valkey_names;
 mod wire_compat;
 
 // Step 3 — failover (fixtures in `cluster`).

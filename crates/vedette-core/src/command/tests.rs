@@ -590,3 +590,31 @@ fn random_argv_never_panics() {
         }
     }
 }
+
+/// Valkey 8+'s `SENTINEL SET <name> primary-reboot-down-after-period <ms>` sets the same option as
+/// Redis's `master-reboot-down-after-period`; the `+set` event shows the option as typed, as Valkey's.
+#[test]
+fn set_accepts_valkeys_primary_reboot_period() {
+    let C::Set { options, error, .. } = ok("sentinel set m PRIMARY-reboot-down-after-period 250")
+    else {
+        panic!("not a SET");
+    };
+    assert_eq!(error, None);
+    assert_eq!(
+        options,
+        vec![set_arg(
+            "PRIMARY-reboot-down-after-period",
+            "250",
+            SetOption::MasterRebootDownAfterPeriod(250)
+        )]
+    );
+    let C::Set { error, .. } = ok("sentinel set m primary-reboot-down-after-period -1") else {
+        panic!("not a SET");
+    };
+    assert_eq!(
+        error,
+        Some(
+            "ERR Invalid argument '-1' for SENTINEL SET 'primary-reboot-down-after-period'".into()
+        )
+    );
+}

@@ -23,6 +23,8 @@ pub(super) fn parse_set(args: &[Vec<u8>]) -> (Vec<SetArg>, Option<String>) {
                 | "auth-user"
                 | "rename-command"
                 | "master-reboot-down-after-period"
+                // Valkey 8+'s name for it.
+                | "primary-reboot-down-after-period"
         );
         if !known || i + needs >= args.len() {
             let e =
@@ -44,9 +46,11 @@ pub(super) fn parse_set(args: &[Vec<u8>]) -> (Vec<SetArg>, Option<String>) {
             "failover-timeout" => positive().map(|x| SetOption::FailoverTimeout(x as u64)),
             "parallel-syncs" => count().map(SetOption::ParallelSyncs),
             "quorum" => count().map(SetOption::Quorum),
-            "master-reboot-down-after-period" => parse_redis_i64(val.as_bytes())
-                .filter(|x| *x >= 0)
-                .map(|x| SetOption::MasterRebootDownAfterPeriod(x as u64)),
+            "master-reboot-down-after-period" | "primary-reboot-down-after-period" => {
+                parse_redis_i64(val.as_bytes())
+                    .filter(|x| *x >= 0)
+                    .map(|x| SetOption::MasterRebootDownAfterPeriod(x as u64))
+            }
             "notification-script" => Some(SetOption::NotificationScript(opt(val.clone()))),
             "client-reconfig-script" => Some(SetOption::ClientReconfigScript(opt(val.clone()))),
             "auth-pass" => {
